@@ -1,0 +1,285 @@
+package pattern
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+type leafKind uint8
+
+const (
+	leafString leafKind = iota
+	leafNumber
+	leafTrue
+	leafFalse
+	leafNull
+)
+
+// arrayPos says that a value sits at index idx of the event's array number id.
+type arrayPos struct {
+	id, idx int32
+}
+
+// leaf is one scalar of the event under its dot-joined path.
+type leaf struct {
+	path   string
+	str    string // string contents, or number text
+	num    float64
+	kind   leafKind
+	numOK  bool  // num holds the value (the number fits a float64)
+	arrOff int32 // arrays the value sits in: Fields.arrays[arrOff : arrOff+arrLen]
+	arrLen int32
+}
+
+// group is the run of leaves sharing one path in Fields.leaves.
+type group struct {
+	path   string
+	lo, hi int32
+}
+
+// Fields is an event parsed once for matching many patterns: its scalar values
+// flattened under dot-joined paths, with the array elements each came from so
+// matching can keep fields of one array element together.
+type Fields struct {
+	leaves []leaf // sorted by path, document order within a path
+	groups []group
+	arrays []arrayPos
+}
+
+// ParseEvent parses an event (any JSON object: a full EventBridge event or a
+// bare object) for matching.
+func ParseEvent(event []byte) (*Fields, error) {
+	p := eventParser{src: string(event)}
+	p.pos = skipSpace(p.src, 0)
+	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
+		if _, err := parseJSON(p.src); err != nil {
+			return nil, fmt.Errorf("parse event: %w", err)
+		}
+		return nil, errors.New("parse event: not a JSON object")
+	}
+	if err := p.object(0); err != nil {
+		return nil, fmt.Errorf("parse event: %w", err)
+	}
+	if p.pos = skipSpace(p.src, p.pos); p.pos != len(p.src) {
+		return nil, fmt.Errorf("parse event: %w", p.fail("unexpected data after the event object"))
+	}
+	return p.fields(), nil
+}
+
+type eventParser struct {
+	src      string
+	pos      int
+	path     []byte     // path of the member being parsed
+	paths    []byte     // every leaf's path, concatenated
+	pathOffs []int32    // start of each leaf's path in paths
+	leaves   []leaf     // path filled in by fields()
+	arrays   []arrayPos // memberships of all leaves
+	stack    []arrayPos // arrays enclosing the current value
+	nextID   int32
+	buf      []byte
+}
+
+func (p *eventParser) fail(msg string) error {
+	return &syntaxError{offset: p.pos, msg: msg}
+}
+
+func (p *eventParser) fields() *Fields {
+	all := string(p.paths)
+	for i := range p.leaves {
+		end := int32(len(all))
+		if i+1 < len(p.pathOffs) {
+			end = p.pathOffs[i+1]
+		}
+		p.leaves[i].path = all[p.pathOffs[i]:end]
+	}
+	slices.SortStableFunc(p.leaves, func(a, b leaf) int { return strings.Compare(a.path, b.path) })
+	f := &Fields{leaves: p.leaves, arrays: p.arrays}
+	for i := 0; i < len(f.leaves); {
+		j := i + 1
+		for j < len(f.leaves) && f.leaves[j].path == f.leaves[i].path {
+			j++
+		}
+		f.groups = append(f.groups, group{path: f.leaves[i].path, lo: int32(i), hi: int32(j)})
+		i = j
+	}
+	return f
+}
+
+func (p *eventParser) object(depth int) error {
+	if depth > maxDepth {
+		return p.fail("nesting too deep")
+	}
+	p.pos++ // '{'
+	p.pos = skipSpace(p.src, p.pos)
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		p.pos++
+		return nil
+	}
+	base := len(p.path)
+	for {
+		p.pos = skipSpace(p.src, p.pos)
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return p.fail("expected a string key")
+		}
+		key, next, buf, err := decodeString(p.src, p.pos, p.buf[:0])
+		p.buf = buf
+		if err != nil {
+			return err
+		}
+		p.path = p.path[:base]
+		if depth > 0 {
+			p.path = append(p.path, '.')
+		}
+		p.path = append(p.path, key...)
+		p.pos = skipSpace(p.src, next)
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return p.fail("expected ':' after key")
+		}
+		p.pos = skipSpace(p.src, p.pos+1)
+		if err := p.value(depth + 1); err != nil {
+			return err
+		}
+		p.pos = skipSpace(p.src, p.pos)
+		if p.pos >= len(p.src) {
+			return p.fail("unexpected end of input in object")
+		}
+		switch p.src[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			p.path = p.path[:base]
+			return nil
+		default:
+			return p.fail("expected ',' or '}' in object")
+		}
+	}
+}
+
+func (p *eventParser) array(depth int) error {
+	if depth > maxDepth {
+		return p.fail("nesting too deep")
+	}
+	p.pos++ // '['
+	p.pos = skipSpace(p.src, p.pos)
+	if p.pos < len(p.src) && p.src[p.pos] == ']' {
+		p.pos++
+		return nil
+	}
+	id := p.nextID
+	p.nextID++
+	for idx := int32(0); ; idx++ {
+		p.stack = append(p.stack, arrayPos{id: id, idx: idx})
+		p.pos = skipSpace(p.src, p.pos)
+		if err := p.value(depth + 1); err != nil {
+			return err
+		}
+		p.stack = p.stack[:len(p.stack)-1]
+		p.pos = skipSpace(p.src, p.pos)
+		if p.pos >= len(p.src) {
+			return p.fail("unexpected end of input in array")
+		}
+		switch p.src[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return nil
+		default:
+			return p.fail("expected ',' or ']' in array")
+		}
+	}
+}
+
+// value parses the value at p.pos, which lives under path p.path.
+func (p *eventParser) value(depth int) error {
+	if p.pos >= len(p.src) {
+		return p.fail("unexpected end of input")
+	}
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, next, buf, err := decodeString(p.src, p.pos, p.buf[:0])
+		p.buf = buf
+		if err != nil {
+			return err
+		}
+		p.pos = next
+		p.add(leaf{kind: leafString, str: s})
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, err := scanNumber(p.src, p.pos)
+		if err != nil {
+			return err
+		}
+		text := p.src[p.pos:end]
+		p.pos = end
+		n, ok := parseFinite(text)
+		p.add(leaf{kind: leafNumber, str: text, num: n, numOK: ok})
+	case hasWord(p.src, p.pos, "true"):
+		p.pos += 4
+		p.add(leaf{kind: leafTrue})
+	case hasWord(p.src, p.pos, "false"):
+		p.pos += 5
+		p.add(leaf{kind: leafFalse})
+	case hasWord(p.src, p.pos, "null"):
+		p.pos += 4
+		p.add(leaf{kind: leafNull})
+	default:
+		return p.fail(fmt.Sprintf("unexpected character %q", rune(c)))
+	}
+	return nil
+}
+
+func (p *eventParser) add(l leaf) {
+	p.pathOffs = append(p.pathOffs, int32(len(p.paths)))
+	p.paths = append(p.paths, p.path...)
+	if len(p.stack) > 0 {
+		l.arrOff = int32(len(p.arrays))
+		l.arrLen = int32(len(p.stack))
+		p.arrays = append(p.arrays, p.stack...)
+	}
+	p.leaves = append(p.leaves, l)
+}
+
+// lookup returns the leaves at path.
+func (f *Fields) lookup(path string) []leaf {
+	lo, hi := 0, len(f.groups)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f.groups[m].path < path {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(f.groups) && f.groups[lo].path == path {
+		g := f.groups[lo]
+		return f.leaves[g.lo:g.hi]
+	}
+	return nil
+}
+
+func (f *Fields) membership(l *leaf) []arrayPos {
+	return f.arrays[l.arrOff : l.arrOff+l.arrLen]
+}
+
+// render writes a leaf's value as JSON text, for explanations.
+func (l *leaf) render() string {
+	switch l.kind {
+	case leafString:
+		return string(appendJSONString(nil, l.str))
+	case leafNumber:
+		return l.str
+	case leafTrue:
+		return "true"
+	case leafFalse:
+		return "false"
+	default:
+		return "null"
+	}
+}
