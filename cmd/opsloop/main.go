@@ -1,0 +1,109 @@
+// Command opsloop is the operator's tool: it checks patterns and rules, and
+// replays events through the whole pipeline to show what would happen.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit codes shared by the commands.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // no match, invalid rules: the answer is "no"
+	exitInvalid = 2 // bad usage or input the command cannot judge
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `opsloop turns AWS events into incidents and problems.
+
+Usage:
+  opsloop pattern match --pattern PATTERN.json --event EVENT.json
+  opsloop rules validate [PATH...]
+  opsloop rules test [--rules PATH] [--json] EVENT.json...
+  opsloop rules schema
+  opsloop replay [--rules PATH] [--json] PATH...
+
+PATH may be a file or a directory. Without --rules the embedded default rules are used.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitInvalid
+	}
+	var cmd func(context.Context, []string, io.Writer, io.Writer) int
+	switch args[0] {
+	case "pattern":
+		cmd = sub(map[string]command{"match": patternMatch})
+	case "rules":
+		cmd = sub(map[string]command{"validate": rulesValidate, "test": rulesTest, "schema": rulesSchema})
+	case "replay":
+		cmd = replayCmd
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "opsloop: unknown command %q\n\n%s", args[0], usage)
+		return exitInvalid
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
+func sub(cmds map[string]command) command {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		if len(args) == 0 || cmds[args[0]] == nil {
+			fmt.Fprint(stderr, usage)
+			return exitInvalid
+		}
+		return cmds[args[0]](ctx, args[1:], stdout, stderr)
+	}
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments, and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("opsloop "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// usageError reports whether err came from flag parsing, which has already
+// printed its message.
+func usageError(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitInvalid
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/opsloop/opsloop/pkg/classify"
+	"github.com/opsloop/opsloop/pkg/replay"
+)
+
+func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("replay", stderr)
+	rulesPath := fs.String("rules", "", "rules file or directory (default: the embedded default rules)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "opsloop replay: give at least one PATH of events")
+		return exitInvalid
+	}
+	set, err := loadRules(*rulesPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
+		return exitInvalid
+	}
+	bar := newProgress(stderr)
+	rep, err := replay.Run(ctx, set, paths, bar.update)
+	bar.done()
+	if err != nil {
+		fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
+		return exitFailed
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	}
+	printReport(stdout, rep)
+	return exitOK
+}
+
+func printReport(w io.Writer, rep *replay.Report) {
+	fmt.Fprintf(w, "events: %d read, %d invalid, %d duplicate deliveries\n", rep.Events, rep.Invalid.Count, rep.Duplicates)
+	fmt.Fprintf(w, "decisions:")
+	for _, a := range classify.Actions {
+		fmt.Fprintf(w, " %s %d", a, rep.Decisions[a])
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "RULE\tMATCHED\tDECIDED\tINCIDENTS\tRECOVERS\t")
+	for _, name := range rep.RuleNames() {
+		rc := rep.Rules[name]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", name, rc.Matched, rc.Decided, rc.Incidents, rc.Recovers)
+	}
+	tw.Flush()
+	if rep.Invalid.Count > 0 {
+		fmt.Fprintf(w, "\ninvalid input:\n")
+		for reason, n := range rep.Invalid.Reasons {
+			fmt.Fprintf(w, "  %6d  %s\n", n, reason)
+		}
+		for i, it := range rep.Invalid.Items {
+			if i == 10 {
+				fmt.Fprintf(w, "  ... (--json lists up to %d)\n", len(rep.Invalid.Items))
+				break
+			}
+			fmt.Fprintf(w, "  %s: %s\n", it.Pos, it.Error)
+		}
+	}
+}
+
+// progress draws a live count on a terminal and nothing otherwise.
+type progress struct {
+	w     io.Writer
+	on    bool
+	start time.Time
+	last  time.Time
+	n     int
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.on = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(n int) {
+	p.n = n
+	if !p.on {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= 200*time.Millisecond {
+		p.last = now
+		p.draw(now)
+	}
+}
+
+func (p *progress) draw(now time.Time) {
+	secs := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(p.n) / secs
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K  replaying: %d events read  %.0f/s  %.1fs", p.n, rate, secs)
+}
+
+func (p *progress) done() {
+	if p.on && !p.last.IsZero() {
+		p.draw(time.Now())
+		fmt.Fprintln(p.w)
+	}
+}

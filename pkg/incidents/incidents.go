@@ -1,0 +1,222 @@
+// Package incidents owns the OpsItem lifecycle: one open OpsItem per
+// fingerprint, repeats coalesced into sparse updates, recoveries resolving it.
+package incidents
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// SchemaVersion is the version of the detail of opsloop's own events.
+const SchemaVersion = "1"
+
+// Detail types of opsloop's own events on the opsloop bus.
+const (
+	DetailDetected  = "Incident Detected"
+	DetailRecovered = "Incident Recovered"
+	DetailOpened    = "Incident Opened"
+	DetailResolved  = "Incident Resolved"
+)
+
+// EventSource is the source of opsloop's own events.
+const EventSource = "opsloop"
+
+// Signal is the detail of "Incident Detected" and "Incident Recovered":
+// what the classifier tells the incidents function about one source event.
+// Its JSON form is a published, versioned schema (docs/events.md).
+type Signal struct {
+	SchemaVersion string    `json:"schemaVersion"`
+	Kind          string    `json:"kind"`    // "detected" or "recovered"
+	EventID       string    `json:"eventId"` // the source event's id: the idempotency key
+	Time          time.Time `json:"time"`    // the source event's time
+	Rule          string    `json:"rule"`
+	Fingerprint   string    `json:"fingerprint"`
+	Title         string    `json:"title"`
+	Severity      string    `json:"severity,omitempty"`
+	Category      string    `json:"category,omitempty"`
+	Plan          Plan      `json:"plan"`
+	Resources     []string  `json:"resources,omitempty"`
+	Account       string    `json:"account"`
+	Region        string    `json:"region"`
+	Source        string    `json:"source"`     // the source event's source, e.g. aws.cloudwatch
+	DetailType    string    `json:"detailType"` // the source event's detail-type
+	Actor         string    `json:"actor,omitempty"`
+	Summary       string    `json:"summary"` // one line: what happened
+	Reason        string    `json:"reason"`  // why the rule decided so
+	Count         int       `json:"count,omitempty"`
+	Escalated     bool      `json:"escalated,omitempty"`
+	Flapping      bool      `json:"flapping,omitempty"`
+	Excerpt       string    `json:"excerpt,omitempty"` // the source event, truncated
+}
+
+// Signal kinds.
+const (
+	Detected  = "detected"
+	Recovered = "recovered"
+)
+
+// Plan is the severity's response plan, resolved by the classifier so the
+// incidents function needs no rules.
+type Plan struct {
+	OpsItemSeverity string        `json:"opsItemSeverity,omitempty"` // "1".."4"
+	Priority        int           `json:"priority,omitempty"`        // 1..5
+	Notify          []string      `json:"notify,omitempty"`          // SNS topic ARNs, or "default"
+	Runbooks        []string      `json:"runbooks,omitempty"`
+	ResponseTime    time.Duration `json:"responseTime,omitempty"`
+}
+
+// ErrLimitExceeded is returned by an OpsCenter when the account may create no
+// more OpsItems (OpsItemLimitExceededException): kept and counted, not retried.
+var ErrLimitExceeded = errors.New("OpsItem limit exceeded")
+
+// ErrConflict is returned by a Store when a conditional write lost a race.
+var ErrConflict = errors.New("conditional write conflict")
+
+// OpsCenter is the part of Systems Manager OpsCenter the lifecycle uses.
+type OpsCenter interface {
+	// Create opens an OpsItem. When OpsCenter's dedup finds an open OpsItem
+	// with the same dedup string, Create returns that OpsItem's id and
+	// existing true: that is the open incident, not a failure.
+	Create(ctx context.Context, item OpsItem) (id string, existing bool, err error)
+	// Update changes the fields set in u.
+	Update(ctx context.Context, id string, u Update) error
+}
+
+// OpsItem is a new OpsItem as OpsCenter takes it.
+type OpsItem struct {
+	Title           string
+	Description     string
+	Source          string
+	Severity        string // "1".."4"
+	Priority        int    // 1..5
+	Category        string
+	OperationalData map[string]Data
+	Notifications   []string // SNS topic ARNs
+	RelatedOpsItems []string
+}
+
+// Data is one OperationalData value.
+type Data struct {
+	Value string
+	// Searchable makes the value visible to everyone who can search OpsItems.
+	Searchable bool
+}
+
+// Update is a change to an OpsItem; empty fields are left as they are.
+type Update struct {
+	Title           string
+	Description     string
+	Status          string // "Open", "InProgress", "Resolved"
+	Severity        string
+	Priority        int
+	OperationalData map[string]Data
+	RelatedOpsItems []string
+}
+
+// Record is the state of one fingerprint's current or last incident.
+type Record struct {
+	Fingerprint string    `json:"fingerprint"`
+	OpsItemID   string    `json:"opsItemId,omitempty"` // empty while the OpsItem is being created
+	Status      string    `json:"status"`              // StatusOpen or StatusResolved
+	Rule        string    `json:"rule"`
+	Title       string    `json:"title"`
+	Severity    string    `json:"severity,omitempty"`
+	Category    string    `json:"category,omitempty"`
+	Resources   []string  `json:"resources,omitempty"`
+	Occurrences int       `json:"occurrences"`
+	Synced      int       `json:"synced"` // occurrences last written to OpsCenter
+	FirstSeen   time.Time `json:"firstSeen"`
+	LastSeen    time.Time `json:"lastSeen"`
+	SyncedAt    time.Time `json:"syncedAt"`
+	ResolvedAt  time.Time `json:"resolvedAt,omitzero"`
+	Flapping    bool      `json:"flapping,omitempty"`
+	// Recent holds the ids of the last signals applied, so a redelivered
+	// signal changes nothing.
+	Recent []string `json:"recent,omitempty"`
+	// Version guards every write: a Put succeeds only over the version it read.
+	Version int64 `json:"version"`
+
+	// OpsItemSeverity and Priority are the OpsItem's current values: they
+	// only ever rise while the incident is open.
+	OpsItemSeverity string `json:"opsItemSeverity,omitempty"`
+	Priority        int    `json:"priority,omitempty"`
+	// Plan is the response plan of the current severity.
+	Plan Plan `json:"plan,omitzero"`
+	// First is the signal that opened the incident: what the OpsItem
+	// describes. Its excerpt is shortened before it is stored.
+	First *Signal `json:"first,omitempty"`
+	// Changes are the changes to the resources in the lookback before the
+	// incident opened, newest first.
+	Changes []Change `json:"changes,omitempty"`
+	// Previous are the OpsItem ids of the fingerprint's earlier incidents,
+	// oldest first: the new OpsItem's related OpsItems.
+	Previous []string `json:"previous,omitempty"`
+	// Resolution says what resolved the incident, and when.
+	Resolution string `json:"resolution,omitempty"`
+	// Retitled is the occurrence milestone at which a title change last
+	// caused an Update: one such Update per milestone interval at most.
+	Retitled int `json:"retitled,omitempty"`
+	// LimitedAt is when OpsCenter last refused to create the OpsItem
+	// because of its quotas, and Limited how many times it did.
+	LimitedAt time.Time `json:"limitedAt,omitzero"`
+	Limited   int       `json:"limited,omitempty"`
+}
+
+// Clone returns a deep copy of r, so stores can keep records no caller
+// can change.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Resources = slices.Clone(r.Resources)
+	c.Recent = slices.Clone(r.Recent)
+	c.Changes = slices.Clone(r.Changes)
+	c.Previous = slices.Clone(r.Previous)
+	c.Plan = r.Plan.clone()
+	if r.First != nil {
+		f := *r.First
+		f.Resources = slices.Clone(f.Resources)
+		f.Plan = f.Plan.clone()
+		c.First = &f
+	}
+	return &c
+}
+
+func (p Plan) clone() Plan {
+	p.Notify = slices.Clone(p.Notify)
+	p.Runbooks = slices.Clone(p.Runbooks)
+	return p
+}
+
+// Record statuses.
+const (
+	StatusOpen     = "open"
+	StatusResolved = "resolved"
+)
+
+// Store keeps incident records, one item per fingerprint, with single-item
+// conditional writes only.
+type Store interface {
+	// Get returns the record of fingerprint, or nil when there is none.
+	Get(ctx context.Context, fingerprint string) (*Record, error)
+	// Put writes rec if the stored record's version is rec.Version (0: no
+	// record may exist yet) and stores it as version rec.Version+1;
+	// otherwise it returns ErrConflict and writes nothing. It neither keeps
+	// nor changes rec.
+	Put(ctx context.Context, rec *Record) error
+	// AddHistory keeps a resolved incident in the fingerprint's history.
+	AddHistory(ctx context.Context, h History) error
+}
+
+// History is one past incident of a fingerprint.
+type History struct {
+	Fingerprint string    `json:"fingerprint"`
+	OpsItemID   string    `json:"opsItemId"`
+	Rule        string    `json:"rule"`
+	Opened      time.Time `json:"opened"`
+	Resolved    time.Time `json:"resolved"`
+	Occurrences int       `json:"occurrences"`
+}
