@@ -1,0 +1,151 @@
+package rules_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsloop/opsloop/pkg/classify"
+	"github.com/opsloop/opsloop/pkg/event"
+	"github.com/opsloop/opsloop/pkg/memory"
+	ruleset "github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/samples.golden")
+
+func defaults(t *testing.T) *ruleset.Set {
+	t.Helper()
+	set, err := ruleset.LoadFS(rules.FS)
+	if err != nil {
+		t.Fatalf("default rules are invalid:\n%v", err)
+	}
+	return set
+}
+
+func samples(t *testing.T) map[string]*event.Event {
+	t.Helper()
+	files, err := filepath.Glob("../events-samples/*/*.json")
+	if err != nil || len(files) < 30 {
+		t.Fatalf("found %d sample events (%v), want at least 30", len(files), err)
+	}
+	out := map[string]*event.Event{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := event.Parse(data)
+		if err != nil {
+			t.Fatalf("sample %s: %v", f, err)
+		}
+		out[strings.TrimPrefix(f, "../")] = ev
+	}
+	return out
+}
+
+// TestSamplesDecisions classifies every sample on its own, against the
+// golden decisions, so that a rule change shows what it changes.
+func TestSamplesDecisions(t *testing.T) {
+	set := defaults(t)
+	evs := samples(t)
+	names := make([]string, 0, len(evs))
+	for n := range evs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		c := classify.New(set, memory.New())
+		d, err := c.Classify(context.Background(), evs[n])
+		if err != nil {
+			t.Fatalf("Classify(%s): %v", n, err)
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\n", n, d.Action, d.Rule, d.Severity, d.Fingerprint)
+	}
+	golden := filepath.Join("testdata", "samples.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./rules -update)", err)
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("sample decisions differ from %s (rerun with -update if intended):\n%s", golden, diff(string(want), got))
+	}
+}
+
+// TestEveryRuleHasASample proves each default rule decides at least one
+// sample; a threshold rule does once its sample repeats often enough.
+func TestEveryRuleHasASample(t *testing.T) {
+	set := defaults(t)
+	evs := samples(t)
+	for _, r := range set.Rules {
+		t.Run(r.Name, func(t *testing.T) {
+			for name, ev := range evs {
+				if ok, _ := r.Pattern.Match(ev.Raw); !ok {
+					continue
+				}
+				d := decideRepeated(t, set, ev, r)
+				if d.Rule != r.Name {
+					continue
+				}
+				want := map[ruleset.Action]classify.Action{ruleset.Incident: classify.Incident, ruleset.Record: classify.Record, ruleset.Ignore: classify.Ignore}[r.Action]
+				if d.Action != want {
+					t.Errorf("sample %s decided by %s: %s, want %s (%s)", name, r.Name, d.Action, want, d.Reason)
+				}
+				return
+			}
+			t.Errorf("no sample in events-samples/ is decided by rule %s", r.Name)
+		})
+	}
+}
+
+// decideRepeated classifies ev as often as r's threshold needs, as distinct
+// events a second apart, and returns the last decision.
+func decideRepeated(t *testing.T, set *ruleset.Set, ev *event.Event, r *ruleset.Rule) classify.Decision {
+	t.Helper()
+	n := 1
+	if r.Threshold != nil {
+		n = r.Threshold.Count
+	}
+	c := classify.New(set, memory.New())
+	var d classify.Decision
+	for i := range n {
+		e := *ev
+		e.ID = fmt.Sprintf("%s-%d", ev.ID, i)
+		e.Time = ev.Time.Add(time.Duration(i) * time.Second)
+		var err error
+		if d, err = c.Classify(context.Background(), &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, c string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			c = g[i]
+		}
+		if a != c {
+			fmt.Fprintf(&b, "- %s\n+ %s\n", a, c)
+		}
+	}
+	return b.String()
+}
