@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Detail types CloudTrail delivers to EventBridge.
@@ -325,44 +326,48 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 	if id == "" {
 		id = derivedID(trimmed)
 	}
-	var detail bytes.Buffer
-	if err := json.Compact(&detail, trimmed); err != nil {
-		return nil, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
+	if _, err := time.Parse(time.RFC3339, *r.EventTime); err != nil {
+		return nil, fmt.Errorf("cloudtrail record: field %q: not RFC 3339: %s", "eventTime", quoteShort(*r.EventTime))
 	}
-	env := struct {
-		Version    string          `json:"version"`
-		ID         string          `json:"id"`
-		DetailType string          `json:"detail-type"`
-		Source     string          `json:"source"`
-		Account    string          `json:"account"`
-		Time       string          `json:"time"`
-		Region     string          `json:"region"`
-		Resources  []string        `json:"resources"`
-		Detail     json.RawMessage `json:"detail"`
-	}{
-		Version:    "0",
-		ID:         id,
-		DetailType: detailType,
-		Source:     "aws." + strings.TrimSuffix(*r.EventSource, ".amazonaws.com"),
-		Account:    account,
-		Time:       *r.EventTime,
-		Region:     *r.AWSRegion,
-		Resources:  []string{},
-		Detail:     detail.Bytes(),
+	if !utf8.Valid(trimmed) {
+		return nil, errors.New("cloudtrail record: not valid UTF-8")
 	}
-	// EventBridge does not HTML-escape, so neither does the converter:
-	// URLs in sign-in records keep their '&'.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(env); err != nil {
-		return nil, fmt.Errorf("cloudtrail record: encode event: %w", err)
-	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if _, err := Parse(out); err != nil {
+	if err := checkDepth(trimmed, MaxDepth-1); err != nil {
 		return nil, fmt.Errorf("cloudtrail record: %w", err)
 	}
-	return out, nil
+	// The envelope is written by hand, in EventBridge's field order, so the
+	// record is compacted once and not HTML-escaped (sign-in URLs keep '&').
+	var out bytes.Buffer
+	out.Grow(len(trimmed) + 256)
+	out.WriteString(`{"version":"0","id":`)
+	writeJSONString(&out, id)
+	out.WriteString(`,"detail-type":`)
+	writeJSONString(&out, detailType)
+	out.WriteString(`,"source":`)
+	writeJSONString(&out, "aws."+strings.TrimSuffix(*r.EventSource, ".amazonaws.com"))
+	out.WriteString(`,"account":`)
+	writeJSONString(&out, account)
+	out.WriteString(`,"time":`)
+	writeJSONString(&out, *r.EventTime)
+	out.WriteString(`,"region":`)
+	writeJSONString(&out, *r.AWSRegion)
+	out.WriteString(`,"resources":[],"detail":`)
+	if err := json.Compact(&out, trimmed); err != nil {
+		return nil, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
+	}
+	out.WriteByte('}')
+	if out.Len() > MaxSize {
+		return nil, fmt.Errorf("cloudtrail record: the event would be %d bytes, over the %d-byte limit", out.Len(), MaxSize)
+	}
+	return out.Bytes(), nil
+}
+
+// writeJSONString writes s as a JSON string without HTML escaping.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)           // encoding a string cannot fail
+	buf.Truncate(buf.Len() - 1) // Encode appends a newline
 }
 
 func cloudTrailDetailType(eventType *string) (string, error) {

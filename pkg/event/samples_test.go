@@ -183,3 +183,28 @@ func TestSampleCloudTrailEnvelopes(t *testing.T) {
 		t.Fatal("no CloudTrail samples")
 	}
 }
+
+// TestSamplesREADME checks that events-samples/README.md lists every
+// sample, and no file that is not there.
+func TestSamplesREADME(t *testing.T) {
+	root, files := sampleFiles(t)
+	readme := string(readFile(t, filepath.Join(root, "README.md")))
+	listed := map[string]bool{}
+	for _, line := range strings.Split(readme, "\n") {
+		if rest, ok := strings.CutPrefix(line, "- `"); ok {
+			if name, _, ok := strings.Cut(rest, "`"); ok {
+				listed[name] = true
+			}
+		}
+	}
+	for _, rel := range files {
+		rel = filepath.ToSlash(rel)
+		if !listed[rel] {
+			t.Errorf("README.md does not list %s", rel)
+		}
+		delete(listed, rel)
+	}
+	for name := range listed {
+		t.Errorf("README.md lists %s, which is not a sample", name)
+	}
+}
