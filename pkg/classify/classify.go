@@ -170,7 +170,9 @@ func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, e
 		d.Action = Ignore
 		d.Reason = "no rule matched"
 	case decider.Action == rules.Ignore:
-		c.describe(&d, decider, ev)
+		// Most of an account's events are ignored: describing them would
+		// cost more than matching them.
+		d.Rule = decider.Name
 		d.Action = Ignore
 		d.Reason = fmt.Sprintf("rule %q ignores it", decider.Name)
 	case decider.Action == rules.Record:
