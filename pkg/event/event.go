@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -36,9 +35,9 @@ type Event struct {
 	Detail     json.RawMessage // raw bytes of detail, for matching and evidence
 	Raw        []byte          // the whole event as received
 
-	// tree holds the lazily decoded event for Values; nil for an Event
-	// built by hand rather than by Parse.
-	tree *lazyTree
+	// cache holds Values results; nil for an Event built by hand rather
+	// than by Parse.
+	cache *valueCache
 }
 
 // ParseError says why Parse rejected an event. Field is empty when the
@@ -84,7 +83,7 @@ func Parse(data []byte) (*Event, error) {
 		return nil, &ParseError{Reason: "not valid JSON: " + syntaxReason(err)}
 	}
 
-	e := &Event{Raw: data, tree: &lazyTree{}}
+	e := &Event{Raw: data, cache: &valueCache{}}
 	var err error
 	if e.Version, err = stringField(fields, "version", false); err != nil {
 		return nil, err
@@ -251,10 +250,4 @@ func quoteShort(s string) string {
 		return fmt.Sprintf("%q...", s[:cut])
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// lazyTree decodes the whole event once, on first use, for Values.
-type lazyTree struct {
-	once sync.Once
-	root any
 }

@@ -256,16 +256,14 @@ func (s *refSet) cloudTrail(e *Event) {
 	if !ok {
 		return
 	}
-	tree := map[string]any{}
-	if v, ok := decodeAny(nullToNil(r.Request)); ok {
-		tree["request"] = v
-	}
-	if v, ok := decodeAny(nullToNil(r.Response)); ok {
-		tree["response"] = v
-	}
 	for _, p := range params {
+		part, rest, _ := strings.Cut(p.path, ".")
+		raw := r.Request
+		if part == "response" {
+			raw = r.Response
+		}
 		var vals []string
-		collect(tree, strings.Split(p.path, "."), &vals)
+		walk(raw, strings.Split(rest, "."), &vals)
 		for _, v := range vals {
 			scoped.addParam(p.typ, v)
 		}
