@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the tests and local runs need, from the repository's own
+# files only. Idempotent: a step does nothing when its result is current.
+#
+# To add a step, write a function below and call it from main.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '== setup: %s\n' "$*"; }
+
+# npm_deps installs the Node packages pinned in package-lock.json (dynalite,
+# the local DynamoDB of the adapter tests) with `npm ci`, when node_modules
+# is missing, incomplete or older than package.json or the lock file.
+npm_deps() {
+	if ! command -v npm >/dev/null 2>&1; then
+		log "npm not found: install Node.js 20 or later (Debian: apt-get install nodejs npm)" >&2
+		return 1
+	fi
+	local stamp=node_modules/.package-lock.json
+	if [[ -f $stamp && -x node_modules/.bin/dynalite && ! package-lock.json -nt $stamp && ! package.json -nt $stamp ]]; then
+		log "node_modules is current"
+		return 0
+	fi
+	log "npm ci"
+	npm ci --no-audit --no-fund
+	touch "$stamp"
+}
+
+main() {
+	npm_deps
+}
+
+main "$@"
