@@ -139,16 +139,19 @@ func readStream(ctx context.Context, name string, r io.Reader, fn func(Item) err
 		defer gz.Close()
 		br = bufio.NewReaderSize(gz, 64<<10)
 	}
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xef, 0xbb, 0xbf}) {
+		_, _ = br.Discard(3)
+	}
 	base := strings.TrimSuffix(name, ".gz")
 	if strings.HasSuffix(base, ".jsonl") || strings.HasSuffix(base, ".ndjson") {
 		return em.lines(br)
 	}
-	first, err := skipSpace(br)
+	first, newlines, err := skipSpace(br)
 	if err == io.EOF {
 		return em.fail(errors.New("no events: the file is empty"))
 	}
 	if err != nil {
-		return em.fail(err)
+		return em.fail(fmt.Errorf("read: %w", err))
 	}
 	switch {
 	case first == '[':
@@ -156,22 +159,22 @@ func readStream(ctx context.Context, name string, r io.Reader, fn func(Item) err
 	case first == '{' && startsWithRecords(br):
 		return em.cloudTrail(br)
 	}
-	return em.values(br)
+	return em.values(br, 1+newlines)
 }
 
-// skipSpace consumes leading whitespace and a byte order mark and returns
+// skipSpace consumes leading whitespace, counting line ends, and returns
 // the next byte without consuming it.
-func skipSpace(br *bufio.Reader) (byte, error) {
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xef, 0xbb, 0xbf}) {
-		_, _ = br.Discard(3)
-	}
+func skipSpace(br *bufio.Reader) (next byte, newlines int, err error) {
 	for {
 		c, err := br.ReadByte()
 		if err != nil {
-			return 0, err
+			return 0, newlines, err
+		}
+		if c == '\n' {
+			newlines++
 		}
 		if !isSpace(c) {
-			return c, br.UnreadByte()
+			return c, newlines, br.UnreadByte()
 		}
 	}
 }

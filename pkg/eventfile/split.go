@@ -9,9 +9,10 @@ import (
 
 // values reads JSON values written one after another: a file holding one
 // event, pretty-printed or not, or JSON lines in a file named .json. A file
-// with one value gives the position "file"; several give "file:LINE".
-func (em *emitter) values(br *bufio.Reader) error {
-	s := &splitter{br: br, line: 1}
+// with one value gives the position "file"; several give "file:LINE",
+// counting from line, the line the reader is at.
+func (em *emitter) values(br *bufio.Reader, line int) error {
+	s := &splitter{br: br, line: line}
 	var pending Item
 	pendingLine, count := 0, 0
 	for {
