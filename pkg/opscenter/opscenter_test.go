@@ -268,12 +268,16 @@ func TestRefusals(t *testing.T) {
 		{"priority 6", func(it *incidents.OpsItem) { it.Priority = 6 }},
 		{"reserved data key", func(it *incidents.OpsItem) { it.OperationalData["aws:mine"] = incidents.Data{Value: "x"} }},
 		{"reserved data key in upper case", func(it *incidents.OpsItem) { it.OperationalData["/AWS/mine"] = incidents.Data{Value: "x"} }},
-		{"data key too long", func(it *incidents.OpsItem) { it.OperationalData[strings.Repeat("k", awstest.MaxDataKey+1)] = incidents.Data{Value: "x"} }},
+		{"data key too long", func(it *incidents.OpsItem) {
+			it.OperationalData[strings.Repeat("k", awstest.MaxDataKey+1)] = incidents.Data{Value: "x"}
+		}},
 		{"data value too large", func(it *incidents.OpsItem) {
 			it.OperationalData["opsloop:big"] = incidents.Data{Value: strings.Repeat("v", awstest.MaxDataValue+1)}
 		}},
 		{"dedup not JSON", func(it *incidents.OpsItem) { it.OperationalData["/aws/dedup"] = incidents.Data{Value: "fp"} }},
-		{"resources not ARNs", func(it *incidents.OpsItem) { it.OperationalData["/aws/resources"] = incidents.Data{Value: `[{"arn":"i-123"}]`} }},
+		{"resources not ARNs", func(it *incidents.OpsItem) {
+			it.OperationalData["/aws/resources"] = incidents.Data{Value: `[{"arn":"i-123"}]`}
+		}},
 		{"too many related OpsItems", func(it *incidents.OpsItem) {
 			for i := range awstest.MaxRelatedOpsItems + 1 {
 				it.RelatedOpsItems = append(it.RelatedOpsItems, fmt.Sprintf("oi-%012x", i+1))
