@@ -1,10 +1,11 @@
 package pattern
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"sync"
 )
 
 type leafKind uint8
@@ -22,9 +23,8 @@ type arrayPos struct {
 	id, idx int32
 }
 
-// leaf is one scalar of the event under its dot-joined path.
+// leaf is one scalar of the event; its path is that of its group.
 type leaf struct {
-	path   string
 	str    string // string contents, or number text
 	num    float64
 	kind   leafKind
@@ -51,7 +51,12 @@ type Fields struct {
 // ParseEvent parses an event (any JSON object: a full EventBridge event or a
 // bare object) for matching.
 func ParseEvent(event []byte) (*Fields, error) {
-	p := eventParser{src: string(event)}
+	p, _ := parsers.Get().(*eventParser)
+	if p == nil {
+		p = &eventParser{}
+	}
+	defer p.release()
+	p.src = string(event)
 	p.pos = skipSpace(p.src, 0)
 	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
 		if _, err := parseJSON(p.src); err != nil {
@@ -68,41 +73,81 @@ func ParseEvent(event []byte) (*Fields, error) {
 	return p.fields(), nil
 }
 
+// parsers recycles parsing state; ParseEvent copies its results out, so the
+// only allocations per event are the returned Fields.
+var parsers sync.Pool
+
 type eventParser struct {
 	src      string
 	pos      int
-	path     []byte     // path of the member being parsed
-	paths    []byte     // every leaf's path, concatenated
-	pathOffs []int32    // start of each leaf's path in paths
-	leaves   []leaf     // path filled in by fields()
+	path     []byte  // path of the member being parsed
+	paths    []byte  // every leaf's path, concatenated
+	pathEnds []int32 // end of each leaf's path in paths
+	leaves   []leaf
 	arrays   []arrayPos // memberships of all leaves
 	stack    []arrayPos // arrays enclosing the current value
+	order    []int32
+	sorted   []byte
 	nextID   int32
 	buf      []byte
+}
+
+func (p *eventParser) release() {
+	clear(p.leaves) // drop references into the event
+	*p = eventParser{
+		path: p.path[:0], paths: p.paths[:0], pathEnds: p.pathEnds[:0], leaves: p.leaves[:0],
+		arrays: p.arrays[:0], stack: p.stack[:0], order: p.order[:0], sorted: p.sorted[:0], buf: p.buf[:0],
+	}
+	parsers.Put(p)
 }
 
 func (p *eventParser) fail(msg string) error {
 	return &syntaxError{offset: p.pos, msg: msg}
 }
 
+// fields sorts the leaves by path (keeping document order within a path) and
+// copies them into a new Fields.
 func (p *eventParser) fields() *Fields {
-	all := string(p.paths)
-	for i := range p.leaves {
-		end := int32(len(all))
-		if i+1 < len(p.pathOffs) {
-			end = p.pathOffs[i+1]
+	path := func(i int32) []byte {
+		start := int32(0)
+		if i > 0 {
+			start = p.pathEnds[i-1]
 		}
-		p.leaves[i].path = all[p.pathOffs[i]:end]
+		return p.paths[start:p.pathEnds[i]]
 	}
-	slices.SortStableFunc(p.leaves, func(a, b leaf) int { return strings.Compare(a.path, b.path) })
-	f := &Fields{leaves: p.leaves, arrays: p.arrays}
-	for i := 0; i < len(f.leaves); {
-		j := i + 1
-		for j < len(f.leaves) && f.leaves[j].path == f.leaves[i].path {
-			j++
+	for i := range p.leaves {
+		p.order = append(p.order, int32(i))
+	}
+	slices.SortFunc(p.order, func(a, b int32) int {
+		if c := bytes.Compare(path(a), path(b)); c != 0 {
+			return c
 		}
-		f.groups = append(f.groups, group{path: f.leaves[i].path, lo: int32(i), hi: int32(j)})
-		i = j
+		return int(a - b)
+	})
+	// Lay the distinct paths out once, in sorted order, in one string.
+	sorted := p.sorted[:0]
+	groups := 0
+	for i, o := range p.order {
+		if i == 0 || !bytes.Equal(path(o), path(p.order[i-1])) {
+			groups++
+			sorted = append(sorted, path(o)...)
+		}
+	}
+	p.sorted = sorted
+	all := string(sorted)
+	f := &Fields{leaves: make([]leaf, len(p.leaves)), groups: make([]group, 0, groups)}
+	off := 0
+	for i, o := range p.order {
+		f.leaves[i] = p.leaves[o]
+		if i == 0 || !bytes.Equal(path(o), path(p.order[i-1])) {
+			n := len(path(o))
+			f.groups = append(f.groups, group{path: all[off : off+n], lo: int32(i)})
+			off += n
+		}
+		f.groups[len(f.groups)-1].hi = int32(i + 1)
+	}
+	if len(p.arrays) > 0 {
+		f.arrays = slices.Clone(p.arrays)
 	}
 	return f
 }
@@ -236,8 +281,8 @@ func (p *eventParser) value(depth int) error {
 }
 
 func (p *eventParser) add(l leaf) {
-	p.pathOffs = append(p.pathOffs, int32(len(p.paths)))
 	p.paths = append(p.paths, p.path...)
+	p.pathEnds = append(p.pathEnds, int32(len(p.paths)))
 	if len(p.stack) > 0 {
 		l.arrOff = int32(len(p.arrays))
 		l.arrLen = int32(len(p.stack))

@@ -21,10 +21,25 @@ func fold(s string) string {
 func foldSlow(s string, from int) string {
 	b := make([]byte, 0, len(s)+4)
 	b = append(b, s[:from]...)
-	for _, r := range s[from:] {
-		b = utf8.AppendRune(b, foldRune(r))
+	return string(appendFold(b, s[from:]))
+}
+
+// appendFold appends the folded key of s to b.
+func appendFold(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			for _, r := range s[i:] {
+				b = utf8.AppendRune(b, foldRune(r))
+			}
+			return b
+		}
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
 	}
-	return string(b)
+	return b
 }
 
 // foldRune returns the smallest rune in r's case-folding orbit. For ASCII

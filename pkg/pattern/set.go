@@ -4,77 +4,76 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // Set holds many patterns compiled into one index. Add all patterns, then call
 // Match, which is safe for concurrent use; Add is not.
 //
-// Matching looks each event value up by its path: exact values, prefixes and
-// suffixes (also ignoring case, and the fixed start or end of a wildcard) by
-// hash, the rest (numeric ranges, cidr, anything-but, other wildcards) from a
-// list kept per path. Each hit marks one field of one alternative as
-// satisfied; only alternatives with all their fields satisfied are then
-// checked in full (array consistency, {"exists": false}). The cost of a match
-// therefore follows the values in the event and the conditions they meet,
-// not the number of patterns.
+// Each alternative of each pattern is indexed under one of its fields, its
+// anchor: the field whose values are rarest across the set (an eventName list
+// rather than the detail-type every rule shares). Matching looks each event
+// value up by its path: exact values, prefixes and suffixes (also ignoring
+// case, and the fixed start or end of a wildcard) by hash, and only the
+// remaining kinds (numeric ranges, cidr, anything-but, other wildcards) from a
+// list kept per path. An alternative whose anchor is met becomes a candidate
+// and only candidates are checked in full. The cost of a match therefore
+// follows the values in the event and the patterns they could satisfy, not
+// the number of patterns.
 type Set struct {
 	entries []setEntry
 	groups  map[string]int32 // id -> index of its first entry
 	clauses []setClause
-	slots   []setSlot
-	paths   map[string]*pathIndex
-	always  []int32 // clauses without a field that values can satisfy
-	pool    sync.Pool
+
+	mu       sync.Mutex
+	built    atomic.Bool
+	pathList []string         // every path the patterns name, sorted
+	pathID   map[string]int32 // path -> index in pathList
+	index    []*pathIndex     // by path id; nil where no anchor sits
+	always   []int32          // alternatives without an anchor, checked on every event
+	pool     sync.Pool
 }
 
 type setEntry struct {
 	id    string
 	group int32
-	p     *Pattern
 }
 
 type setClause struct {
 	entry int32
-	need  int32 // counted slots that must all be hit
-	first int32 // slots[first : first+n], in match order
-	n     int32
-	plain bool // no {"exists": false}: the fast path may apply
+	slots []*slot
+	paths []int32 // path id of each slot
 }
 
-type setSlot struct {
-	src     *slot
-	clause  int32
-	counted bool
-}
-
-// ref points from an index entry to a slot; c, when set, must still be
-// checked against the value (an indexed wildcard's full glob).
+// ref points from an index entry to an alternative; c, when set, must still be
+// checked against the value (for instance an indexed wildcard's full glob).
 type ref struct {
-	slot int32
-	c    *cond
+	clause int32
+	c      *cond
 }
 
 // affix indexes prefixes (or suffixes) by their text, with the distinct
 // lengths in use so a value is probed once per length.
 type affix struct {
-	m    map[string][]ref
+	m    map[string][]int32
 	lens []int
 }
 
-func (a *affix) add(key string, r ref) {
+func (a *affix) add(key string, clause int32) {
 	if a.m == nil {
-		a.m = map[string][]ref{}
+		a.m = map[string][]int32{}
 	}
 	if _, ok := a.m[key]; !ok {
 		if i, found := slices.BinarySearch(a.lens, len(key)); !found {
 			a.lens = slices.Insert(a.lens, i, len(key))
 		}
 	}
-	a.m[key] = append(a.m[key], r)
+	a.m[key] = append(a.m[key], clause)
 }
 
-// pathIndex holds every condition of the set on one path.
+// pathIndex holds the anchors on one path.
 type pathIndex struct {
 	strs       map[string][]int32
 	nums       map[uint64][]int32
@@ -84,18 +83,18 @@ type pathIndex struct {
 	trues      []int32
 	falses     []int32
 	nulls      []int32
-	exists     []int32
+	any        []int32 // exists: true
 	prefix     affix
 	suffix     affix
 	foldPrefix affix
 	foldSuffix affix
-	scan       []ref // checked against every value
+	checked    []ref // conditions tried on every value
 	needFold   bool
 }
 
 // NewSet returns an empty Set.
 func NewSet() *Set {
-	return &Set{groups: map[string]int32{}, paths: map[string]*pathIndex{}}
+	return &Set{groups: map[string]int32{}}
 }
 
 // Len returns the number of patterns added.
@@ -110,26 +109,134 @@ func (s *Set) Add(id string, p *Pattern) {
 		group = entry
 		s.groups[id] = group
 	}
-	s.entries = append(s.entries, setEntry{id: id, group: group, p: p})
+	s.entries = append(s.entries, setEntry{id: id, group: group})
 	for _, cl := range p.clauses {
-		ci := int32(len(s.clauses))
-		sc := setClause{entry: entry, first: int32(len(s.slots)), n: int32(len(cl.slots)), plain: true}
+		s.clauses = append(s.clauses, setClause{entry: entry, slots: cl.slots})
+	}
+	s.built.Store(false)
+}
+
+// build chooses every alternative's anchor and indexes it. It runs once,
+// on the first Match after the last Add.
+func (s *Set) build() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.built.Load() {
+		return
+	}
+	popularity := map[string]int{}
+	for _, cl := range s.clauses {
 		for _, sl := range cl.slots {
-			si := int32(len(s.slots))
-			counted := !sl.absent
-			if counted {
-				sc.need++
-			} else {
-				sc.plain = false
+			if sl.absent {
+				continue
 			}
-			s.slots = append(s.slots, setSlot{src: sl, clause: ci, counted: counted})
-			s.index(sl, si)
-		}
-		s.clauses = append(s.clauses, sc)
-		if sc.need == 0 {
-			s.always = append(s.always, ci)
+			for _, c := range sl.conds {
+				if k, ok := indexKey(sl.path, c); ok {
+					popularity[k]++
+				}
+			}
 		}
 	}
+	// Conditions that cannot be looked up (exists, anything-but, numeric,
+	// ...) are tried on every value at their path, and are usually met:
+	// anchor on them only when nothing else is available.
+	unindexed := len(s.clauses) + 1
+	s.pathID = map[string]int32{}
+	s.pathList = s.pathList[:0]
+	for _, cl := range s.clauses {
+		for _, sl := range cl.slots {
+			if _, ok := s.pathID[sl.path]; !ok {
+				s.pathID[sl.path] = 0
+				s.pathList = append(s.pathList, sl.path)
+			}
+		}
+	}
+	slices.Sort(s.pathList)
+	for i, p := range s.pathList {
+		s.pathID[p] = int32(i)
+	}
+	s.index = make([]*pathIndex, len(s.pathList))
+	s.always = nil
+	for ci := range s.clauses {
+		cl := &s.clauses[ci]
+		cl.paths = cl.paths[:0]
+		for _, sl := range cl.slots {
+			cl.paths = append(cl.paths, s.pathID[sl.path])
+		}
+	}
+	for ci, cl := range s.clauses {
+		var anchor *slot
+		best := math.MaxInt
+		for _, sl := range cl.slots {
+			if sl.absent {
+				continue // may be met by absence, so it cannot gate the match
+			}
+			cost := 0
+			for _, c := range sl.conds {
+				if k, ok := indexKey(sl.path, c); ok {
+					cost += popularity[k]
+				} else {
+					cost += unindexed
+				}
+			}
+			if cost < best {
+				anchor, best = sl, cost
+			}
+		}
+		if anchor == nil {
+			s.always = append(s.always, int32(ci))
+			continue
+		}
+		s.addAnchor(anchor, int32(ci))
+	}
+	s.built.Store(true)
+}
+
+// indexKey identifies a condition served by a hash lookup; conditions sharing
+// a key are met by the same event values.
+func indexKey(path string, c *cond) (string, bool) {
+	var k string
+	switch c.kind {
+	case condString:
+		k = "s" + c.str
+	case condIP:
+		k = "i" + c.addr.String()
+	case condNumber:
+		if c.fin {
+			k = "n" + strconv.FormatUint(numKey(c.num), 16)
+		} else {
+			k = "t" + c.text
+		}
+	case condTrue, condFalse, condNull:
+		k = "v" + strconv.Itoa(int(c.kind))
+	case condPrefix:
+		k = "p" + c.str
+	case condSuffix:
+		k = "x" + c.str
+	case condEqualsIgnoreCase:
+		k = "f" + c.fold
+	case condPrefixIgnoreCase:
+		k = "P" + c.fold
+	case condSuffixIgnoreCase:
+		k = "X" + c.fold
+	case condWildcard:
+		switch g := c.glob; {
+		case len(g.segs) == 1:
+			k = "s" + g.segs[0]
+		case g.literalPrefix() != "":
+			k = "p" + g.literalPrefix()
+		case g.literalSuffix() != "":
+			k = "x" + g.literalSuffix()
+		default:
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	if k == "p" || k == "x" || k == "P" || k == "X" {
+		return "", false // an empty prefix or suffix is met by every string
+	}
+	return path + "\x00" + k, true
 }
 
 func appendMap[K comparable](m map[K][]int32, k K, v int32) map[K][]int32 {
@@ -140,58 +247,61 @@ func appendMap[K comparable](m map[K][]int32, k K, v int32) map[K][]int32 {
 	return m
 }
 
-func (s *Set) index(sl *slot, si int32) {
-	pi := s.paths[sl.path]
+func (s *Set) addAnchor(sl *slot, ci int32) {
+	id := s.pathID[sl.path]
+	pi := s.index[id]
 	if pi == nil {
 		pi = &pathIndex{}
-		s.paths[sl.path] = pi
+		s.index[id] = pi
 	}
 	for _, c := range sl.conds {
 		switch c.kind {
 		case condString:
-			pi.strs = appendMap(pi.strs, c.str, si)
+			pi.strs = appendMap(pi.strs, c.str, ci)
 		case condIP:
-			pi.ips = appendMap(pi.ips, c.addr, si)
+			pi.ips = appendMap(pi.ips, c.addr, ci)
 		case condNumber:
 			if c.fin {
-				pi.nums = appendMap(pi.nums, numKey(c.num), si)
+				pi.nums = appendMap(pi.nums, numKey(c.num), ci)
 			} else {
-				pi.numTexts = appendMap(pi.numTexts, c.text, si)
+				pi.numTexts = appendMap(pi.numTexts, c.text, ci)
 			}
 		case condTrue:
-			pi.trues = append(pi.trues, si)
+			pi.trues = append(pi.trues, ci)
 		case condFalse:
-			pi.falses = append(pi.falses, si)
+			pi.falses = append(pi.falses, ci)
 		case condNull:
-			pi.nulls = append(pi.nulls, si)
+			pi.nulls = append(pi.nulls, ci)
 		case condExists:
-			pi.exists = append(pi.exists, si)
+			pi.any = append(pi.any, ci)
 		case condPrefix:
-			pi.prefix.add(c.str, ref{slot: si})
+			pi.prefix.add(c.str, ci)
 		case condSuffix:
-			pi.suffix.add(c.str, ref{slot: si})
+			pi.suffix.add(c.str, ci)
 		case condEqualsIgnoreCase:
-			pi.folded = appendMap(pi.folded, c.fold, si)
+			pi.folded = appendMap(pi.folded, c.fold, ci)
 			pi.needFold = true
 		case condPrefixIgnoreCase:
-			pi.foldPrefix.add(c.fold, ref{slot: si})
+			pi.foldPrefix.add(c.fold, ci)
 			pi.needFold = true
 		case condSuffixIgnoreCase:
-			pi.foldSuffix.add(c.fold, ref{slot: si})
+			pi.foldSuffix.add(c.fold, ci)
 			pi.needFold = true
 		case condWildcard:
-			switch {
-			case len(c.glob.segs) == 1:
-				pi.strs = appendMap(pi.strs, c.glob.segs[0], si)
-			case c.glob.literalPrefix() != "":
-				pi.prefix.add(c.glob.literalPrefix(), ref{slot: si, c: c})
-			case c.glob.literalSuffix() != "":
-				pi.suffix.add(c.glob.literalSuffix(), ref{slot: si, c: c})
+			// Candidates found through the fixed text are verified in
+			// full later, like every candidate.
+			switch g := c.glob; {
+			case len(g.segs) == 1:
+				pi.strs = appendMap(pi.strs, g.segs[0], ci)
+			case g.literalPrefix() != "":
+				pi.prefix.add(g.literalPrefix(), ci)
+			case g.literalSuffix() != "":
+				pi.suffix.add(g.literalSuffix(), ci)
 			default:
-				pi.scan = append(pi.scan, ref{slot: si, c: c})
+				pi.checked = append(pi.checked, ref{clause: ci, c: c})
 			}
 		default:
-			pi.scan = append(pi.scan, ref{slot: si, c: c})
+			pi.checked = append(pi.checked, ref{clause: ci, c: c})
 		}
 	}
 }
@@ -204,26 +314,20 @@ func numKey(n float64) uint64 {
 	return math.Float64bits(n)
 }
 
-type hitRec struct {
-	leaf int32
-	next int32
-}
-
 // scratch is the per-match working memory, reused through a pool. Stamps
 // equal to epoch mark entries written by the current match, so nothing needs
 // clearing between matches.
 type scratch struct {
 	epoch       uint32
-	slotStamp   []uint32
-	slotHead    []int32
+	pathStamp   []uint32 // pathGroup[id] is valid when pathStamp[id] == epoch
+	pathGroup   []int32  // the event's group for each path id
 	clauseStamp []uint32
-	clauseCount []int32
 	entryStamp  []uint32
 	groupStamp  []uint32
-	hits        []hitRec
 	cands       []int32
 	matched     []int32
 	mem         []arrayPos
+	fold        []byte
 }
 
 func (s *Set) scratch() *scratch {
@@ -231,29 +335,23 @@ func (s *Set) scratch() *scratch {
 	if sc == nil {
 		sc = &scratch{}
 	}
-	if len(sc.slotStamp) < len(s.slots) || len(sc.clauseStamp) < len(s.clauses) || len(sc.entryStamp) < len(s.entries) {
-		*sc = scratch{
-			slotStamp:   make([]uint32, len(s.slots)),
-			slotHead:    make([]int32, len(s.slots)),
-			clauseStamp: make([]uint32, len(s.clauses)),
-			clauseCount: make([]int32, len(s.clauses)),
-			entryStamp:  make([]uint32, len(s.entries)),
-			groupStamp:  make([]uint32, len(s.entries)),
-			hits:        sc.hits,
-			cands:       sc.cands,
-			matched:     sc.matched,
-			mem:         sc.mem,
-		}
+	if len(sc.clauseStamp) < len(s.clauses) || len(sc.entryStamp) < len(s.entries) || len(sc.pathStamp) < len(s.pathList) {
+		sc.pathStamp = make([]uint32, len(s.pathList))
+		sc.pathGroup = make([]int32, len(s.pathList))
+		sc.clauseStamp = make([]uint32, len(s.clauses))
+		sc.entryStamp = make([]uint32, len(s.entries))
+		sc.groupStamp = make([]uint32, len(s.entries))
+		sc.epoch = 0
 	}
 	sc.epoch++
 	if sc.epoch == 0 {
-		clear(sc.slotStamp)
+		clear(sc.pathStamp)
 		clear(sc.clauseStamp)
 		clear(sc.entryStamp)
 		clear(sc.groupStamp)
 		sc.epoch = 1
 	}
-	sc.hits, sc.cands, sc.matched = sc.hits[:0], sc.cands[:0], sc.matched[:0]
+	sc.cands, sc.matched = sc.cands[:0], sc.matched[:0]
 	return sc
 }
 
@@ -263,17 +361,31 @@ func (s *Set) Match(f *Fields) []string {
 	if len(s.entries) == 0 {
 		return nil
 	}
+	if !s.built.Load() {
+		s.build()
+	}
 	sc := s.scratch()
 	defer s.pool.Put(sc)
 
-	for gi := range f.groups {
-		g := &f.groups[gi]
-		pi := s.paths[g.path]
-		if pi == nil {
-			continue
+	// Pair the event's paths with the set's: a merge of two sorted lists
+	// when they are of similar size, hash lookups when the set names many
+	// more paths than the event has.
+	if len(s.pathList) <= 4*len(f.groups) {
+		i := 0
+		for gi := range f.groups {
+			g := &f.groups[gi]
+			for i < len(s.pathList) && s.pathList[i] < g.path {
+				i++
+			}
+			if i < len(s.pathList) && s.pathList[i] == g.path {
+				s.found(int32(i), int32(gi), f, sc)
+			}
 		}
-		for li := g.lo; li < g.hi; li++ {
-			s.visit(pi, &f.leaves[li], li, sc)
+	} else {
+		for gi := range f.groups {
+			if id, ok := s.pathID[f.groups[gi].path]; ok {
+				s.found(id, int32(gi), f, sc)
+			}
 		}
 	}
 	for _, c := range sc.cands {
@@ -297,58 +409,84 @@ func (s *Set) Match(f *Fields) []string {
 	return out
 }
 
-func (s *Set) decide(c int32, f *Fields, sc *scratch) {
-	e := s.clauses[c].entry
-	if sc.entryStamp[e] == sc.epoch {
-		return // another alternative already matched
-	}
-	if s.verify(c, f, sc) {
-		sc.entryStamp[e] = sc.epoch
-		sc.matched = append(sc.matched, e)
+// found records that the event has values at path id and looks them up.
+func (s *Set) found(id, gi int32, f *Fields, sc *scratch) {
+	sc.pathStamp[id] = sc.epoch
+	sc.pathGroup[id] = gi
+	if pi := s.index[id]; pi != nil {
+		g := &f.groups[gi]
+		for li := g.lo; li < g.hi; li++ {
+			s.visit(pi, &f.leaves[li], sc)
+		}
 	}
 }
 
-func (s *Set) visit(pi *pathIndex, l *leaf, li int32, sc *scratch) {
+// decide checks a candidate alternative in full.
+func (s *Set) decide(c int32, f *Fields, sc *scratch) {
+	cl := &s.clauses[c]
+	if sc.entryStamp[cl.entry] == sc.epoch {
+		return // another alternative of the pattern already matched
+	}
+	if s.search(cl, 0, f, sc, sc.mem[:0]) {
+		sc.entryStamp[cl.entry] = sc.epoch
+		sc.matched = append(sc.matched, cl.entry)
+	}
+}
+
+func (s *Set) visit(pi *pathIndex, l *leaf, sc *scratch) {
 	switch l.kind {
 	case leafString:
 		str := l.str
-		s.hitAll(pi.strs[str], li, sc)
-		s.hitAffix(&pi.prefix, str, true, l, li, sc)
-		s.hitAffix(&pi.suffix, str, false, l, li, sc)
+		s.candidates(pi.strs[str], sc)
+		s.affix(&pi.prefix, str, true, sc)
+		s.affix(&pi.suffix, str, false, sc)
 		if pi.needFold {
-			fs := fold(str)
-			s.hitAll(pi.folded[fs], li, sc)
-			s.hitAffix(&pi.foldPrefix, fs, true, l, li, sc)
-			s.hitAffix(&pi.foldSuffix, fs, false, l, li, sc)
+			// Folding into a reused buffer; map lookups keyed by
+			// string(bytes) do not allocate.
+			sc.fold = appendFold(sc.fold[:0], str)
+			fs := sc.fold
+			s.candidates(pi.folded[string(fs)], sc)
+			for _, n := range pi.foldPrefix.lens {
+				if n > len(fs) {
+					break
+				}
+				s.candidates(pi.foldPrefix.m[string(fs[:n])], sc)
+			}
+			for _, n := range pi.foldSuffix.lens {
+				if n > len(fs) {
+					break
+				}
+				s.candidates(pi.foldSuffix.m[string(fs[len(fs)-n:])], sc)
+			}
 		}
 		if len(pi.ips) > 0 {
 			if a, ok := parseIP(str); ok {
-				s.hitAll(pi.ips[a], li, sc)
+				s.candidates(pi.ips[a], sc)
 			}
 		}
 	case leafNumber:
 		if l.numOK && pi.nums != nil {
-			s.hitAll(pi.nums[numKey(l.num)], li, sc)
+			s.candidates(pi.nums[numKey(l.num)], sc)
 		}
 		if pi.numTexts != nil {
-			s.hitAll(pi.numTexts[l.str], li, sc)
+			s.candidates(pi.numTexts[l.str], sc)
 		}
 	case leafTrue:
-		s.hitAll(pi.trues, li, sc)
+		s.candidates(pi.trues, sc)
 	case leafFalse:
-		s.hitAll(pi.falses, li, sc)
+		s.candidates(pi.falses, sc)
 	case leafNull:
-		s.hitAll(pi.nulls, li, sc)
+		s.candidates(pi.nulls, sc)
 	}
-	s.hitAll(pi.exists, li, sc)
-	for _, r := range pi.scan {
-		if r.c.matches(l) {
-			s.hit(r.slot, li, sc)
+	s.candidates(pi.any, sc)
+	for _, r := range pi.checked {
+		if sc.clauseStamp[r.clause] != sc.epoch && r.c.matches(l) {
+			s.candidate(r.clause, sc)
 		}
 	}
 }
 
-func (s *Set) hitAffix(a *affix, str string, prefix bool, l *leaf, li int32, sc *scratch) {
+func (s *Set) affix(a *affix, str string, prefix bool, sc *scratch) {
 	for _, n := range a.lens {
 		if n > len(str) {
 			return
@@ -357,83 +495,52 @@ func (s *Set) hitAffix(a *affix, str string, prefix bool, l *leaf, li int32, sc 
 		if !prefix {
 			key = str[len(str)-n:]
 		}
-		for _, r := range a.m[key] {
-			if r.c == nil || r.c.matches(l) {
-				s.hit(r.slot, li, sc)
-			}
-		}
+		s.candidates(a.m[key], sc)
 	}
 }
 
-func (s *Set) hitAll(slots []int32, li int32, sc *scratch) {
-	for _, si := range slots {
-		s.hit(si, li, sc)
+func (s *Set) candidates(clauses []int32, sc *scratch) {
+	for _, c := range clauses {
+		s.candidate(c, sc)
 	}
 }
 
-// hit records that value li satisfies slot si.
-func (s *Set) hit(si, li int32, sc *scratch) {
-	if sc.slotStamp[si] != sc.epoch {
-		sc.slotStamp[si] = sc.epoch
-		sc.slotHead[si] = -1
-		if ss := &s.slots[si]; ss.counted {
-			c := ss.clause
-			if sc.clauseStamp[c] != sc.epoch {
-				sc.clauseStamp[c] = sc.epoch
-				sc.clauseCount[c] = 0
-			}
-			sc.clauseCount[c]++
-			if sc.clauseCount[c] == s.clauses[c].need {
-				sc.cands = append(sc.cands, c)
-			}
-		}
-	} else if h := sc.slotHead[si]; h >= 0 && sc.hits[h].leaf == li {
-		return // the same value, through another condition of the slot
+func (s *Set) candidate(c int32, sc *scratch) {
+	if sc.clauseStamp[c] != sc.epoch {
+		sc.clauseStamp[c] = sc.epoch
+		sc.cands = append(sc.cands, c)
 	}
-	sc.hits = append(sc.hits, hitRec{leaf: li, next: sc.slotHead[si]})
-	sc.slotHead[si] = int32(len(sc.hits) - 1)
 }
 
-// verify decides a candidate alternative exactly, with the semantics of
-// Pattern.MatchFields, using the values recorded for each slot.
-func (s *Set) verify(c int32, f *Fields, sc *scratch) bool {
-	cl := &s.clauses[c]
-	end := cl.first + cl.n
-	if cl.plain {
-		// When every field has a value outside any array, those values are
-		// trivially consistent.
-		simple := true
-		for si := cl.first; si < end && simple; si++ {
-			simple = false
-			for h := sc.slotHead[si]; h >= 0; h = sc.hits[h].next {
-				if f.leaves[sc.hits[h].leaf].arrLen == 0 {
-					simple = true
-					break
-				}
-			}
+// leaves returns the event's values at path id.
+func (sc *scratch) leaves(id int32, f *Fields) []leaf {
+	if sc.pathStamp[id] != sc.epoch {
+		return nil
+	}
+	g := &f.groups[sc.pathGroup[id]]
+	return f.leaves[g.lo:g.hi]
+}
+
+// search is matchSlots with the event's values found through the paths the
+// match already paired, instead of by binary search.
+func (s *Set) search(cl *setClause, i int, f *Fields, sc *scratch, m []arrayPos) bool {
+	if i == len(cl.slots) {
+		return true
+	}
+	sl := cl.slots[i]
+	leaves := sc.leaves(cl.paths[i], f)
+	for j := range leaves {
+		l := &leaves[j]
+		mem := f.membership(l)
+		if !consistent(m, mem) || !slotAccepts(sl, l) {
+			continue
 		}
-		if simple {
+		if s.search(cl, i+1, f, sc, merge(m, mem)) {
 			return true
 		}
 	}
-	ok := s.search(cl.first, end, f, sc, sc.mem[:0])
-	return ok
-}
-
-func (s *Set) search(si, end int32, f *Fields, sc *scratch, m []arrayPos) bool {
-	if si == end {
-		return true
-	}
-	if sc.slotStamp[si] == sc.epoch {
-		for h := sc.slotHead[si]; h >= 0; h = sc.hits[h].next {
-			mem := f.membership(&f.leaves[sc.hits[h].leaf])
-			if consistent(m, mem) && s.search(si+1, end, f, sc, merge(m, mem)) {
-				return true
-			}
-		}
-	}
-	if src := s.slots[si].src; src.absent && !anyConsistent(f, f.lookup(src.path), m) {
-		return s.search(si+1, end, f, sc, m)
+	if sl.absent && !anyConsistent(f, leaves, m) {
+		return s.search(cl, i+1, f, sc, m)
 	}
 	return false
 }

@@ -1,7 +1,9 @@
 package pattern
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -161,58 +163,63 @@ func wildcardComplexity(globs []*glob) int {
 		letters = append(letters, b)
 	}
 
-	closure := func(set map[pos]bool) {
-		for p := range set {
-			for k := p.k; k < len(toks[p.g]) && toks[p.g][k].star; k++ {
-				set[pos{p.g, k + 1}] = true
+	// An automaton state set is a sorted list of positions, g<<32 | k.
+	enc := func(p pos) uint64 { return uint64(p.g)<<32 | uint64(p.k) }
+	dec := func(v uint64) pos { return pos{int(v >> 32), int(uint32(v))} }
+	closure := func(set []uint64) []uint64 {
+		for i := 0; i < len(set); i++ {
+			p := dec(set[i])
+			if p.k < len(toks[p.g]) && toks[p.g][p.k].star {
+				set = append(set, enc(pos{p.g, p.k + 1}))
 			}
 		}
+		slices.Sort(set)
+		return slices.Compact(set)
 	}
-	size := func(set map[pos]bool) int {
-		distinct := map[int]bool{}
-		for p := range set {
-			distinct[stateID[p.g][p.k]] = true
+	size := func(set []uint64) int {
+		var distinct []int
+		for _, v := range set {
+			p := dec(v)
+			distinct = append(distinct, stateID[p.g][p.k])
 		}
-		return len(distinct)
+		slices.Sort(distinct)
+		return len(slices.Compact(distinct))
 	}
-	key := func(set map[pos]bool) string {
-		var b strings.Builder
-		for g := range toks {
-			for k := 0; k <= len(toks[g]); k++ {
-				if set[pos{g, k}] {
-					fmt.Fprintf(&b, "%d.%d,", g, k)
-				}
-			}
+	key := func(set []uint64) string {
+		b := make([]byte, 0, 8*len(set))
+		for _, v := range set {
+			b = binary.LittleEndian.AppendUint64(b, v)
 		}
-		return b.String()
+		return string(b)
 	}
-	start := map[pos]bool{}
+	var start []uint64
 	for g := range toks {
-		start[pos{g, 0}] = true
+		start = append(start, enc(pos{g, 0}))
 	}
-	closure(start)
+	start = closure(start)
 	worst := size(start)
 	seen := map[string]bool{key(start): true}
-	queue := []map[pos]bool{start}
+	queue := [][]uint64{start}
 	for len(queue) > 0 {
 		set := queue[0]
 		queue = queue[1:]
 		for _, b := range letters {
-			next := map[pos]bool{}
-			for p := range set {
+			var next []uint64
+			for _, v := range set {
+				p := dec(v)
 				t := toks[p.g]
 				if p.k < len(t) {
 					if t[p.k].star {
-						next[p] = true
+						next = append(next, v)
 					} else if t[p.k].b == b {
-						next[pos{p.g, p.k + 1}] = true
+						next = append(next, enc(pos{p.g, p.k + 1}))
 					}
 				}
 			}
 			if len(next) == 0 {
 				continue
 			}
-			closure(next)
+			next = closure(next)
 			if n := size(next); n > worst {
 				worst = n
 				if worst > maxWildcardComplexity {

@@ -1,0 +1,86 @@
+package pattern
+
+import (
+	"errors"
+	"testing"
+)
+
+func FuzzCompile(f *testing.F) {
+	for _, c := range loadCases(f) {
+		f.Add(c.source())
+	}
+	for _, c := range readJSONL[invalidCase](f, "invalid_patterns.jsonl") {
+		f.Add(c.source())
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		p, err := Compile(src)
+		if err != nil {
+			var perr *Error
+			if !errors.As(err, &perr) {
+				t.Fatalf("Compile(%q) error %T %v, want *Error", src, err, err)
+			}
+			return
+		}
+		canon := p.String()
+		again, err := Compile([]byte(canon))
+		if err != nil {
+			t.Fatalf("Compile(%q).String() = %s, which does not compile: %v", src, canon, err)
+		}
+		if again.String() != canon {
+			t.Fatalf("Compile(%s).String() = %s, want %s", canon, again.String(), canon)
+		}
+	})
+}
+
+// fuzzNeighbours share paths with typical fuzz inputs, so the Set index holds
+// more than the pattern under test.
+var fuzzNeighbours = []string{
+	`{"a":["x"]}`,
+	`{"a":[{"prefix":""}],"b":[{"exists":false}]}`,
+	`{"detail":{"state":[{"anything-but":"x"}]}}`,
+	`{"$or":[{"a":[{"numeric":[">",0]}]},{"b":[{"wildcard":"*x*"}]}]}`,
+}
+
+func FuzzMatch(f *testing.F) {
+	for _, c := range loadCases(f) {
+		f.Add(c.source(), []byte(c.Event))
+	}
+	f.Fuzz(func(t *testing.T, src, event []byte) {
+		p, err := Compile(src)
+		if err != nil {
+			return
+		}
+		fields, err := ParseEvent(event)
+		if err != nil {
+			return
+		}
+		want := p.MatchFields(fields)
+
+		s := NewSet()
+		for _, n := range fuzzNeighbours {
+			np, err := Compile([]byte(n))
+			if err != nil {
+				t.Fatalf("Compile(%s): %v", n, err)
+			}
+			s.Add(n, np)
+		}
+		s.Add("under-test", p)
+		got := false
+		for _, id := range s.Match(fields) {
+			got = got || id == "under-test"
+		}
+		if got != want {
+			t.Fatalf("Set.Match(%s) on %s = %v, Pattern.MatchFields = %v", event, src, got, want)
+		}
+		canon, err := Compile([]byte(p.String()))
+		if err != nil {
+			t.Fatalf("Compile(%s): %v", p.String(), err)
+		}
+		if canon.MatchFields(fields) != want {
+			t.Fatalf("canonical %s on %s = %v, source %s = %v", p.String(), event, !want, src, want)
+		}
+		if misses := p.Explain(fields); (len(misses) == 0) != want {
+			t.Fatalf("Explain(%s, %s) = %v, but match = %v", src, event, misses, want)
+		}
+	})
+}
