@@ -80,25 +80,19 @@ func canonical(clauses []clause) string {
 func commonSlots(clauses []clause, keep func(*slot) bool) map[string]bool {
 	common := map[string]bool{}
 	for _, s := range clauses[0].slots {
-		if !keep(s) {
-			continue
-		}
-		everywhere := true
-		for _, cl := range clauses[1:] {
-			found := false
-			for _, o := range cl.slots {
-				if o.path == s.path && o.canon == s.canon {
-					found = true
-					break
-				}
-			}
-			if !found {
-				everywhere = false
-				break
-			}
-		}
-		if everywhere {
+		if keep(s) {
 			common[s.path] = true
+		}
+	}
+	for _, cl := range clauses[1:] {
+		held := make(map[string]string, len(cl.slots))
+		for _, s := range cl.slots {
+			held[s.path] = s.canon
+		}
+		for _, s := range clauses[0].slots {
+			if canon, ok := held[s.path]; !ok || canon != s.canon {
+				delete(common, s.path)
+			}
 		}
 	}
 	return common

@@ -309,6 +309,27 @@ func (f *Fields) lookup(path string) []leaf {
 	return nil
 }
 
+// Values returns the event's scalar values at a dot-joined path, in document
+// order: strings as their contents, numbers as written, and true, false and
+// null as those words. Objects and arrays are not values; the elements of an
+// array are. It returns nil when the path holds no value.
+func (f *Fields) Values(path string) []string {
+	leaves := f.lookup(path)
+	if len(leaves) == 0 {
+		return nil
+	}
+	out := make([]string, len(leaves))
+	for i := range leaves {
+		switch l := &leaves[i]; l.kind {
+		case leafString, leafNumber:
+			out[i] = l.str
+		default:
+			out[i] = l.render()
+		}
+	}
+	return out
+}
+
 func (f *Fields) membership(l *leaf) []arrayPos {
 	return f.arrays[l.arrOff : l.arrOff+l.arrLen]
 }

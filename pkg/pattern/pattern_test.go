@@ -462,3 +462,25 @@ func TestParseEventErrors(t *testing.T) {
 		t.Errorf("Match([...]) = nil error, want an error for a non-object event")
 	}
 }
+
+func TestFieldsValues(t *testing.T) {
+	f := mustParse(t, `{"a":"x","n":3.0e2,"d":{"b":[true,null,{"c":"y"}],"e":{}},"d.b":"z","s":"\u00e9"}`)
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"a", []string{"x"}},
+		{"n", []string{"3.0e2"}},
+		{"d.b", []string{"true", "null", "z"}},
+		{"d.b.c", []string{"y"}},
+		{"s", []string{"é"}},
+		{"d", nil},
+		{"d.e", nil},
+		{"missing", nil},
+	}
+	for _, tt := range tests {
+		if got := f.Values(tt.path); !slices.Equal(got, tt.want) {
+			t.Errorf("Values(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

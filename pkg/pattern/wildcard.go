@@ -73,22 +73,6 @@ func (g *glob) literalPrefix() string { return g.segs[0] }
 // literalSuffix is the text every match ends with.
 func (g *glob) literalSuffix() string { return g.segs[len(g.segs)-1] }
 
-func (g *glob) String() string {
-	var b strings.Builder
-	for i, seg := range g.segs {
-		if i > 0 {
-			b.WriteByte('*')
-		}
-		for j := 0; j < len(seg); j++ {
-			if seg[j] == '*' || seg[j] == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(seg[j])
-		}
-	}
-	return b.String()
-}
-
 // maxWildcardComplexity is the most wildcard-automaton states one value may
 // keep alive at once on one field of a rule. EventBridge refuses rules above
 // its own limit ("Rule is too complex - try using fewer wildcard characters or
