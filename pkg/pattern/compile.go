@@ -12,6 +12,8 @@ type Error struct {
 	Reason string
 }
 
+// Error formats the error as "<path>: <reason>", or "pattern: <reason>" when
+// it concerns the pattern as a whole.
 func (e *Error) Error() string {
 	if e.Path == "" {
 		return "pattern: " + e.Reason
