@@ -155,6 +155,9 @@ type Record struct {
 	Previous []string `json:"previous,omitempty"`
 	// Resolution says what resolved the incident, and when.
 	Resolution string `json:"resolution,omitempty"`
+	// PreviousResolved is when the fingerprint's previous incident
+	// recovered: a detection older than that belongs to it, not to this one.
+	PreviousResolved time.Time `json:"previousResolved,omitzero"`
 	// Retitled is the occurrence milestone at which a title change last
 	// caused an Update: one such Update per milestone interval at most.
 	Retitled int `json:"retitled,omitempty"`

@@ -1,0 +1,661 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Manager runs the OpsItem lifecycle: it applies each Signal to the
+// fingerprint's Record and makes the OpsCenter calls the change needs.
+//
+// Every step is safe to repeat. The record is claimed first (a conditional
+// write), then OpsCenter is called, then the record is written again; a
+// crash between the steps leaves a record that the next delivery of any
+// signal for the fingerprint repairs, and OpsCenter's dedup string makes a
+// repeated CreateOpsItem return the OpsItem already created. A redelivered
+// signal whose id the record remembers changes nothing and calls nothing.
+//
+// A Manager is safe for concurrent use when its OpsCenter, Store, Changes
+// and Publisher are.
+type Manager struct {
+	ops        OpsCenter
+	store      Store
+	changes    Changes
+	pub        Publisher
+	topic      string
+	lookback   time.Duration
+	limitRetry time.Duration
+	attempts   int
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// Changes looks up what changed on a resource: the changes recorded for it
+// within (before-lookback, before], oldest first.
+type Changes interface {
+	Changes(ctx context.Context, resource string, before time.Time, lookback time.Duration) ([]Change, error)
+}
+
+// ChangesFunc adapts a function to Changes.
+type ChangesFunc func(ctx context.Context, resource string, before time.Time, lookback time.Duration) ([]Change, error)
+
+// Changes implements Changes.
+func (f ChangesFunc) Changes(ctx context.Context, resource string, before time.Time, lookback time.Duration) ([]Change, error) {
+	return f(ctx, resource, before, lookback)
+}
+
+// Change is one recorded change to a resource, as a responder reads it.
+type Change struct {
+	Time      time.Time `json:"time"`
+	EventName string    `json:"eventName,omitempty"`
+	Actor     string    `json:"actor,omitempty"`
+	Title     string    `json:"title,omitempty"`
+}
+
+// Publisher puts opsloop's own events on the opsloop bus.
+type Publisher interface {
+	Publish(ctx context.Context, detailType string, detail any) error
+}
+
+// PublisherFunc adapts a function to Publisher.
+type PublisherFunc func(ctx context.Context, detailType string, detail any) error
+
+// Publish implements Publisher.
+func (f PublisherFunc) Publish(ctx context.Context, detailType string, detail any) error {
+	return f(ctx, detailType, detail)
+}
+
+// Option configures a Manager.
+type Option func(*Manager)
+
+// WithDefaultTopic sets the SNS topic ARN that replaces "default" in a
+// plan's notify list. Without it, "default" is dropped.
+func WithDefaultTopic(arn string) Option {
+	return func(m *Manager) { m.topic = strings.TrimSpace(arn) }
+}
+
+// WithChanges looks up the changes to an incident's resources in the
+// lookback before it opened (an hour when lookback is 0), for the OpsItem's
+// description and its opsloop:recentChanges.
+func WithChanges(c Changes, lookback time.Duration) Option {
+	return func(m *Manager) {
+		m.changes = c
+		if lookback > 0 {
+			m.lookback = lookback
+		}
+	}
+}
+
+// WithPublisher publishes "Incident Opened" and "Incident Resolved" before
+// the record that ends the step is written, so a failed publish is retried
+// with the signal: at least once, never lost. Consumers deduplicate on the
+// OpsItem id and detail type. Without a Publisher the events are only
+// returned in the Outcome.
+func WithPublisher(p Publisher) Option { return func(m *Manager) { m.pub = p } }
+
+// WithClock sets the clock (time.Now by default).
+func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
+
+// WithLogger sets the logger (none by default).
+func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
+
+// WithLimitRetry sets how long after OpsCenter refused an OpsItem for its
+// quotas the Manager tries to create it again (an hour by default).
+func WithLimitRetry(d time.Duration) Option { return func(m *Manager) { m.limitRetry = d } }
+
+// WithAttempts sets how many times a lost race is re-read and retried
+// before the signal fails with a retryable error (5 by default).
+func WithAttempts(n int) Option {
+	return func(m *Manager) {
+		if n > 0 {
+			m.attempts = n
+		}
+	}
+}
+
+// Defaults of a Manager.
+const (
+	DefaultLookback   = time.Hour
+	DefaultLimitRetry = time.Hour
+	DefaultAttempts   = 5
+)
+
+// recentIDs is how many signal ids a record remembers.
+const recentIDs = 64
+
+// New returns a Manager that opens OpsItems in ops and keeps records in store.
+func New(ops OpsCenter, store Store, opts ...Option) *Manager {
+	m := &Manager{
+		ops: ops, store: store,
+		lookback: DefaultLookback, limitRetry: DefaultLimitRetry, attempts: DefaultAttempts,
+		now: time.Now, log: slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Action is what handling a signal did.
+type Action string
+
+// The actions of Handle.
+const (
+	// Opened: a new OpsItem was created (or an interrupted creation finished).
+	Opened Action = "opened"
+	// Repeated: a repeat of an open incident was counted; Outcome.Updated
+	// says whether the OpsItem was updated.
+	Repeated Action = "repeated"
+	// Resolved: the incident recovered and its OpsItem was resolved.
+	Resolved Action = "resolved"
+	// Held: the incident recovered while flapping, so its OpsItem stays open.
+	Held Action = "held"
+	// Duplicate: the signal was handled before; nothing changed.
+	Duplicate Action = "duplicate"
+	// NoIncident: a recovery with no open incident to resolve.
+	NoIncident Action = "no-incident"
+	// Stale: the signal is older than the state it would change: a recovery
+	// older than the last detection, a detection older than the last recovery.
+	Stale Action = "stale"
+	// LimitExceeded: the incident is open but OpsCenter refuses to create
+	// its OpsItem for its quotas. The error wraps ErrLimitExceeded and is
+	// permanent; repeats keep being counted and creation is tried again
+	// after the limit-retry interval.
+	LimitExceeded Action = "limit-exceeded"
+	// Rejected: the signal is malformed; the error is permanent.
+	Rejected Action = "rejected"
+)
+
+// Outcome is the result of handling one signal.
+type Outcome struct {
+	Action      Action `json:"action"`
+	Fingerprint string `json:"fingerprint"`
+	OpsItemID   string `json:"opsItemId,omitempty"`
+	Occurrences int    `json:"occurrences,omitempty"`
+	// Created and Updated say whether CreateOpsItem and UpdateOpsItem were
+	// called successfully.
+	Created bool `json:"created,omitempty"`
+	Updated bool `json:"updated,omitempty"`
+	// Events are the events published (or, without a Publisher, to publish).
+	Events []Event `json:"events,omitempty"`
+}
+
+// Event is one of opsloop's own events.
+type Event struct {
+	DetailType string `json:"detailType"`
+	Detail     any    `json:"detail"`
+}
+
+// OpenedDetail is the detail of "Incident Opened".
+type OpenedDetail struct {
+	SchemaVersion   string    `json:"schemaVersion"`
+	OpsItemID       string    `json:"opsItemId"`
+	Fingerprint     string    `json:"fingerprint"`
+	Rule            string    `json:"rule"`
+	Title           string    `json:"title"`
+	Severity        string    `json:"severity,omitempty"`
+	OpsItemSeverity string    `json:"opsItemSeverity,omitempty"`
+	Category        string    `json:"category,omitempty"`
+	Resources       []string  `json:"resources,omitempty"`
+	Account         string    `json:"account,omitempty"`
+	Region          string    `json:"region,omitempty"`
+	Opened          time.Time `json:"opened"`  // the opening event's time
+	EventID         string    `json:"eventId"` // the opening event's id
+	Previous        []string  `json:"previous,omitempty"`
+}
+
+// ResolvedDetail is the detail of "Incident Resolved".
+type ResolvedDetail struct {
+	SchemaVersion string    `json:"schemaVersion"`
+	OpsItemID     string    `json:"opsItemId"`
+	Fingerprint   string    `json:"fingerprint"`
+	Rule          string    `json:"rule"`
+	Title         string    `json:"title"`
+	Severity      string    `json:"severity,omitempty"`
+	Category      string    `json:"category,omitempty"`
+	Resources     []string  `json:"resources,omitempty"`
+	Opened        time.Time `json:"opened"`
+	Resolved      time.Time `json:"resolved"`
+	Occurrences   int       `json:"occurrences"`
+	Flapping      bool      `json:"flapping,omitempty"`
+	// EventID is the id of the event that recovered the incident.
+	EventID    string `json:"eventId"`
+	Resolution string `json:"resolution"`
+}
+
+// Validate reports what makes s unusable, if anything.
+func (s *Signal) Validate() error {
+	var problems []string
+	if s.SchemaVersion != "" && s.SchemaVersion != SchemaVersion {
+		problems = append(problems, fmt.Sprintf("unsupported schemaVersion %q", s.SchemaVersion))
+	}
+	if s.Kind != Detected && s.Kind != Recovered {
+		problems = append(problems, fmt.Sprintf("kind %q is neither %q nor %q", s.Kind, Detected, Recovered))
+	}
+	if blank(s.EventID) {
+		problems = append(problems, "eventId is empty")
+	}
+	if blank(s.Fingerprint) {
+		problems = append(problems, "fingerprint is empty")
+	}
+	if blank(s.Rule) {
+		problems = append(problems, "rule is empty")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid signal: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Handle applies s. A nil error means s is fully handled. Otherwise
+// Retryable(err) says whether handling s again can succeed (throttling, a
+// lost race, a crash) or not (a malformed signal, OpsCenter's quotas): the
+// caller retries the first and records the second.
+func (m *Manager) Handle(ctx context.Context, s Signal) (Outcome, error) {
+	if err := s.Validate(); err != nil {
+		m.log.WarnContext(ctx, "signal rejected", "event_id", s.EventID, "fingerprint", s.Fingerprint, "error", err)
+		return Outcome{Action: Rejected, Fingerprint: s.Fingerprint}, Permanent(fmt.Errorf("handle signal %s: %w", s.EventID, err))
+	}
+	if s.Time.IsZero() {
+		s.Time = m.now()
+	}
+	var err error
+	for range m.attempts {
+		var out Outcome
+		out, err = m.handle(ctx, &s)
+		if !errors.Is(err, ErrConflict) {
+			m.logOutcome(ctx, &s, out, err)
+			return out, err
+		}
+	}
+	err = fmt.Errorf("handle signal %s for %s after %d attempts: %w", s.EventID, s.Fingerprint, m.attempts, err)
+	m.logOutcome(ctx, &s, Outcome{Fingerprint: s.Fingerprint}, err)
+	return Outcome{Fingerprint: s.Fingerprint}, err
+}
+
+func (m *Manager) logOutcome(ctx context.Context, s *Signal, out Outcome, err error) {
+	level := slog.LevelDebug
+	switch {
+	case err != nil && Retryable(err):
+		level = slog.LevelWarn
+	case err != nil:
+		level = slog.LevelError
+	case out.Action == Opened || out.Action == Resolved || out.Action == Held || out.Updated:
+		level = slog.LevelInfo
+	}
+	attrs := []any{"action", string(out.Action), "rule", s.Rule, "fingerprint", s.Fingerprint,
+		"event_id", s.EventID, "opsitem_id", out.OpsItemID, "occurrences", out.Occurrences}
+	if err != nil {
+		attrs = append(attrs, "error", err, "retryable", Retryable(err))
+	}
+	m.log.Log(ctx, level, "signal handled", attrs...)
+}
+
+// handle makes one attempt; ErrConflict means another writer got there
+// first and the caller tries again from a fresh read.
+func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
+	rec, err := m.store.Get(ctx, s.Fingerprint)
+	if err != nil {
+		return Outcome{Fingerprint: s.Fingerprint}, fmt.Errorf("get incident %s: %w", s.Fingerprint, err)
+	}
+	var healed Outcome
+	if rec != nil && rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) {
+		// The OpsItem of this open incident was never recorded: a crash, a
+		// failed call or a lost race interrupted its creation. Finish it
+		// first; the dedup string returns the OpsItem if it exists.
+		healed, err = m.create(ctx, rec)
+		refused := errors.Is(err, ErrLimitExceeded) && !Retryable(err)
+		if (err != nil && !refused) || slices.Contains(rec.Recent, s.EventID) {
+			return healed, err
+		}
+		// Refused for OpsCenter's quotas: the signal still counts.
+	}
+	if rec != nil && slices.Contains(rec.Recent, s.EventID) {
+		return m.outcome(Duplicate, rec), nil
+	}
+	var out Outcome
+	switch s.Kind {
+	case Detected:
+		switch {
+		case rec == nil:
+			out, err = m.open(ctx, nil, s)
+		case rec.Status != StatusOpen && s.Time.Before(rec.ResolvedAt),
+			rec.Status == StatusOpen && s.Time.Before(rec.PreviousResolved):
+			out = m.outcome(Stale, rec)
+		case rec.Status != StatusOpen:
+			out, err = m.open(ctx, rec, s)
+		default:
+			out, err = m.repeat(ctx, rec, s)
+		}
+	default:
+		switch {
+		case rec == nil || rec.Status != StatusOpen:
+			out = Outcome{Action: NoIncident, Fingerprint: s.Fingerprint}
+		case s.Time.Before(rec.LastSeen):
+			out = m.outcome(Stale, rec)
+		default:
+			out, err = m.recover(ctx, rec, s)
+		}
+	}
+	out.Created = out.Created || healed.Created
+	out.Events = append(healed.Events, out.Events...)
+	return out, err
+}
+
+func (m *Manager) outcome(a Action, rec *Record) Outcome {
+	return Outcome{Action: a, Fingerprint: rec.Fingerprint, OpsItemID: rec.OpsItemID, Occurrences: rec.Occurrences}
+}
+
+// put writes rec over the version it was read at and advances that version.
+func (m *Manager) put(ctx context.Context, rec *Record) error {
+	if err := m.store.Put(ctx, rec.Clone()); err != nil {
+		return fmt.Errorf("put incident %s: %w", rec.Fingerprint, err)
+	}
+	rec.Version++
+	return nil
+}
+
+func (m *Manager) publish(ctx context.Context, ev Event) error {
+	if m.pub == nil {
+		return nil
+	}
+	if err := m.pub.Publish(ctx, ev.DetailType, ev.Detail); err != nil {
+		return fmt.Errorf("publish %s: %w", ev.DetailType, err)
+	}
+	return nil
+}
+
+// open claims the fingerprint with a new open record (over prev, the last
+// incident's, if any), then creates its OpsItem.
+func (m *Manager) open(ctx context.Context, prev *Record, s *Signal) (Outcome, error) {
+	first := *s
+	first.Resources = slices.Clone(s.Resources)
+	first.Plan = s.Plan.clone()
+	first.Excerpt = truncateRunes(text(s.Excerpt), maxExcerpt, Ellipsis)
+	rec := &Record{
+		Fingerprint:     s.Fingerprint,
+		Status:          StatusOpen,
+		Rule:            s.Rule,
+		Title:           s.Title,
+		Severity:        s.Severity,
+		Category:        s.Category,
+		Resources:       limitResources(s.Resources),
+		Occurrences:     1,
+		FirstSeen:       s.Time,
+		LastSeen:        s.Time,
+		Flapping:        s.Flapping,
+		OpsItemSeverity: s.Plan.OpsItemSeverity,
+		Priority:        priority(s.Plan.Priority),
+		Plan:            s.Plan.clone(),
+		First:           &first,
+		Recent:          []string{s.EventID},
+	}
+	if prev != nil {
+		rec.Version = prev.Version
+		rec.Recent = remember(prev.Recent, s.EventID)
+		rec.Previous = slices.Clone(prev.Previous)
+		rec.PreviousResolved = prev.ResolvedAt
+	}
+	if err := m.put(ctx, rec); err != nil {
+		return Outcome{Fingerprint: s.Fingerprint}, err
+	}
+	return m.create(ctx, rec)
+}
+
+// limited reports whether OpsCenter refused rec's OpsItem for its quotas
+// too recently to try again.
+func (m *Manager) limited(rec *Record) bool {
+	return !rec.LimitedAt.IsZero() && m.now().Sub(rec.LimitedAt) < m.limitRetry
+}
+
+func (m *Manager) limitError(rec *Record) error {
+	return Permanent(fmt.Errorf("incident %s has no OpsItem: OpsCenter refused it %d times, last at %s: %w",
+		rec.Fingerprint, rec.Limited, stamp(rec.LimitedAt), ErrLimitExceeded))
+}
+
+// create opens rec's OpsItem, publishes "Incident Opened" and records the id.
+func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
+	if m.limited(rec) {
+		return m.outcome(LimitExceeded, rec), m.limitError(rec)
+	}
+	if rec.Changes == nil && m.changes != nil {
+		rec.Changes = m.recentChanges(ctx, rec)
+	}
+	id, existing, err := m.ops.Create(ctx, m.opsItem(rec))
+	if errors.Is(err, ErrLimitExceeded) {
+		rec.LimitedAt = m.now()
+		rec.Limited++
+		if err := m.put(ctx, rec); err != nil {
+			return m.outcome(LimitExceeded, rec), err
+		}
+		return m.outcome(LimitExceeded, rec), m.limitError(rec)
+	}
+	if err != nil {
+		return m.outcome(Opened, rec), fmt.Errorf("create OpsItem for %s: %w", rec.Fingerprint, err)
+	}
+	rec.OpsItemID = id
+	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
+	rec.LimitedAt = time.Time{}
+	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
+	if err := m.publish(ctx, ev); err != nil {
+		return m.outcome(Opened, rec), err
+	}
+	if err := m.put(ctx, rec); err != nil {
+		return m.outcome(Opened, rec), err
+	}
+	m.log.DebugContext(ctx, "OpsItem created", "fingerprint", rec.Fingerprint, "opsitem_id", id, "existing", existing)
+	out := m.outcome(Opened, rec)
+	out.Created = true
+	out.Events = []Event{ev}
+	return out, nil
+}
+
+// recentChanges looks up what changed on rec's resources before it opened.
+// They only enrich the OpsItem, so a failed lookup is logged, not fatal.
+func (m *Manager) recentChanges(ctx context.Context, rec *Record) []Change {
+	var all []Change
+	for _, r := range rec.Resources[:min(len(rec.Resources), maxChangeLookups)] {
+		cs, err := m.changes.Changes(ctx, r, rec.FirstSeen, m.lookback)
+		if err != nil {
+			m.log.WarnContext(ctx, "recent changes unavailable", "fingerprint", rec.Fingerprint, "resource", r, "error", err)
+			continue
+		}
+		for _, c := range cs {
+			c.EventName = truncateRunes(oneLine(c.EventName), maxChangeText, Ellipsis)
+			c.Actor = truncateRunes(oneLine(c.Actor), maxChangeText, Ellipsis)
+			c.Title = truncateRunes(oneLine(c.Title), maxChangeText, Ellipsis)
+			if !slices.Contains(all, c) {
+				all = append(all, c)
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.After(all[j].Time) })
+	if len(all) > maxChanges {
+		all = all[:maxChanges]
+	}
+	if all == nil {
+		all = []Change{}
+	}
+	return all
+}
+
+// repeat counts another occurrence of an open incident and updates the
+// OpsItem only when a responder would care: the count reached the next
+// milestone, the severity rose, flapping started, or the title changed
+// (at most once per milestone interval).
+func (m *Manager) repeat(ctx context.Context, rec *Record, s *Signal) (Outcome, error) {
+	rec.Occurrences++
+	if s.Time.After(rec.LastSeen) {
+		rec.LastSeen = s.Time
+	}
+	rec.Recent = remember(rec.Recent, s.EventID)
+	for _, r := range s.Resources {
+		if !slices.Contains(rec.Resources, r) && len(rec.Resources) < maxRecordResources {
+			rec.Resources = append(rec.Resources, r)
+		}
+	}
+	escalated := escalates(rec.OpsItemSeverity, s.Plan.OpsItemSeverity)
+	if escalated {
+		rec.OpsItemSeverity, rec.Severity, rec.Plan = s.Plan.OpsItemSeverity, s.Severity, s.Plan.clone()
+	}
+	if p := priority(s.Plan.Priority); p != 0 && (rec.Priority == 0 || p < rec.Priority) {
+		rec.Priority = p
+	}
+	flapping := s.Flapping && !rec.Flapping
+	rec.Flapping = s.Flapping
+	retitle := false
+	if !blank(s.Title) && s.Title != rec.Title {
+		rec.Title = s.Title
+		retitle = rec.Retitled != milestoneAt(rec.Occurrences)
+	}
+	counted := rec.Occurrences >= nextMilestone(rec.Synced)
+
+	if rec.OpsItemID == "" {
+		// OpsCenter refused the OpsItem: count the repeat, call nothing.
+		if err := m.put(ctx, rec); err != nil {
+			return m.outcome(LimitExceeded, rec), err
+		}
+		return m.outcome(LimitExceeded, rec), m.limitError(rec)
+	}
+	out := m.outcome(Repeated, rec)
+	if escalated || flapping || retitle || counted {
+		if retitle {
+			rec.Retitled = milestoneAt(rec.Occurrences)
+		}
+		rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
+		if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
+			return out, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
+		}
+		out.Updated = true
+	}
+	if err := m.put(ctx, rec); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// escalates reports whether severity next ("1" most severe .. "4") is more
+// severe than cur; a severity where there was none counts as a rise.
+func escalates(cur, next string) bool {
+	n, ok := severityRank(next)
+	if !ok {
+		return false
+	}
+	c, ok := severityRank(cur)
+	return !ok || n < c
+}
+
+func severityRank(s string) (int, bool) {
+	if len(s) == 1 && s[0] >= '1' && s[0] <= '4' {
+		return int(s[0] - '0'), true
+	}
+	return 0, false
+}
+
+// recover resolves an open incident, or holds it open while it flaps.
+func (m *Manager) recover(ctx context.Context, rec *Record, s *Signal) (Outcome, error) {
+	if s.Flapping || rec.Flapping {
+		out := m.outcome(Held, rec)
+		if rec.Flapping {
+			return out, nil // already marked: nothing new for a responder
+		}
+		rec.Flapping = true
+		rec.Recent = remember(rec.Recent, s.EventID)
+		if rec.OpsItemID != "" {
+			rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
+			if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
+				return out, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
+			}
+			out.Updated = true
+		}
+		return out, m.put(ctx, rec)
+	}
+	rec.Status = StatusResolved
+	rec.ResolvedAt = s.Time
+	rec.Resolution = resolution(s)
+	rec.Recent = remember(rec.Recent, s.EventID)
+	out := m.outcome(Resolved, rec)
+	if rec.OpsItemID != "" {
+		if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
+			return out, fmt.Errorf("resolve OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
+		}
+		out.Updated = true
+		h := History{Fingerprint: rec.Fingerprint, OpsItemID: rec.OpsItemID, Rule: rec.Rule,
+			Opened: rec.FirstSeen, Resolved: rec.ResolvedAt, Occurrences: rec.Occurrences}
+		if err := m.store.AddHistory(ctx, h); err != nil {
+			return out, fmt.Errorf("add history of %s: %w", rec.Fingerprint, err)
+		}
+		ev := Event{DetailType: DetailResolved, Detail: resolved(rec, s)}
+		if err := m.publish(ctx, ev); err != nil {
+			return out, err
+		}
+		out.Events = []Event{ev}
+		if !slices.Contains(rec.Previous, rec.OpsItemID) {
+			rec.Previous = append(rec.Previous, rec.OpsItemID)
+		}
+		rec.Previous = rec.Previous[max(0, len(rec.Previous)-MaxRelated):]
+	}
+	if err := m.put(ctx, rec); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func resolution(s *Signal) string {
+	what := oneLine(s.Summary)
+	if what == "" {
+		what = oneLine(s.Title)
+	}
+	if what == "" {
+		what = s.Source + " " + s.DetailType
+	}
+	return fmt.Sprintf("recovered at %s: %s (rule %s, event %s)", stamp(s.Time), what, s.Rule, s.EventID)
+}
+
+// remember appends id to ids, keeping the last recentIDs.
+func remember(ids []string, id string) []string {
+	ids = append(slices.Clone(ids), id)
+	if len(ids) > recentIDs {
+		ids = ids[len(ids)-recentIDs:]
+	}
+	return ids
+}
+
+// maxRecordResources bounds the resources a record keeps: room for
+// MaxResources ARNs among resources named otherwise.
+const maxRecordResources = 2 * MaxResources
+
+func limitResources(rs []string) []string {
+	var out []string
+	for _, r := range rs {
+		if !slices.Contains(out, r) && len(out) < maxRecordResources {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func opened(rec *Record) OpenedDetail {
+	first := rec.first()
+	return OpenedDetail{
+		SchemaVersion: SchemaVersion, OpsItemID: rec.OpsItemID, Fingerprint: rec.Fingerprint,
+		Rule: rec.Rule, Title: rec.Title, Severity: rec.Severity, OpsItemSeverity: rec.OpsItemSeverity,
+		Category: rec.Category, Resources: slices.Clone(rec.Resources), Account: first.Account,
+		Region: first.Region, Opened: rec.FirstSeen, EventID: first.EventID, Previous: slices.Clone(rec.Previous),
+	}
+}
+
+func resolved(rec *Record, s *Signal) ResolvedDetail {
+	return ResolvedDetail{
+		SchemaVersion: SchemaVersion, OpsItemID: rec.OpsItemID, Fingerprint: rec.Fingerprint,
+		Rule: rec.Rule, Title: rec.Title, Severity: rec.Severity, Category: rec.Category,
+		Resources: slices.Clone(rec.Resources), Opened: rec.FirstSeen, Resolved: rec.ResolvedAt,
+		Occurrences: rec.Occurrences, Flapping: rec.Flapping, EventID: s.EventID, Resolution: rec.Resolution,
+	}
+}
