@@ -3,8 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/setup.sh
+
+# Listed, not ./..., because node_modules holds Go template files of its own.
+pkgs=(./cmd/... ./pkg/... ./rules/... ./scripts/...)
+for d in functions infra; do
+	[[ -n $(find "$d" -name '*.go' -print -quit 2>/dev/null) ]] && pkgs+=("./$d/...")
+done
+
 echo "== go vet"
-go vet ./...
+go vet "${pkgs[@]}"
 
 echo "== go test"
-go test -count=1 ./...
+go test -count=1 "${pkgs[@]}"
