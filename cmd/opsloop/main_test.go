@@ -111,6 +111,30 @@ func TestReplayJSON(t *testing.T) {
 			t.Errorf("decisions[%s] = %v, want %v", k, dec[k], v)
 		}
 	}
+	items := rep["opsItems"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("opsItems = %d, want 2 (root usage, the alarm)", len(items))
+	}
+	var alarm map[string]any
+	for _, it := range items {
+		if m := it.(map[string]any); m["rule"] == "alarm-high" {
+			alarm = m
+		}
+	}
+	if alarm == nil {
+		t.Fatalf("no OpsItem of rule alarm-high in %v", items)
+	}
+	for _, k := range []string{"title", "severity", "priority", "category", "status", "occurrences", "fingerprint", "rule", "resources", "operationalData"} {
+		if _, ok := alarm[k]; !ok {
+			t.Errorf("OpsItem lacks %q", k)
+		}
+	}
+	if alarm["status"] != "Resolved" || alarm["title"] != "Alarm high-cpu-web-1 is in ALARM" || alarm["severity"] != "2" {
+		t.Errorf("alarm OpsItem = status %v, title %v, severity %v; want Resolved, the rule's title, \"2\"", alarm["status"], alarm["title"], alarm["severity"])
+	}
+	if od := alarm["operationalData"].(map[string]any); od["/aws/dedup"] == nil || od["/aws/resources"] == nil {
+		t.Errorf("operationalData lacks /aws/dedup or /aws/resources: %v", od)
+	}
 	rules := rep["rules"].(map[string]any)
 	if r := rules["alarm-high"].(map[string]any); r["incidents"].(float64) != 2 || r["matched"].(float64) != 2 {
 		t.Errorf("rules[alarm-high] = %v, want 2 matched, 2 incidents", r)

@@ -99,9 +99,9 @@ type OpsItem struct {
 
 // Data is one OperationalData value.
 type Data struct {
-	Value string
+	Value string `json:"value"`
 	// Searchable makes the value visible to everyone who can search OpsItems.
-	Searchable bool
+	Searchable bool `json:"searchable,omitempty"`
 }
 
 // Update is a change to an OpsItem; empty fields are left as they are.

@@ -12,7 +12,9 @@ import (
 	"github.com/opsloop/opsloop/pkg/classify"
 	"github.com/opsloop/opsloop/pkg/event"
 	"github.com/opsloop/opsloop/pkg/eventfile"
+	"github.com/opsloop/opsloop/pkg/incidents"
 	"github.com/opsloop/opsloop/pkg/memory"
+	"github.com/opsloop/opsloop/pkg/pipeline"
 	"github.com/opsloop/opsloop/pkg/rules"
 )
 
@@ -23,8 +25,12 @@ type Report struct {
 	Duplicates int                     `json:"duplicates"`
 	Decisions  map[classify.Action]int `json:"decisions"`
 	Rules      map[string]*RuleCount   `json:"rules"`
-	OpsItems   []any                   `json:"opsItems"`
-	Problems   []any                   `json:"problems"`
+	// Lifecycle counts what the incident lifecycle did with the signals.
+	Lifecycle map[incidents.Action]int `json:"lifecycle"`
+	// OpsCenterCalls counts the calls the lifecycle made to OpsCenter.
+	OpsCenterCalls memory.OpsCenterStats `json:"opsCenterCalls"`
+	OpsItems       []memory.Item         `json:"opsItems"`
+	Problems       []any                 `json:"problems"`
 }
 
 // Invalid counts rejected input by reason and keeps the first items.
@@ -62,7 +68,8 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		Invalid:   Invalid{Reasons: map[string]int{}, Items: []Rejected{}},
 		Decisions: map[classify.Action]int{},
 		Rules:     map[string]*RuleCount{},
-		OpsItems:  []any{},
+		Lifecycle: map[incidents.Action]int{},
+		OpsItems:  []memory.Item{},
 		Problems:  []any{},
 	}
 	for _, a := range classify.Actions {
@@ -71,7 +78,7 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 	for _, r := range set.Rules {
 		rep.Rules[r.Name] = &RuleCount{}
 	}
-	c := classify.New(set, memory.New())
+	local := pipeline.NewLocal(set)
 	items := 0
 	err := eventfile.Read(ctx, paths, func(it eventfile.Item) error {
 		items++
@@ -88,17 +95,19 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 			return nil
 		}
 		rep.Events++
-		d, err := c.Classify(ctx, ev)
+		res, err := local.Process(ctx, ev)
 		if err != nil {
-			return fmt.Errorf("classify %s: %w", it.Pos, err)
+			return fmt.Errorf("process %s: %w", it.Pos, err)
 		}
-		rep.tally(d)
+		rep.tally(res.Decision)
+		if res.Outcome != nil {
+			rep.Lifecycle[res.Outcome.Action]++
+		}
 		return ctx.Err()
 	})
-	if err != nil {
-		return rep, err
-	}
-	return rep, nil
+	rep.OpsItems = append(rep.OpsItems, local.OpsCenter.Items()...)
+	rep.OpsCenterCalls = local.OpsCenter.Stats()
+	return rep, err
 }
 
 func (r *Report) reject(pos string, err error) {
