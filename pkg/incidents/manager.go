@@ -314,7 +314,9 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 		if (err != nil && !refused) || slices.Contains(rec.Recent, s.EventID) {
 			return healed, err
 		}
-		// Refused for OpsCenter's quotas: the signal still counts.
+		// Refused for OpsCenter's quotas: the signal still counts, and a
+		// repeat reports the refusal again.
+		err = nil
 	}
 	if rec != nil && slices.Contains(rec.Recent, s.EventID) {
 		return m.outcome(Duplicate, rec), nil

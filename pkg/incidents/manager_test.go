@@ -703,7 +703,7 @@ func TestOpsItemContent(t *testing.T) {
 		"**Caused by:** " + s.Actor,
 		"first seen 2025-03-01T12:00:00Z",
 		"1 occurrence ",
-		`rule "alarm-in-alarm": ` + s.Reason,
+		"**Decided by:** " + s.Reason,
 		`aws.cloudwatch "CloudWatch Alarm State Change"`,
 		"AWS-RestartEC2Instance",
 		"in the hour before",
@@ -989,5 +989,24 @@ func TestLateRedelivery(t *testing.T) {
 	}
 	if items := e.ops.Items(); len(items) != 2 || items[1].Status != "Open" {
 		t.Errorf("OpsItems = %d, the last %s; want 2, the last Open", len(items), items[len(items)-1].Status)
+	}
+}
+
+func TestDescriptionDecidedBy(t *testing.T) {
+	tests := []struct{ reason, want string }{
+		{`rule "alarm-in-alarm" matched 20 times within 5m0s (threshold 20)`, `**Decided by:** rule "alarm-in-alarm" matched 20 times`},
+		{"matched the pattern", `**Decided by:** rule "alarm-in-alarm": matched the pattern`},
+		{"", `**Decided by:** rule "alarm-in-alarm": unknown`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			e := newEnv(t, faults{})
+			if _, err := e.m.Handle(context.Background(), sig(incidents.Detected, 0, func(s *incidents.Signal) { s.Reason = tt.reason })); err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if d := e.ops.Items()[0].Description; !strings.Contains(d, tt.want) {
+				t.Errorf("description with reason %q lacks %q:\n%s", tt.reason, tt.want, d)
+			}
+		})
 	}
 }

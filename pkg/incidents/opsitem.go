@@ -251,7 +251,11 @@ func (m *Manager) describe(rec *Record) string {
 		sev += fmt.Sprintf(", priority %d", p)
 	}
 	line("Severity", "%s", sev)
-	line("Decided by", "rule %q: %s", rec.Rule, orUnknown(first.Reason))
+	if why := first.Reason; strings.Contains(why, rec.Rule) {
+		line("Decided by", "%s", why) // the classifier's reasons name their rule
+	} else {
+		line("Decided by", "rule %q: %s", rec.Rule, orUnknown(why))
+	}
 	line("Source event", "%s %q, id %s, at %s", orUnknown(first.Source), first.DetailType,
 		orUnknown(first.EventID), orUnknown(stamp(first.Time)))
 	if len(rec.Plan.Runbooks) > 0 {
