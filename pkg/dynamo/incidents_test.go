@@ -85,7 +85,7 @@ func TestIncidentStoreRoundTrip(t *testing.T) {
 func TestPutRetriedAfterSuccess(t *testing.T) {
 	ctx := context.Background()
 	table, client := newTable(t, dynamo.Options{})
-	retrying := dynamo.New(&lostResponse{API: client, every: true}, table.Name(), dynamo.Options{})
+	retrying := dynamo.New(lostResponse{API: client}, table.Name(), dynamo.Options{})
 	rec := sampleRecord("lost:1")
 	if err := retrying.Put(ctx, rec); err != nil {
 		t.Fatalf("Put(version 0) with a lost response = %v, want nil", err)
