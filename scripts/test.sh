@@ -16,3 +16,6 @@ go vet "${pkgs[@]}"
 
 echo "== go test"
 go test -count=1 "${pkgs[@]}"
+
+echo "== fuzz (each target ${FUZZTIME:-10s})"
+scripts/fuzz.sh
