@@ -190,9 +190,9 @@ func printTest(w io.Writer, res testResult) {
 		for _, nm := range res.Closest {
 			fmt.Fprintf(w, "    %s misses %d condition(s):\n", nm.Rule, len(nm.Misses))
 			for _, m := range nm.Misses {
-				got := "missing"
+				got := "nothing (missing)"
 				if m.Got != nil {
-					got = fmt.Sprintf("%q", m.Got)
+					got = strings.Join(m.Got, ", ") // JSON text, as in the event
 				}
 				fmt.Fprintf(w, "      %s: wants %s, event has %s\n", m.Path, m.Want, got)
 			}
