@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Values returns the values at a dotted path into the whole event, such as
@@ -296,9 +297,10 @@ func unquote(raw []byte) (string, bool) {
 	if len(raw) < 2 {
 		return "", false
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 		return string(raw[1 : len(raw)-1]), true
 	}
+	// Escapes and invalid UTF-8 decode as encoding/json does (U+FFFD).
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false
