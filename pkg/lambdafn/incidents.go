@@ -1,0 +1,162 @@
+package lambdafn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/opsloop/opsloop/pkg/bus"
+	"github.com/opsloop/opsloop/pkg/event"
+	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/metrics"
+)
+
+// Lifecycle applies signals to incidents, as incidents.Manager does.
+type Lifecycle interface {
+	Handle(ctx context.Context, s incidents.Signal) (incidents.Outcome, error)
+}
+
+// Incidents is the incidents function: it applies the signals of an SQS batch
+// (each message the EventBridge event the opsloop bus delivered) to the
+// incident lifecycle, one after another in queue order.
+type Incidents struct {
+	lifecycle Lifecycle
+	log       *slog.Logger
+	metrics   *Metrics
+}
+
+// NewIncidents returns the incidents function's handler.
+func NewIncidents(l Lifecycle, log *slog.Logger, m *Metrics) *Incidents {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Incidents{lifecycle: l, log: log, metrics: m}
+}
+
+// Handle applies each message's signal and reports the messages worth
+// retrying as batch item failures, so that SQS redelivers those alone (the
+// event source mapping must enable ReportBatchItemFailures). Messages that
+// retrying cannot fix are logged and counted instead and leave the queue:
+// a malformed message (SignalsRejected) and an incident OpsCenter refused to
+// open for its quotas (OpsItemLimitExceeded), whose record the lifecycle keeps
+// and opens later. Once ctx is done the messages not yet handled are reported
+// as failures untouched.
+func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	var opened, resolved, rejected, limited int
+	var resolveTimes []float64
+	for _, msg := range batch.Records {
+		if ctx.Err() != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			continue
+		}
+		s, err := DecodeSignal([]byte(msg.Body))
+		if err != nil {
+			rejected++
+			h.log.ErrorContext(ctx, "message rejected", "message_id", msg.MessageId, "reason", err.Error(),
+				"excerpt", excerpt([]byte(msg.Body)), "request_id", requestID(ctx))
+			continue
+		}
+		out, err := h.lifecycle.Handle(ctx, s)
+		switch {
+		case err != nil && incidents.Retryable(err):
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			h.log.WarnContext(ctx, "signal to retry", "message_id", msg.MessageId, "event_id", s.EventID,
+				"rule", s.Rule, "fingerprint", s.Fingerprint, "error", err.Error(), "request_id", requestID(ctx))
+			continue
+		case errors.Is(err, incidents.ErrLimitExceeded):
+			limited++
+		case err != nil:
+			rejected++
+		}
+		if err != nil {
+			h.log.ErrorContext(ctx, "signal not applied", "message_id", msg.MessageId, "event_id", s.EventID,
+				"rule", s.Rule, "fingerprint", s.Fingerprint, "action", string(out.Action), "error", err.Error(),
+				"request_id", requestID(ctx))
+			continue
+		}
+		switch out.Action {
+		case incidents.Opened:
+			opened++
+		case incidents.Resolved:
+			resolved++
+			for _, ev := range out.Events {
+				if d, ok := ev.Detail.(incidents.ResolvedDetail); ok && !d.Opened.IsZero() && !d.Resolved.Before(d.Opened) {
+					resolveTimes = append(resolveTimes, d.Resolved.Sub(d.Opened).Seconds())
+				}
+			}
+		}
+	}
+	var samples []metrics.Sample
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{metrics.IncidentsOpened, opened}, {metrics.IncidentsResolved, resolved}, {SignalsRejected, rejected}, {metrics.OpsItemLimitExceeded, limited}} {
+		if c.n > 0 {
+			samples = append(samples, metrics.Sample{Name: c.name, Unit: metrics.Count, Value: float64(c.n)})
+		}
+	}
+	h.metrics.Put(nil, samples...)
+	for _, secs := range resolveTimes {
+		h.metrics.Put(nil, metrics.Sample{Name: metrics.TimeToResolve, Unit: metrics.Seconds, Value: secs})
+	}
+	h.log.InfoContext(ctx, "batch handled", "messages", len(batch.Records), "retry", len(resp.BatchItemFailures),
+		"opened", opened, "resolved", resolved, "rejected", rejected, "limit_exceeded", limited, "request_id", requestID(ctx))
+	return resp, nil
+}
+
+// DecodeSignal reads the signal out of an SQS message body: the EventBridge
+// event the opsloop bus delivered, whose detail is an incidents.Signal.
+// Unknown detail fields are ignored, so that newer classifiers can add them;
+// the signal itself is validated by the lifecycle.
+func DecodeSignal(body []byte) (incidents.Signal, error) {
+	var s incidents.Signal
+	ev, err := event.Parse(body)
+	if err != nil {
+		return s, fmt.Errorf("decode signal: %w", err)
+	}
+	if ev.Source != incidents.EventSource {
+		return s, fmt.Errorf("decode signal %s: source %q is not %q", ev.ID, ev.Source, incidents.EventSource)
+	}
+	var kind string
+	switch ev.DetailType {
+	case incidents.DetailDetected:
+		kind = incidents.Detected
+	case incidents.DetailRecovered:
+		kind = incidents.Recovered
+	default:
+		return s, fmt.Errorf("decode signal %s: detail-type %q is neither %q nor %q", ev.ID, ev.DetailType, incidents.DetailDetected, incidents.DetailRecovered)
+	}
+	if err := json.Unmarshal(ev.Detail, &s); err != nil {
+		return s, fmt.Errorf("decode signal %s: detail: %w", ev.ID, err)
+	}
+	if s.Kind != kind {
+		return s, fmt.Errorf("decode signal %s: kind %q does not match detail-type %q", ev.ID, s.Kind, ev.DetailType)
+	}
+	return s, nil
+}
+
+// Publisher adapts b to the lifecycle's Publisher: "Incident Opened" and
+// "Incident Resolved" go on the opsloop bus with source "opsloop", the detail
+// as JSON and the incident's resource ARNs as the event's resources.
+func Publisher(b Bus) incidents.Publisher {
+	return incidents.PublisherFunc(func(ctx context.Context, detailType string, detail any) error {
+		data, err := json.Marshal(detail)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", detailType, err)
+		}
+		var resources []string
+		switch d := detail.(type) {
+		case incidents.OpenedDetail:
+			resources = d.Resources
+		case incidents.ResolvedDetail:
+			resources = d.Resources
+		}
+		ev := bus.Event{Source: incidents.EventSource, DetailType: detailType, Detail: data, Resources: arns(resources)}
+		return b.Publish(ctx, ev)
+	})
+}
