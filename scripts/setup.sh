@@ -29,8 +29,39 @@ npm_deps() {
 	printf 'module ignore/node_modules\n' >node_modules/go.mod
 }
 
+# --- Chromium (the review report's browser tests, pkg/review) ------------
+
+# chromium_browser installs Debian's chromium, which the browser tests of
+# the review report run headless, unless a Chromium or Chrome is on PATH.
+# The tests fail without one unless OPSLOOP_SKIP_BROWSER=1.
+chromium_browser() {
+	local name
+	for name in chromium chromium-browser google-chrome google-chrome-stable; do
+		if command -v "$name" >/dev/null 2>&1; then
+			log "$name is installed"
+			return 0
+		fi
+	done
+	if ! command -v apt-get >/dev/null 2>&1; then
+		log "no chromium and no apt-get: install Chromium, or set OPSLOOP_SKIP_BROWSER=1 to skip the browser tests" >&2
+		return 1
+	fi
+	local sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		sudo=(sudo)
+	fi
+	log "apt-get install chromium"
+	"${sudo[@]}" apt-get install -y chromium || {
+		"${sudo[@]}" apt-get update
+		"${sudo[@]}" apt-get install -y chromium
+	}
+}
+
+# --- end of the Chromium block ---------------------------------------------
+
 main() {
 	npm_deps
+	chromium_browser
 }
 
 main "$@"

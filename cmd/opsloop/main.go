@@ -34,8 +34,17 @@ Usage:
   opsloop rules test [--rules PATH] [--json] EVENT.json...
   opsloop rules schema
   opsloop replay [--rules PATH] [--json] PATH...
+  opsloop problems list [--status S] [--json] (--state FILE | [--rules PATH] [--save FILE] PATH...)
+  opsloop problems show KEY [--json] (--state FILE | [--rules PATH] PATH...)
+  opsloop problems ack KEY [--note TEXT] --state FILE
+  opsloop problems resolve KEY [--note TEXT] --state FILE
+  opsloop report [--rules PATH] [--out FILE.html] [--previous FILE | --previous-rules PATH] [--snapshot FILE] PATH...
 
 PATH may be a file or a directory. Without --rules the embedded default rules are used.
+The problems commands work on a state file (--state, written by problems list --save),
+or replay PATH... and show what the embedded problems state holds afterwards; ack
+(known error) and resolve change the state file. report replays PATH... and writes the
+review as one HTML file, printing its text summary.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -51,6 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = sub(map[string]command{"validate": rulesValidate, "test": rulesTest, "schema": rulesSchema})
 	case "replay":
 		cmd = replayCmd
+	case "problems":
+		cmd = sub(map[string]command{"list": problemsList, "show": problemsShow, "ack": problemsAck, "resolve": problemsResolve})
+	case "report":
+		cmd = reportCmd
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -15,6 +15,7 @@ import (
 	"github.com/opsloop/opsloop/pkg/incidents"
 	"github.com/opsloop/opsloop/pkg/memory"
 	"github.com/opsloop/opsloop/pkg/pipeline"
+	"github.com/opsloop/opsloop/pkg/problems"
 	"github.com/opsloop/opsloop/pkg/rules"
 )
 
@@ -30,7 +31,11 @@ type Report struct {
 	// OpsCenterCalls counts the calls the lifecycle made to OpsCenter.
 	OpsCenterCalls memory.OpsCenterStats `json:"opsCenterCalls"`
 	OpsItems       []memory.Item         `json:"opsItems"`
-	Problems       []any                 `json:"problems"`
+	// Problems are the recurring incidents the problems tracker recorded.
+	Problems []problems.Problem `json:"problems"`
+	// Learned is the problems tracker's state, for the problems and
+	// report commands.
+	Learned *Learned `json:"-"`
 }
 
 // Invalid counts rejected input by reason and keeps the first items.
@@ -70,7 +75,7 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		Rules:     map[string]*RuleCount{},
 		Lifecycle: map[incidents.Action]int{},
 		OpsItems:  []memory.Item{},
-		Problems:  []any{},
+		Problems:  []problems.Problem{},
 	}
 	for _, a := range classify.Actions {
 		rep.Decisions[a] = 0
@@ -79,6 +84,7 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		rep.Rules[r.Name] = &RuleCount{}
 	}
 	local := pipeline.NewLocal(set)
+	learn := newLearning(set, local)
 	items := 0
 	err := eventfile.Read(ctx, paths, func(it eventfile.Item) error {
 		items++
@@ -103,10 +109,16 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		if res.Outcome != nil {
 			rep.Lifecycle[res.Outcome.Action]++
 		}
+		if err := learn.observe(ctx, ev, res); err != nil {
+			return fmt.Errorf("learn from %s: %w", it.Pos, err)
+		}
 		return ctx.Err()
 	})
 	rep.OpsItems = append(rep.OpsItems, local.OpsCenter.Items()...)
 	rep.OpsCenterCalls = local.OpsCenter.Stats()
+	if ferr := learn.fill(ctx, rep); err == nil {
+		err = ferr
+	}
 	return rep, err
 }
 

@@ -1,0 +1,65 @@
+package review
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxTextRules bounds the rules named per line of the text.
+const maxTextRules = 5
+
+// Text is the review in a few lines for the notification topic (e-mail,
+// chat), with link pointing to the HTML report when there is one.
+func (r *Review) Text(link string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, %s to %s\n", r.Title, r.From.Format("2006-01-02 15:04"), r.To.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Incidents: %d opened, %d resolved, %d open", r.Totals.Incidents, r.Totals.Resolved, r.Totals.Open)
+	if r.Totals.Resolved > 0 {
+		fmt.Fprintf(&b, "; time to resolve: median %s, p90 %s", Duration(r.Totals.MedianTTR), Duration(r.Totals.P90TTR))
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "Problems: %d open, %d known errors, %d resolved\n", r.Totals.ProblemsOpen, r.Totals.KnownErrors, r.Totals.Closed)
+	if len(r.Problems) > 0 {
+		p := r.Problems[0]
+		fmt.Fprintf(&b, "Top problem %s (%s, %s): %d incidents, %d in this period", p.Key, p.Status, p.Rule, p.Incidents, p.InPeriod)
+		if p.MTTRSeconds > 0 {
+			fmt.Fprintf(&b, ", MTTR %s", Duration(p.MTTR()))
+		}
+		b.WriteString("\n")
+		if len(p.SuspectedCauses) > 0 {
+			c := p.SuspectedCauses[0]
+			fmt.Fprintf(&b, "  suspected cause: %s by %s at %s on %s (preceded %d of %d incidents)\n",
+				c.EventName, orNone(c.Principal), c.Time.UTC().Format("2006-01-02 15:04 MST"), c.Resource, c.Incidents, p.Incidents)
+		}
+	}
+	line := func(title string, fs []Finding) {
+		if len(fs) == 0 {
+			return
+		}
+		var parts []string
+		for _, f := range fs[:min(len(fs), maxTextRules)] {
+			s := f.Rule + " (" + f.Why + ")"
+			if f.Suggested != "" {
+				s += ": threshold " + f.Suggested
+			}
+			parts = append(parts, s)
+		}
+		if len(fs) > maxTextRules {
+			parts = append(parts, fmt.Sprintf("and %d more", len(fs)-maxTextRules))
+		}
+		fmt.Fprintf(&b, "%s: %s\n", title, strings.Join(parts, "; "))
+	}
+	line("Noisy rules", r.Noisy)
+	line("Silent rules", r.Silent)
+	if r.HasPrevious {
+		n := map[string]int{}
+		for _, c := range r.RuleChanges {
+			n[c.Change]++
+		}
+		fmt.Fprintf(&b, "Rules since the last review: %d added, %d removed, %d changed\n", n[RuleAdded], n[RuleRemoved], n[RuleChanged])
+	}
+	if link != "" {
+		fmt.Fprintf(&b, "Report: %s\n", link)
+	}
+	return b.String()
+}
