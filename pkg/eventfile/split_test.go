@@ -136,7 +136,7 @@ func FuzzSplit(f *testing.F) {
 					t.Fatalf("item at %s has both Err and Raw", it.Pos)
 				}
 			}
-			trimmed := bytes.TrimSpace(data)
+			trimmed := bytes.Trim(data, " \t\r\n") // JSON whitespace, not Unicode's
 			if name == "f.json" && json.Valid(trimmed) && len(trimmed) > 0 && trimmed[0] == '{' && !bytes.HasPrefix(trimmed, []byte(`{"Records"`)) &&
 				!bytes.ContainsAny(trimmed, "\n\r") && len(trimmed) <= MaxItem {
 				if len(items) != 1 || items[0].Err != nil || !bytes.Equal(items[0].Raw, trimmed) || items[0].Pos != name {
