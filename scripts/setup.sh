@@ -29,6 +29,31 @@ npm_deps() {
 	printf 'module ignore/node_modules\n' >node_modules/go.mod
 }
 
+# --- Lambda Runtime Interface Emulator (the end-to-end test, e2e/) ---------
+
+# RIE_MODULE and RIE_VERSION pin the emulator the end-to-end test runs the
+# functions' bootstrap binaries under. The module proxy serves it as a
+# pseudo-version of the repository's commit.
+RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
+RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
+
+# lambda_rie installs aws-lambda-rie with `go install` into GOBIN (or
+# GOPATH/bin), unless the binary there was built from the pinned version.
+lambda_rie() {
+	local dir bin
+	dir=$(go env GOBIN)
+	[[ -n $dir ]] || dir="$(go env GOPATH)/bin"
+	bin="$dir/aws-lambda-rie"
+	if [[ -x $bin ]] && go version -m "$bin" 2>/dev/null | grep -q "mod[[:space:]]\+$RIE_MODULE[[:space:]]\+$RIE_VERSION"; then
+		log "aws-lambda-rie $RIE_VERSION is installed"
+		return 0
+	fi
+	log "go install $RIE_MODULE/cmd/aws-lambda-rie@$RIE_VERSION"
+	go install "$RIE_MODULE/cmd/aws-lambda-rie@$RIE_VERSION"
+}
+
+# --- end of the Lambda Runtime Interface Emulator block -------------------
+
 # --- Chromium (the review report's browser tests, pkg/review) ------------
 
 # chromium_browser installs Debian's chromium, which the browser tests of
@@ -61,6 +86,7 @@ chromium_browser() {
 
 main() {
 	npm_deps
+	lambda_rie
 	chromium_browser
 }
 

@@ -1,0 +1,7 @@
+//go:build unix && !linux
+
+package e2e
+
+import "syscall"
+
+func setDeathSignal(*syscall.SysProcAttr) {}
