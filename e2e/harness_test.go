@@ -145,6 +145,9 @@ type function struct {
 	// response: the emulator's start, the bootstrap's init and the first
 	// invocation, as a cold start is on Lambda.
 	coldStart time.Duration
+	// listening is the time from starting the emulator until it accepted
+	// a connection: the emulator's share of coldStart.
+	listening time.Duration
 	warm      []time.Duration
 }
 
@@ -238,6 +241,7 @@ func (f *function) waitListening(ctx context.Context) error {
 		c, err := net.DialTimeout("tcp", host, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
+			f.listening = time.Since(f.started)
 			return nil
 		}
 		select {
