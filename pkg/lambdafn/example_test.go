@@ -1,0 +1,51 @@
+package lambdafn_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/lambdafn"
+	"github.com/opsloop/opsloop/pkg/memory"
+)
+
+// The incidents function's handler on in-memory stand-ins: a batch of two
+// signals and a malformed message. Nothing is reported for a retry: the
+// signals were applied and the malformed message cannot get better.
+func ExampleIncidents_Handle() {
+	ops := memory.NewOpsCenter()
+	h := lambdafn.NewIncidents(incidents.New(ops, memory.NewIncidents()), nil, nil)
+	at := time.Date(2026, 2, 3, 15, 4, 0, 0, time.UTC)
+	msg := func(id, kind string, minutes int) events.SQSMessage {
+		s := incidents.Signal{SchemaVersion: incidents.SchemaVersion, Kind: kind, EventID: id,
+			Time: at.Add(time.Duration(minutes) * time.Minute), Rule: "alarm-high",
+			Fingerprint: "alarm-high:web-1", Title: "Alarm web-1 is in ALARM",
+			Plan: incidents.Plan{OpsItemSeverity: "2", Priority: 2}}
+		detail, _ := json.Marshal(s)
+		body := fmt.Sprintf(`{"version":"0","id":"bus-%s","detail-type":%q,"source":"opsloop","account":"123456789012",`+
+			`"time":"2026-02-03T15:05:00Z","region":"us-east-1","resources":[],"detail":%s}`, id, lambdafn.SignalDetailType(s), detail)
+		return events.SQSMessage{MessageId: "m-" + id, Body: body}
+	}
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		msg("e1", incidents.Detected, 0),
+		{MessageId: "m-bad", Body: "not an event"},
+		msg("e2", incidents.Recovered, 25),
+	}}
+	resp, err := h.Handle(context.Background(), batch)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fmt.Println("to retry:", len(resp.BatchItemFailures))
+	for _, it := range ops.Items() {
+		fmt.Println(it.ID, it.Title, it.Status)
+	}
+	// Output:
+	// to retry: 0
+	// oi-000000000001 Alarm web-1 is in ALARM Resolved
+}
