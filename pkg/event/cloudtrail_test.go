@@ -2,6 +2,7 @@ package event_test
 
 import (
 	"encoding/json"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,7 @@ func TestFromCloudTrailRecordKeepsAmpersand(t *testing.T) {
 // TestSharedCloudTrailRecords converts every CloudTrail record among the
 // shared AWS samples and reads it back through the CloudTrail view.
 func TestSharedCloudTrailRecords(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "events", "cloudtrail-records")
+	dir := filepath.Join(repotest.Shared(t), "events", "cloudtrail-records")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CloudTrail records in %s: %v", dir, err)
@@ -156,7 +157,7 @@ func TestSharedCloudTrailRecords(t *testing.T) {
 // TestSharedEvents parses every EventBridge event among the shared AWS
 // samples.
 func TestSharedEvents(t *testing.T) {
-	root := filepath.Join(sharedDir(t), "events")
+	root := filepath.Join(repotest.Shared(t), "events")
 	var n int
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {

@@ -3,6 +3,7 @@ package pattern
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,30 +42,9 @@ func (c invalidCase) source() []byte {
 	return c.Pattern
 }
 
-// sharedDir finds the shared fixtures: $OPSLOOP_SHARED, or ../shared next to
-// the repository root (the directory holding go.mod).
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if dir := os.Getenv("OPSLOOP_SHARED"); dir != "" {
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatalf("no go.mod above %s: cannot locate the shared fixtures (set OPSLOOP_SHARED)", wd)
-		}
-	}
-}
-
 func readJSONL[T any](t testing.TB, name string) []T {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "conformance", name)
+	path := filepath.Join(repotest.Shared(t), "conformance", name)
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("conformance fixtures missing: %v (set OPSLOOP_SHARED to the shared directory)", err)

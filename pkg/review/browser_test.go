@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"html"
 	"image"
 	"image/color"
@@ -77,24 +78,6 @@ func consoleMessages(log string) []string {
 	return out
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = up
-	}
-}
-
 // scenarioReport replays the scenario in which a security group change is
 // followed by a recurring alarm, and writes its review.
 func scenarioReport(t *testing.T) (string, *review.Review) {
@@ -103,7 +86,7 @@ func scenarioReport(t *testing.T) (string, *review.Review) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scenario := filepath.Join(repoRoot(t), "events-samples", "scenarios", "sg-change-then-recurring-alarm")
+	scenario := filepath.Join(repotest.Root(t), "events-samples", "scenarios", "sg-change-then-recurring-alarm")
 	rep, err := replay.Run(context.Background(), set, []string{scenario}, nil)
 	if err != nil {
 		t.Fatalf("replay %s: %v", scenario, err)
