@@ -1,0 +1,58 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Check applies cdk-nag's AwsSolutions rules to everything under scope (the
+// app): every finding not suppressed with a reason fails as an error or a
+// warning annotation.
+func Check(scope constructs.Construct) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+func suppression(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
+	s := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		list := make([]any, len(appliesTo))
+		for i, a := range appliesTo {
+			list[i] = a
+		}
+		s.AppliesTo = &list
+	}
+	return s
+}
+
+// suppressions records, next to each resource, why an AwsSolutions finding
+// does not apply to it.
+func (s *PipelineStack) suppressions() {
+	add := func(c constructs.IConstruct, sups ...*cdknag.NagPackSuppression) {
+		cdknag.NagSuppressions_AddResourceSuppressions(c, &sups, jsii.Bool(true))
+	}
+	st := s.Stack
+	xray := suppression("AwsSolutions-IAM5",
+		"Resource::* is only on xray:PutTraceSegments and xray:PutTelemetryRecords, which Lambda's active tracing needs and which IAM authorizes on no resource but *.",
+		"Resource::*")
+	params := suppression("AwsSolutions-IAM5",
+		"The function reads every rules parameter under "+s.Config.RulesPath+" with GetParametersByPath; cdk deploy names one parameter per part of a rules file, so the set changes with the rules.",
+		"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"+s.Config.RulesPath+"/*")
+	opsItems := "Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:opsitem/*"
+	add(s.Classifier.Role(), xray, params)
+	add(s.Incidents.Role(), xray, suppression("AwsSolutions-IAM5",
+		"OpsCenter assigns each OpsItem's id when it is created, so the function that opens OpsItems and then updates and resolves them cannot name them in advance; no Describe/List or delete action is granted on them.",
+		opsItems))
+	add(s.findOpsItems, suppression("AwsSolutions-IAM5",
+		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write.",
+		"Resource::*"))
+	reports := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/*"
+	add(s.Problems.Role(), xray, params, suppression("AwsSolutions-IAM5",
+		"The function reads the OpsItems whose events it receives and links those of one problem as related OpsItems (GetOpsItem and UpdateOpsItem only); OpsCenter assigns their ids at creation.",
+		opsItems), suppression("AwsSolutions-IAM5",
+		"The function writes (s3:PutObject only) the review reports, one object per review named by its date, to this stack's own reports bucket.",
+		reports))
+	add(s.Reports, suppression("AwsSolutions-S1",
+		"The bucket holds only the weekly review reports the problems function writes; no one else writes to it, so access logs would record only that function, whose actions CloudTrail already records."))
+}

@@ -1,0 +1,307 @@
+// Package stack is opsloop's CDK stack: the three functions, the routing of
+// events to them, the opsloop event bus, the rules as parameters, state,
+// notifications, alarms and a dashboard, with least-privilege IAM and
+// cdk-nag's AwsSolutions checks applied.
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/opsloop/opsloop/infra/ruleparams"
+	"github.com/opsloop/opsloop/pkg/routing"
+)
+
+// Context keys an account owner sets in cdk.json or with `cdk deploy -c key=value`.
+const (
+	KeyPrefix            = "prefix"
+	KeyNotificationEmail = "notificationEmail"
+	KeySources           = "sources"
+	KeyRulesDir          = "rulesDir"
+	KeyRulesPath         = "rulesParameterPath"
+	KeyRulesTTL          = "rulesTTL"
+	KeyLogRetentionDays  = "logRetentionDays"
+	KeyReportSchedule    = "reportSchedule"
+	KeyMaxPatternSize    = "maxPatternSize"
+	KeyArchitecture      = "architecture"
+	KeyAssetDir          = "assetDir"
+	KeyRetainData        = "retainData"
+	KeyArchiveDays       = "archiveRetentionDays"
+	KeyIncidentsWorkers  = "incidentsConcurrency"
+)
+
+// Config is what an account owner may choose, read once from the CDK context.
+type Config struct {
+	// Prefix names the stack and prefixes the names of the resources that
+	// need one (the bus, the rules path); default "opsloop".
+	Prefix string
+	// NotificationEmail, when set, subscribes that address to the topic.
+	NotificationEmail string
+	// Sources, when set, limits routing to these event sources.
+	Sources []string
+	// RulesDir holds the rules files to deploy; default "rules".
+	RulesDir string
+	// RulesPath is the Parameter Store path of the rules; default
+	// "/<prefix>/rules".
+	RulesPath string
+	// RulesTTL is how long the functions use loaded rules before reloading.
+	RulesTTL time.Duration
+	// LogRetention is how long the functions' logs are kept.
+	LogRetention awslogs.RetentionDays
+	// LogRetentionDays is LogRetention in days, for messages.
+	LogRetentionDays int
+	// ReportSchedule is the EventBridge schedule of the weekly review.
+	ReportSchedule string
+	// MaxPatternSize is the event pattern size quota of the account.
+	MaxPatternSize int
+	// Architecture is "arm64" or "x86_64", as the bundles were built.
+	Architecture string
+	// AssetDir holds the built bundles, <AssetDir>/<function>/bootstrap.
+	AssetDir string
+	// RetainData keeps the table and the reports bucket when the stack is
+	// deleted; default true.
+	RetainData bool
+	// ArchiveDays is how long the opsloop bus archive keeps events.
+	ArchiveDays int
+	// IncidentsConcurrency bounds the incidents function's concurrent
+	// executions, which bounds opsloop's rate of OpsCenter calls; 0 leaves
+	// it unreserved (for accounts whose concurrency quota is too small to
+	// reserve any), the queue's consumer still running at most 2.
+	IncidentsConcurrency int
+}
+
+// Defaults of the context keys.
+const (
+	DefaultPrefix           = "opsloop"
+	DefaultRulesDir         = "rules"
+	DefaultRulesTTL         = 5 * time.Minute
+	DefaultLogRetentionDays = 30
+	// DefaultReportSchedule runs the review on Mondays at 08:00 UTC.
+	DefaultReportSchedule = "cron(0 8 ? * MON *)"
+	DefaultArchitecture   = "arm64"
+	DefaultAssetDir       = "dist"
+	DefaultArchiveDays    = 90
+	// DefaultIncidentsConcurrency: see the incidents function in functions.go.
+	DefaultIncidentsConcurrency = 2
+)
+
+// retentionDays maps the retention periods CloudWatch Logs accepts.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+var (
+	prefixRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,29}$`)
+	sourceRE   = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,256}$`)
+	scheduleRE = regexp.MustCompile(`^(rate|cron)\(.+\)$`)
+)
+
+// ConfigFromContext reads the context of node (the app), applies the
+// defaults and checks every value, naming each bad key in one error.
+func ConfigFromContext(node constructs.Node) (Config, error) {
+	get := func(key string) (any, bool) {
+		v := node.TryGetContext(jsii.String(key))
+		return v, v != nil
+	}
+	return ConfigFrom(get)
+}
+
+// ConfigFrom is ConfigFromContext over any source of context values: strings
+// (as `-c key=value` gives them) or JSON values (as cdk.json gives them).
+func ConfigFrom(get func(key string) (any, bool)) (Config, error) {
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf("context %q: %s", key, fmt.Sprintf(format, args...)))
+	}
+	str := func(key, def string) string {
+		v, ok := get(key)
+		if !ok {
+			return def
+		}
+		s, isStr := v.(string)
+		if !isStr {
+			bad(key, "want a string, found %v", v)
+			return def
+		}
+		if strings.TrimSpace(s) == "" {
+			return def
+		}
+		return strings.TrimSpace(s)
+	}
+	num := func(key string, def int) int {
+		v, ok := get(key)
+		if !ok {
+			return def
+		}
+		switch n := v.(type) {
+		case float64:
+			if n == float64(int(n)) {
+				return int(n)
+			}
+		case string:
+			if strings.TrimSpace(n) == "" {
+				return def
+			}
+			if i, err := strconv.Atoi(strings.TrimSpace(n)); err == nil {
+				return i
+			}
+		}
+		bad(key, "want a whole number, found %v", v)
+		return def
+	}
+	boolean := func(key string, def bool) bool {
+		v, ok := get(key)
+		if !ok {
+			return def
+		}
+		switch b := v.(type) {
+		case bool:
+			return b
+		case string:
+			if strings.TrimSpace(b) == "" {
+				return def
+			}
+			if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
+				return p
+			}
+		}
+		bad(key, "want true or false, found %v", v)
+		return def
+	}
+
+	c := Config{
+		Prefix:               str(KeyPrefix, DefaultPrefix),
+		NotificationEmail:    str(KeyNotificationEmail, ""),
+		RulesDir:             str(KeyRulesDir, DefaultRulesDir),
+		ReportSchedule:       str(KeyReportSchedule, DefaultReportSchedule),
+		MaxPatternSize:       num(KeyMaxPatternSize, routing.DefaultMaxPatternSize),
+		Architecture:         str(KeyArchitecture, DefaultArchitecture),
+		AssetDir:             str(KeyAssetDir, DefaultAssetDir),
+		RetainData:           boolean(KeyRetainData, true),
+		LogRetentionDays:     num(KeyLogRetentionDays, DefaultLogRetentionDays),
+		ArchiveDays:          num(KeyArchiveDays, DefaultArchiveDays),
+		IncidentsConcurrency: num(KeyIncidentsWorkers, DefaultIncidentsConcurrency),
+	}
+	if !prefixRE.MatchString(c.Prefix) {
+		bad(KeyPrefix, "%q: want a letter, then up to 29 letters, digits or hyphens", c.Prefix)
+	}
+	c.RulesPath = str(KeyRulesPath, "/"+c.Prefix+"/rules")
+	if err := ruleparams.ValidatePath(c.RulesPath); err != nil {
+		bad(KeyRulesPath, "%v", err)
+	}
+	if c.NotificationEmail != "" {
+		if a, err := mail.ParseAddress(c.NotificationEmail); err != nil || a.Address != c.NotificationEmail {
+			bad(KeyNotificationEmail, "%q is not an email address", c.NotificationEmail)
+		}
+	}
+	c.Sources = sources(get, bad)
+	ttl := str(KeyRulesTTL, DefaultRulesTTL.String())
+	if d, err := time.ParseDuration(ttl); err != nil || d < 10*time.Second || d > 24*time.Hour {
+		bad(KeyRulesTTL, "%q: want a Go duration from 10s to 24h", ttl)
+	} else {
+		c.RulesTTL = d
+	}
+	if r, ok := retentionDays[c.LogRetentionDays]; ok {
+		c.LogRetention = r
+	} else {
+		bad(KeyLogRetentionDays, "%d: want one of %s", c.LogRetentionDays, retentionChoices())
+	}
+	if !scheduleRE.MatchString(c.ReportSchedule) {
+		bad(KeyReportSchedule, "%q: want an EventBridge schedule such as %q or rate(7 days)", c.ReportSchedule, DefaultReportSchedule)
+	}
+	if c.MaxPatternSize < 512 || c.MaxPatternSize > 4096 {
+		bad(KeyMaxPatternSize, "%d: want the account's event pattern size quota, 2048 by default and at most 4096", c.MaxPatternSize)
+	}
+	if c.Architecture != "arm64" && c.Architecture != "x86_64" {
+		bad(KeyArchitecture, "%q: want arm64 or x86_64", c.Architecture)
+	}
+	if c.ArchiveDays < 0 {
+		bad(KeyArchiveDays, "%d: want 0 (keep forever) or more days", c.ArchiveDays)
+	}
+	if c.IncidentsConcurrency != 0 && (c.IncidentsConcurrency < 2 || c.IncidentsConcurrency > 1000) {
+		bad(KeyIncidentsWorkers, "%d: want 0 (unreserved) or 2 to 1000", c.IncidentsConcurrency)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("bad configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+// sources reads the enabled sources: a JSON list, or names separated by
+// commas or spaces.
+func sources(get func(string) (any, bool), bad func(key, format string, args ...any)) []string {
+	v, ok := get(KeySources)
+	if !ok {
+		return nil
+	}
+	var list []string
+	switch s := v.(type) {
+	case []any:
+		for _, e := range s {
+			name, isStr := e.(string)
+			if !isStr {
+				bad(KeySources, "want source names, found %v", e)
+				return nil
+			}
+			list = append(list, name)
+		}
+	case string:
+		text := strings.TrimSpace(s)
+		if strings.HasPrefix(text, "[") {
+			if err := json.Unmarshal([]byte(text), &list); err != nil {
+				bad(KeySources, "%q: %v", text, err)
+				return nil
+			}
+			break
+		}
+		list = strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' })
+	default:
+		bad(KeySources, "want a list of source names, found %v", v)
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range list {
+		name = strings.TrimSpace(name)
+		if !sourceRE.MatchString(name) {
+			bad(KeySources, "%q is not an event source name", name)
+			continue
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func retentionChoices() string {
+	days := make([]int, 0, len(retentionDays))
+	for d := range retentionDays {
+		days = append(days, d)
+	}
+	sort.Ints(days)
+	parts := make([]string, len(days))
+	for i, d := range days {
+		parts[i] = strconv.Itoa(d)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,108 @@
+package stack_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsloop/opsloop/infra/stack"
+)
+
+func from(ctx map[string]any) (stack.Config, error) {
+	return stack.ConfigFrom(func(k string) (any, bool) { v, ok := ctx[k]; return v, ok })
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := from(nil)
+	if err != nil {
+		t.Fatalf("ConfigFrom(empty) error = %v", err)
+	}
+	checks := []struct {
+		field     string
+		got, want any
+	}{
+		{"Prefix", c.Prefix, "opsloop"},
+		{"RulesPath", c.RulesPath, "/opsloop/rules"},
+		{"RulesDir", c.RulesDir, "rules"},
+		{"RulesTTL", c.RulesTTL, 5 * time.Minute},
+		{"LogRetentionDays", c.LogRetentionDays, 30},
+		{"ReportSchedule", c.ReportSchedule, "cron(0 8 ? * MON *)"},
+		{"MaxPatternSize", c.MaxPatternSize, 2048},
+		{"Architecture", c.Architecture, "arm64"},
+		{"AssetDir", c.AssetDir, "dist"},
+		{"RetainData", c.RetainData, true},
+		{"ArchiveDays", c.ArchiveDays, 90},
+		{"IncidentsConcurrency", c.IncidentsConcurrency, 2},
+		{"NotificationEmail", c.NotificationEmail, ""},
+		{"Sources", len(c.Sources), 0},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.field, ch.got, ch.want)
+		}
+	}
+}
+
+func TestConfigValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		ctx   map[string]any
+		check func(stack.Config) bool
+	}{
+		{"prefix names the rules path", map[string]any{"prefix": "ops-prod"}, func(c stack.Config) bool { return c.RulesPath == "/ops-prod/rules" }},
+		{"sources from -c, commas", map[string]any{"sources": "aws.ec2, aws.cloudwatch"}, func(c stack.Config) bool {
+			return slices.Equal(c.Sources, []string{"aws.cloudwatch", "aws.ec2"})
+		}},
+		{"sources as JSON text", map[string]any{"sources": `["aws.kms","aws.kms"]`}, func(c stack.Config) bool { return slices.Equal(c.Sources, []string{"aws.kms"}) }},
+		{"sources from cdk.json", map[string]any{"sources": []any{"aws.health"}}, func(c stack.Config) bool { return slices.Equal(c.Sources, []string{"aws.health"}) }},
+		{"numbers as strings", map[string]any{"logRetentionDays": "90", "maxPatternSize": "4096"}, func(c stack.Config) bool {
+			return c.LogRetentionDays == 90 && c.MaxPatternSize == 4096
+		}},
+		{"booleans as strings", map[string]any{"retainData": "false"}, func(c stack.Config) bool { return !c.RetainData }},
+		{"email", map[string]any{"notificationEmail": "ops@example.com"}, func(c stack.Config) bool { return c.NotificationEmail == "ops@example.com" }},
+		{"unreserved incidents", map[string]any{"incidentsConcurrency": 0.0}, func(c stack.Config) bool { return c.IncidentsConcurrency == 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := from(tt.ctx)
+			if err != nil {
+				t.Fatalf("ConfigFrom(%v) error = %v", tt.ctx, err)
+			}
+			if !tt.check(c) {
+				t.Errorf("ConfigFrom(%v) = %+v", tt.ctx, c)
+			}
+		})
+	}
+}
+
+func TestConfigRejects(t *testing.T) {
+	bads := []struct {
+		ctx  map[string]any
+		want string
+	}{
+		{map[string]any{"prefix": "1bad"}, `"prefix"`},
+		{map[string]any{"notificationEmail": "not-an-address"}, `"notificationEmail"`},
+		{map[string]any{"sources": "aws.ec2,bad source!"}, `"sources"`},
+		{map[string]any{"rulesParameterPath": "/aws/rules"}, `"rulesParameterPath"`},
+		{map[string]any{"rulesTTL": "forever"}, `"rulesTTL"`},
+		{map[string]any{"logRetentionDays": 31.0}, `"logRetentionDays"`},
+		{map[string]any{"reportSchedule": "weekly"}, `"reportSchedule"`},
+		{map[string]any{"maxPatternSize": 9000.0}, `"maxPatternSize"`},
+		{map[string]any{"architecture": "riscv"}, `"architecture"`},
+		{map[string]any{"retainData": "maybe"}, `"retainData"`},
+		{map[string]any{"incidentsConcurrency": 1.0}, `"incidentsConcurrency"`},
+		{map[string]any{"archiveRetentionDays": -1.0}, `"archiveRetentionDays"`},
+	}
+	for _, b := range bads {
+		c, err := from(b.ctx)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("ConfigFrom(%v) = %+v, %v; want an error naming %s", b.ctx, c, err, b.want)
+		}
+	}
+	// Every mistake is reported at once.
+	_, err := from(map[string]any{"prefix": "1bad", "architecture": "riscv"})
+	if err == nil || !strings.Contains(err.Error(), `"prefix"`) || !strings.Contains(err.Error(), `"architecture"`) {
+		t.Errorf("ConfigFrom(two mistakes) error = %v, want both named", err)
+	}
+}

@@ -1,0 +1,286 @@
+package stack
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/opsloop/opsloop/infra/ruleparams"
+	"github.com/opsloop/opsloop/pkg/dynamo"
+	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/routing"
+	"github.com/opsloop/opsloop/pkg/rules"
+)
+
+// PipelineStackProps configure NewPipelineStack.
+type PipelineStackProps struct {
+	awscdk.StackProps
+	Config Config
+	// Rules are the rules files to deploy; nil reads Config.RulesDir.
+	Rules []rules.File
+}
+
+// PipelineStack is the deployed pipeline, with the parts tests and other
+// stacks refer to.
+type PipelineStack struct {
+	awscdk.Stack
+	Config     Config
+	Classifier awslambda.Function
+	Incidents  awslambda.Function
+	Problems   awslambda.Function
+	// Routes are the generated patterns, one per EventBridge rule in
+	// RouteRules, on the default bus, whose target is Classifier.
+	Routes     []routing.Route
+	RouteRules []awsevents.Rule
+	// Parameters are the rules as SSM parameters under Config.RulesPath.
+	Parameters     []ruleparams.Parameter
+	Table          awsdynamodb.Table
+	Bus            awsevents.EventBus
+	IncidentsQueue awssqs.Queue
+	// DeadLetterQueues by the function whose failed events they keep.
+	DeadLetterQueues map[string]awssqs.Queue
+	Topic            awssns.Topic
+	Reports          awss3.Bucket
+
+	findOpsItems awsiam.Policy
+}
+
+// eventSource is the source of opsloop's own events.
+const eventSource = incidents.EventSource
+
+// Function names, also the directories of their bundles.
+const (
+	ClassifierName = "classifier"
+	IncidentsName  = "incidents"
+	ProblemsName   = "problems"
+)
+
+// Retries of EventBridge targets. EventBridge retries failed deliveries with
+// backoff; events older than the maximum age, or past the attempts, go to
+// the target's dead-letter queue, whose depth is alarmed and which
+// `opsloop redrive` replays.
+const (
+	targetMaxEventAgeHours = 1
+	targetRetryAttempts    = 16
+)
+
+// NewPipelineStack validates the rules, generates the routes and the rules
+// parameters, and defines the whole pipeline. Invalid rules fail with the
+// validator's errors, each with its file:line.
+func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) (*PipelineStack, error) {
+	cfg := props.Config
+	files := props.Rules
+	if files == nil {
+		var err error
+		if files, err = readRules(cfg.RulesDir); err != nil {
+			return nil, err
+		}
+	}
+	set, err := rules.Build(files)
+	if err != nil {
+		return nil, fmt.Errorf("the rules are invalid:\n%w", err)
+	}
+	params, err := ruleparams.Split(cfg.RulesPath, files, ruleparams.StandardTierMax)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: cfg.MaxPatternSize, Sources: cfg.Sources})
+	if err != nil {
+		return nil, err
+	}
+	if len(routes) == 0 {
+		return nil, fmt.Errorf("no rule records or opens incidents for the enabled sources, so no event would reach the classifier")
+	}
+	patterns, err := decodePatterns(routes)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{ClassifierName, IncidentsName, ProblemsName} {
+		if err := checkBundle(cfg.AssetDir, name); err != nil {
+			return nil, err
+		}
+	}
+
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("opsloop: routes the account's events to incidents in OpsCenter and problems")
+	}
+	st := awscdk.NewStack(scope, jsii.String(id), &sp)
+	s := &PipelineStack{Stack: st, Config: cfg, Routes: routes, Parameters: params, DeadLetterQueues: map[string]awssqs.Queue{}}
+	retain := awscdk.RemovalPolicy_DESTROY
+	if cfg.RetainData {
+		retain = awscdk.RemovalPolicy_RETAIN
+	}
+
+	s.Table = awsdynamodb.NewTable(st, jsii.String("State"), &awsdynamodb.TableProps{
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(dynamo.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(dynamo.SortKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		TimeToLiveAttribute: jsii.String(dynamo.TTLAttribute),
+		RemovalPolicy:       retain,
+		DeletionProtection:  jsii.Bool(cfg.RetainData),
+	})
+	s.Table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		IndexName:      jsii.String(dynamo.StatusIndex),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(dynamo.StatusIndexPartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(dynamo.StatusIndexSortKey), Type: awsdynamodb.AttributeType_STRING},
+		ProjectionType: awsdynamodb.ProjectionType_ALL,
+	})
+
+	s.Reports = awss3.NewBucket(st, jsii.String("Reports"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-reports"),
+			Expiration:                          awscdk.Duration_Days(jsii.Number(400)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+		RemovalPolicy: retain,
+	})
+
+	s.Topic = s.notifications(cfg)
+	s.Bus = awsevents.NewEventBus(st, jsii.String("Bus"), &awsevents.EventBusProps{
+		EventBusName: jsii.String(cfg.Prefix),
+		Description:  jsii.String("opsloop's own events: incidents detected, recovered, opened and resolved"),
+	})
+	s.Bus.Archive(jsii.String("Archive"), &awsevents.BaseArchiveProps{
+		ArchiveName:  jsii.String(cfg.Prefix + "-events"),
+		Description:  jsii.String("opsloop's own events, kept to replay incidents"),
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(eventSource)},
+		Retention:    awscdk.Duration_Days(jsii.Number(float64(cfg.ArchiveDays))),
+	})
+
+	for i, p := range params {
+		awsssm.NewStringParameter(st, jsii.String(fmt.Sprintf("Rules%d", i)), &awsssm.StringParameterProps{
+			ParameterName: jsii.String(p.Name),
+			StringValue:   jsii.String(p.Value),
+			Tier:          awsssm.ParameterTier_STANDARD,
+			Description:   jsii.String(truncate(fmt.Sprintf("opsloop rules from %s: %s", p.File, strings.Join(p.Rules, ", ")), 1024)),
+		})
+	}
+
+	s.functions(cfg)
+	s.routing(patterns)
+	s.busRules(cfg)
+	s.monitoring(cfg)
+	s.suppressions()
+	return s, nil
+}
+
+// notifications is the topic alarms and OpsCenter notify, encrypted with a
+// key CloudWatch and OpsCenter may use (the AWS managed SNS key admits
+// neither).
+func (s *PipelineStack) notifications(cfg Config) awssns.Topic {
+	key := awskms.NewKey(s.Stack, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("opsloop: encrypts the notification topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AlarmsAndOpsCenterPublishToTheTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil), awsiam.NewServicePrincipal(jsii.String("ssm.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": s.Account()}},
+	}), jsii.Bool(false))
+	topic := awssns.NewTopic(s.Stack, jsii.String("Notifications"), &awssns.TopicProps{
+		DisplayName: jsii.String("opsloop"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	// OpsCenter publishes an OpsItem's notifications itself, as the
+	// Systems Manager service, to the topics the OpsItem names.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OpsCenterPublishes"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("ssm.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": s.Account()}},
+	}))
+	if cfg.NotificationEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.NotificationEmail), nil))
+	}
+	return topic
+}
+
+// queue is an encrypted queue that refuses unencrypted transport.
+func (s *PipelineStack) queue(id string, props *awssqs.QueueProps) awssqs.Queue {
+	props.Encryption = awssqs.QueueEncryption_SQS_MANAGED
+	props.EnforceSSL = jsii.Bool(true)
+	return awssqs.NewQueue(s.Stack, jsii.String(id), props)
+}
+
+// deadLetterQueue keeps what failed for two weeks, SQS's longest.
+func (s *PipelineStack) deadLetterQueue(id string) awssqs.Queue {
+	return s.queue(id, &awssqs.QueueProps{RetentionPeriod: awscdk.Duration_Days(jsii.Number(14))})
+}
+
+// readRules reads the rules files of dir as rules.Load does: its *.json
+// files, recursively, in name order, schema files excepted.
+func readRules(dir string) ([]rules.File, error) {
+	var files []rules.File
+	err := filepath.WalkDir(dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".schema.json") {
+			return nil
+		}
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		files = append(files, rules.File{Name: filepath.ToSlash(name), Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read rules %s: %w", dir, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("read rules %s: no rules files", dir)
+	}
+	return files, nil
+}
+
+// checkBundle fails early, and clearly, when a function was not built.
+func checkBundle(dir, name string) error {
+	p := filepath.Join(dir, name, "bootstrap")
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return fmt.Errorf("%s is missing: build the functions with scripts/build.sh (cdk synth and cdk deploy run it first); functions/%s must have a main.go", p, name)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && (s[cut]&0xC0) == 0x80 {
+		cut--
+	}
+	return s[:cut] + "..."
+}
