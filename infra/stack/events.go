@@ -14,11 +14,6 @@ import (
 	"github.com/opsloop/opsloop/pkg/routing"
 )
 
-// RouteDescriptionPrefix starts the description of every EventBridge rule
-// that routes the default bus's events to the classifier, so that tools
-// (the local end-to-end run) find the deployed patterns in the template.
-const RouteDescriptionPrefix = "opsloop route"
-
 // OpsCenter's own events on the default bus when an OpsItem is created or
 // changed, by anyone.
 const (
@@ -41,7 +36,7 @@ func (s *PipelineStack) lambdaTarget(fn string) *awseventstargets.LambdaFunction
 func (s *PipelineStack) routing(patterns []map[string]any) {
 	for i, r := range s.Routes {
 		pattern := patterns[i]
-		desc := fmt.Sprintf("%s %d of %d: %s", RouteDescriptionPrefix, i+1, len(s.Routes), strings.Join(r.Inputs, ", "))
+		desc := fmt.Sprintf("%s %d of %d: %s", routing.DescriptionPrefix, i+1, len(s.Routes), strings.Join(r.Inputs, ", "))
 		rule := awsevents.NewRule(s.Stack, jsii.String(fmt.Sprintf("Route%d", i+1)), &awsevents.RuleProps{
 			Description: jsii.String(truncate(desc, eventBridgeMaxDescr)),
 			// Replaced below: the typed pattern cannot express "$or".

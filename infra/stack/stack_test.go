@@ -390,7 +390,7 @@ func routeRules(t *testing.T) map[string]string {
 	out := map[string]string{}
 	for id, r := range resources("AWS::Events::Rule") {
 		d, _ := r["Description"].(string)
-		if !strings.HasPrefix(d, stack.RouteDescriptionPrefix) {
+		if !strings.HasPrefix(d, routing.DescriptionPrefix) {
 			continue
 		}
 		out[id] = marshalPlain(r["EventPattern"])
@@ -444,6 +444,23 @@ func TestRoutesAsDeployed(t *testing.T) {
 		}
 		if !refersTo(tg["DeadLetterConfig"], logicalID(subject.DeadLetterQueues[stack.ClassifierName])) {
 			t.Errorf("route %s DeadLetterConfig = %v, want the classifier's dead-letter queue", id, tg["DeadLetterConfig"])
+		}
+	}
+	// AND the tools that route as deployed read the same patterns
+	raw, err := json.Marshal(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromTemplate, err := routing.FromTemplate(raw)
+	if err != nil {
+		t.Fatalf("FromTemplate() error = %v", err)
+	}
+	if len(fromTemplate) != len(routes) {
+		t.Errorf("FromTemplate() = %d patterns, want %d", len(fromTemplate), len(routes))
+	}
+	for _, p := range fromTemplate {
+		if !slices.Contains(generated, canonicalJSON(t, p)) {
+			t.Errorf("FromTemplate() pattern %s is none of the generated patterns", p)
 		}
 	}
 	// WHEN the sample events are matched against the deployed patterns
