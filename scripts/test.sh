@@ -17,5 +17,8 @@ go vet "${pkgs[@]}"
 echo "== go test"
 go test -count=1 "${pkgs[@]}"
 
+echo "== cdk synth (the project's CDK CLI, cdk-nag, --strict)"
+scripts/synth.sh
+
 echo "== fuzz (each target ${FUZZTIME:-10s})"
 scripts/fuzz.sh
