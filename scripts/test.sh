@@ -11,14 +11,16 @@ for d in functions infra e2e; do
 	[[ -n $(find "$d" -name '*.go' -print -quit 2>/dev/null) ]] && pkgs+=("./$d/...")
 done
 
+# Synth first: the end-to-end test routes events with the patterns of the
+# synthesized template, so what is tested is what is deployed.
+echo "== cdk synth (the project's CDK CLI, cdk-nag, --strict)"
+scripts/synth.sh
+
 echo "== go vet"
 go vet "${pkgs[@]}"
 
 echo "== go test"
 go test -count=1 "${pkgs[@]}"
-
-echo "== cdk synth (the project's CDK CLI, cdk-nag, --strict)"
-scripts/synth.sh
 
 echo "== fuzz (each target ${FUZZTIME:-10s})"
 scripts/fuzz.sh
