@@ -276,7 +276,9 @@ func TestRelaterKeepsRefusalsOut(t *testing.T) {
 
 type updaterFunc func(ctx context.Context, id string, u incidents.Update) error
 
-func (f updaterFunc) Update(ctx context.Context, id string, u incidents.Update) error { return f(ctx, id, u) }
+func (f updaterFunc) Update(ctx context.Context, id string, u incidents.Update) error {
+	return f(ctx, id, u)
+}
 
 func TestReadProblemsSettings(t *testing.T) {
 	full := map[string]string{
