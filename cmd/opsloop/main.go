@@ -39,12 +39,14 @@ Usage:
   opsloop problems ack KEY [--note TEXT] --state FILE
   opsloop problems resolve KEY [--note TEXT] --state FILE
   opsloop report [--rules PATH] [--out FILE.html] [--previous FILE | --previous-rules PATH] [--snapshot FILE] PATH...
+  opsloop redrive --queue URL [--to URL | --bus NAME | --function NAME] [--max N] [--dry-run] [--json] [--endpoint-url URL]
 
 PATH may be a file or a directory. Without --rules the embedded default rules are used.
 The problems commands work on a state file (--state, written by problems list --save),
 or replay PATH... and show what the embedded problems state holds afterwards; ack
 (known error) and resolve change the state file. report replays PATH... and writes the
-review as one HTML file, printing its text summary.
+review as one HTML file, printing its text summary. redrive moves the messages of a
+dead-letter queue in AWS (or a local endpoint) back where they failed to go.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = sub(map[string]command{"list": problemsList, "show": problemsShow, "ack": problemsAck, "resolve": problemsResolve})
 	case "report":
 		cmd = reportCmd
+	case "redrive":
+		cmd = redriveCmd
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
