@@ -5,6 +5,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/opsloop/opsloop/pkg/reports"
 )
 
 // Check applies cdk-nag's AwsSolutions rules to everything under scope (the
@@ -47,12 +48,12 @@ func (s *PipelineStack) suppressions() {
 	add(s.findOpsItems, suppression("AwsSolutions-IAM5",
 		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write.",
 		"Resource::*"))
-	reports := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/*"
+	reportObjects := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/" + reports.DefaultPrefix + "*"
 	add(s.Problems.Role(), xray, params, suppression("AwsSolutions-IAM5",
-		"The function reads the OpsItems whose events it receives and links those of one problem as related OpsItems (GetOpsItem and UpdateOpsItem only); OpsCenter assigns their ids at creation.",
+		"The function links the OpsItems of one problem as related OpsItems (UpdateOpsItem only); OpsCenter assigns their ids at creation.",
 		opsItems), suppression("AwsSolutions-IAM5",
-		"The function writes (s3:PutObject only) the review reports, one object per review named by its date, to this stack's own reports bucket.",
-		reports))
+		"The function writes and reads back (s3:PutObject, s3:GetObject) the review reports, one object per review named by its date, under the reviews prefix of this stack's own reports bucket.",
+		reportObjects))
 	add(s.Reports, suppression("AwsSolutions-S1",
 		"The bucket holds only the weekly review reports the problems function writes; no one else writes to it, so access logs would record only that function, whose actions CloudTrail already records."))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsloop/opsloop/pkg/config"
 	"github.com/opsloop/opsloop/pkg/dynamo"
+	"github.com/opsloop/opsloop/pkg/reports"
 )
 
 // function describes one Lambda function.
@@ -182,12 +183,23 @@ func (s *PipelineStack) functions(cfg Config) {
 		description: "opsloop: records recurring incidents as problems and writes the weekly review",
 		memoryMB:    512,
 		timeout:     5 * time.Minute,
-		env:         withRules(map[string]*string{config.EnvTable: s.Table.TableName(), config.EnvReportBucket: s.Reports.BucketName()}),
+		env:         withRules(map[string]*string{config.EnvTable: s.Table.TableName(), config.EnvReportBucket: s.Reports.BucketName(), config.EnvTopic: s.Topic.TopicArn()}),
 		async:       true,
 	})
 	s.Problems.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 		table, jsii.String(*table+"/index/"+dynamo.StatusIndex)))
 	s.Problems.AddToRolePolicy(statement("Rules", []string{"ssm:GetParametersByPath"}, rulesParams...))
-	s.Problems.AddToRolePolicy(statement("OpsItems", []string{"ssm:GetOpsItem", "ssm:UpdateOpsItem"}, opsItems))
-	s.Problems.AddToRolePolicy(statement("Reports", []string{"s3:PutObject"}, s.Reports.ArnForObjects(jsii.String("*"))))
+	s.Problems.AddToRolePolicy(statement("OpsItems", []string{"ssm:UpdateOpsItem"}, opsItems))
+	s.Problems.AddToRolePolicy(statement("Reports", []string{"s3:PutObject", "s3:GetObject"}, s.Reports.ArnForObjects(jsii.String(reports.DefaultPrefix+"*"))))
+	// The previous review is found by listing the reviews' prefix only.
+	s.Problems.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ListReports"),
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  jsii.Strings(*s.Reports.BucketArn()),
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{reports.DefaultPrefix + "*"}}},
+	}))
+	// The weekly review's text summary goes to the topic, which is
+	// encrypted: publishing needs a data key of the topic's key.
+	s.Problems.AddToRolePolicy(statement("Notify", []string{"sns:Publish"}, s.Topic.TopicArn()))
+	s.Problems.AddToRolePolicy(statement("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, s.Topic.MasterKey().KeyArn()))
 }

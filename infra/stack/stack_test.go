@@ -196,7 +196,7 @@ func TestFunctions(t *testing.T) {
 	}{
 		{stack.ClassifierName, logicalID(subject.Classifier), []string{config.EnvTable, config.EnvBus, config.EnvRulesPath, config.EnvRulesTTL}, nil, 30},
 		{stack.IncidentsName, logicalID(subject.Incidents), []string{config.EnvTable, config.EnvBus, config.EnvTopic}, 2.0, 120},
-		{stack.ProblemsName, logicalID(subject.Problems), []string{config.EnvTable, config.EnvRulesPath, config.EnvRulesTTL, config.EnvReportBucket}, nil, 300},
+		{stack.ProblemsName, logicalID(subject.Problems), []string{config.EnvTable, config.EnvRulesPath, config.EnvRulesTTL, config.EnvReportBucket, config.EnvTopic}, nil, 300},
 	}
 	if len(fns) != len(tests) {
 		t.Errorf("functions = %d, want %d (no CDK-internal functions)", len(fns), len(tests))
@@ -323,7 +323,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}),
 			concat(xray, []string{"ssm:DescribeOpsItems"})},
 		{stack.ProblemsName, roleOf(subject.Problems),
-			concat(logs, xray, state, []string{"sqs:SendMessage", "ssm:GetParametersByPath", "ssm:GetOpsItem", "ssm:UpdateOpsItem", "s3:PutObject"}), xray},
+			concat(logs, xray, state, []string{"sqs:SendMessage", "ssm:GetParametersByPath", "ssm:UpdateOpsItem", "s3:PutObject", "s3:GetObject", "s3:ListBucket", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}), xray},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
