@@ -34,17 +34,18 @@ Usage:
   opsloop rules test [--rules PATH] [--json] EVENT.json...
   opsloop rules schema
   opsloop replay [--rules PATH] [--json] PATH...
-  opsloop problems list [--status S] [--json] (--state FILE | [--rules PATH] [--save FILE] PATH...)
-  opsloop problems show KEY [--json] (--state FILE | [--rules PATH] PATH...)
-  opsloop problems ack KEY [--note TEXT] --state FILE
-  opsloop problems resolve KEY [--note TEXT] --state FILE
+  opsloop problems list [--status S] [--json] (--table NAME | --state FILE | [--rules PATH] [--save FILE] PATH...)
+  opsloop problems show KEY [--json] (--table NAME | --state FILE | [--rules PATH] PATH...)
+  opsloop problems ack KEY [--note TEXT] (--table NAME | --state FILE)
+  opsloop problems resolve KEY [--note TEXT] (--table NAME | --state FILE)
   opsloop report [--rules PATH] [--out FILE.html] [--previous FILE | --previous-rules PATH] [--snapshot FILE] PATH...
   opsloop redrive --queue URL [--to URL | --bus NAME | --function NAME] [--max N] [--dry-run] [--json] [--endpoint-url URL]
 
 PATH may be a file or a directory. Without --rules the embedded default rules are used.
-The problems commands work on a state file (--state, written by problems list --save),
-or replay PATH... and show what the embedded problems state holds afterwards; ack
-(known error) and resolve change the state file. report replays PATH... and writes the
+The problems commands work on a deployment's DynamoDB table (--table, with the AWS
+credentials and region of the environment), on a state file (--state, written by
+problems list --save), or replay PATH... and show what the embedded problems state
+holds afterwards; ack (known error) and resolve change the table or the state file. report replays PATH... and writes the
 review as one HTML file, printing its text summary. redrive moves the messages of a
 dead-letter queue in AWS (or a local endpoint) back where they failed to go.
 `

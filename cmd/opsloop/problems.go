@@ -12,16 +12,22 @@ import (
 	"text/tabwriter"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/memory"
 	"github.com/opsloop/opsloop/pkg/problems"
 	"github.com/opsloop/opsloop/pkg/replay"
 	"github.com/opsloop/opsloop/pkg/review"
 )
 
-// problemsSource is where the problems commands read problems from: a
-// state file, or the embedded state of a replay of events.
+// problemsSource is where the problems commands read problems from: the
+// deployment's DynamoDB table, a state file, or the embedded state of a
+// replay of events.
 type problemsSource struct {
 	name      string
+	table     *string
 	state     *string
 	rulesPath *string
 	save      *string
@@ -29,6 +35,7 @@ type problemsSource struct {
 
 func newProblemsSource(fs *flag.FlagSet, name string, canSave bool) *problemsSource {
 	s := &problemsSource{name: name}
+	s.table = tableFlag(fs)
 	s.state = fs.String("state", "", "problems state file (JSON) to read instead of replaying events")
 	s.rulesPath = fs.String("rules", "", "rules file or directory for the replay (default: the embedded default rules)")
 	if canSave {
@@ -40,9 +47,44 @@ func newProblemsSource(fs *flag.FlagSet, name string, canSave bool) *problemsSou
 	return s
 }
 
-// open returns the store, replaying events when no state file is given.
-func (s *problemsSource) open(ctx context.Context, events []string, stderr io.Writer) (*memory.Problems, int) {
+// tableFlag is the deployment's DynamoDB table, read with the AWS SDK's
+// default configuration (profile, region, AWS_ENDPOINT_URL_DYNAMODB).
+func tableFlag(fs *flag.FlagSet) *string {
+	return fs.String("table", "", "the deployment's DynamoDB table (AWS credentials and region from the environment)")
+}
+
+// openTable returns the problems store of a deployed opsloop.
+func openTable(ctx context.Context, table string) (*dynamo.Problems, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return dynamo.NewProblems(dynamodb.NewFromConfig(cfg), table, dynamo.ProblemsOptions{}), nil
+}
+
+// open returns the store: the table, the state file, or a replay of events.
+func (s *problemsSource) open(ctx context.Context, events []string, stderr io.Writer) (problems.Store, int) {
+	sources := 0
+	for _, set := range []bool{*s.table != "", *s.state != "", len(events) > 0} {
+		if set {
+			sources++
+		}
+	}
 	switch {
+	case sources > 1:
+		fmt.Fprintf(stderr, "opsloop %s: give one of --table NAME, --state FILE or EVENTS to replay\n", s.name)
+		return nil, exitInvalid
+	case *s.table != "":
+		if *s.save != "" {
+			fmt.Fprintf(stderr, "opsloop %s: --save needs EVENTS to replay\n", s.name)
+			return nil, exitInvalid
+		}
+		st, err := openTable(ctx, *s.table)
+		if err != nil {
+			fmt.Fprintf(stderr, "opsloop %s: %v\n", s.name, err)
+			return nil, exitFailed
+		}
+		return st, exitOK
 	case *s.state != "" && len(events) > 0:
 		fmt.Fprintf(stderr, "opsloop %s: give either --state FILE or EVENTS to replay, not both\n", s.name)
 		return nil, exitInvalid
@@ -58,7 +100,7 @@ func (s *problemsSource) open(ctx context.Context, events []string, stderr io.Wr
 		}
 		return st, exitOK
 	case len(events) == 0:
-		fmt.Fprintf(stderr, "opsloop %s: give --state FILE, or EVENTS to replay\n", s.name)
+		fmt.Fprintf(stderr, "opsloop %s: give --table NAME, --state FILE, or EVENTS to replay\n", s.name)
 		return nil, exitInvalid
 	}
 	set, err := loadRules(*s.rulesPath)
@@ -229,17 +271,25 @@ func problemsSetStatus(status problems.Status) command {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		name := "problems " + verb
 		fs := newFlags(name, stderr)
+		table := tableFlag(fs)
 		state := fs.String("state", "", "problems state file to change (written by problems list --save)")
 		note := fs.String("note", "", "why: the known error's workaround, or what fixed it")
 		pos, err := parseArgs(fs, args)
 		if err != nil {
 			return usageError(err)
 		}
-		if len(pos) != 1 || *state == "" {
-			fmt.Fprintf(stderr, "opsloop %s: give one KEY and --state FILE\n", name)
+		if len(pos) != 1 || (*state == "") == (*table == "") {
+			fmt.Fprintf(stderr, "opsloop %s: give one KEY and either --table NAME or --state FILE\n", name)
 			return exitInvalid
 		}
-		store, err := readState(*state)
+		var store problems.Store
+		var file *memory.Problems
+		if *table != "" {
+			store, err = openTable(ctx, *table)
+		} else {
+			file, err = readState(*state)
+			store = file
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "opsloop %s: %v\n", name, err)
 			return exitInvalid
@@ -254,7 +304,10 @@ func problemsSetStatus(status problems.Status) command {
 			fmt.Fprintf(stderr, "opsloop %s: %v\n", name, err)
 			return exitFailed
 		}
-		if err := writeState(*state, store); err != nil {
+		if file != nil {
+			err = writeState(*state, file)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "opsloop %s: %v\n", name, err)
 			return exitFailed
 		}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -185,8 +186,37 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	s.routing(patterns)
 	s.busRules(cfg)
 	s.monitoring(cfg)
+	s.outputs()
 	s.suppressions()
 	return s, nil
+}
+
+// outputs name what operators' commands take: the table of `opsloop
+// problems --table` and the dead-letter queues of `opsloop redrive --queue`.
+func (s *PipelineStack) outputs() {
+	out := func(id, desc string, value *string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(desc), Value: value})
+	}
+	out("TableName", "opsloop's DynamoDB table: opsloop problems --table", s.Table.TableName())
+	out("BusName", "opsloop's event bus", s.Bus.EventBusName())
+	out("TopicArn", "the notification topic", s.Topic.TopicArn())
+	out("ReportsBucket", "the weekly reviews", s.Reports.BucketName())
+	names := make([]string, 0, len(s.DeadLetterQueues))
+	for name := range s.DeadLetterQueues {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		out(exportName(name)+"DeadLetterQueueUrl", "failed "+name+" events: opsloop redrive --queue", s.DeadLetterQueues[name].QueueUrl())
+	}
+}
+
+// exportName turns a function name into an output id part ("incidents" -> "Incidents").
+func exportName(name string) string {
+	if name == "" {
+		return name
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // notifications is the topic alarms and OpsCenter notify, encrypted with a

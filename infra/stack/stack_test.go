@@ -829,3 +829,21 @@ func TestInvalidRulesFailSynth(t *testing.T) {
 		})
 	}
 }
+
+func TestOutputs(t *testing.T) {
+	// GIVEN the synthesized template WHEN its outputs are read
+	outputs, _ := tpl["Outputs"].(map[string]any)
+	// THEN operators find the table and every dead-letter queue there
+	want := []string{"TableName", "BusName", "TopicArn", "ReportsBucket"}
+	for name := range subject.DeadLetterQueues {
+		want = append(want, strings.ToUpper(name[:1])+name[1:]+"DeadLetterQueueUrl")
+	}
+	for _, id := range want {
+		if _, ok := outputs[id]; !ok {
+			t.Errorf("template has no output %s", id)
+		}
+	}
+	if len(want) < 7 {
+		t.Errorf("only %d outputs expected: the functions' dead-letter queues are missing from the stack", len(want))
+	}
+}
