@@ -187,7 +187,7 @@ func TestReliability(t *testing.T) {
 		faulted := time.Since(start)
 		s.ssm.Faults.Reset()
 		s.bus.Faults.Reset()
-		waited := s.redrive(ctx)
+		waited, reports := s.redrive(t)
 		byFunction := map[string]int{}
 		for _, dl := range waited {
 			byFunction[dl.Function]++
@@ -204,10 +204,21 @@ func TestReliability(t *testing.T) {
 		for _, dl := range summary {
 			t.Logf("  %s after %d attempts: %s", dl.Function, dl.Attempts, dl.Error)
 		}
+		moved := 0
+		for _, rep := range reports {
+			moved += rep.Moved
+			for _, g := range rep.Waiting {
+				t.Logf("  opsloop redrive %s -> %s: %d %s/%s from %s: %s %s", rep.Queue, rep.Destination, g.Count, g.Source, g.DetailType,
+					g.Origin, g.ErrorCode, excerptString(g.Error, 160))
+			}
+		}
+		if moved != len(waited) {
+			t.Errorf("opsloop redrive moved %d messages, want the %d that waited", moved, len(waited))
+		}
 		ssmCalls, ebCalls := s.ssm.CallCounts(), s.bus.Calls(putEventsOp)
 		dbCalls, _ := s.db.snapshot()
 		writeFigures(t, "faults", map[string]any{"events": len(items), "faultRate": faultRate, "secondsUnderFaults": seconds(faulted),
-			"deadLetters": summary, "ssmCalls": ssmCalls, "putEventsCalls": ebCalls, "dynamodbCalls": dbCalls})
+			"deadLetters": summary, "redrive": reports, "ssmCalls": ssmCalls, "putEventsCalls": ebCalls, "dynamodbCalls": dbCalls})
 	})
 }
 

@@ -536,29 +536,6 @@ func (s *stack) batch(ctx context.Context, msgs []*message) map[string]bool {
 	return failed
 }
 
-// redrive puts what waited in the dead-letter queues back, as `opsloop
-// redrive` does: the classifier's events to the classifier, the incidents
-// queue's messages to the queue. It returns what it redrove.
-func (s *stack) redrive(ctx context.Context) []deadLetter {
-	s.mu.Lock()
-	waiting := s.dlq
-	s.dlq = nil
-	s.mu.Unlock()
-	var msgs []*message
-	for _, dl := range waiting {
-		switch dl.Function {
-		case "classifier":
-			s.classify(ctx, []byte(dl.Body))
-		case "incidents":
-			s.seq++
-			msgs = append(msgs, &message{SQSMessage: events.SQSMessage{MessageId: fmt.Sprintf("e2e-redriven-%07d", s.seq), Body: dl.Body}})
-		}
-	}
-	msgs = append(msgs, s.signals()...)
-	s.deliver(ctx, msgs, nil)
-	return waiting
-}
-
 // samples reads the sample events in replay's order.
 func samples(t *testing.T, root string) []eventfile.Item {
 	t.Helper()
