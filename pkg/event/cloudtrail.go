@@ -270,8 +270,40 @@ func (s *flexString) UnmarshalJSON(data []byte) error {
 // eventType, the source is "aws." plus the service of eventSource, and the
 // detail is the record itself.
 func FromCloudTrailRecord(record []byte) ([]byte, error) {
+	out, _, err := fromCloudTrailRecord(record)
+	return out, err
+}
+
+// ParseCloudTrailRecord converts one CloudTrail log record as
+// FromCloudTrailRecord does and returns the event parsed, as
+// Parse(FromCloudTrailRecord(record)) would, without parsing again what the
+// conversion just wrote. The event's Raw is the converted event.
+func ParseCloudTrailRecord(record []byte) (*Event, error) {
+	out, env, err := fromCloudTrailRecord(record)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []string{env.ID, env.Account, env.Region} {
+		if strings.TrimSpace(s) == "" {
+			// Parse names the blank field.
+			return Parse(out)
+		}
+	}
+	env.Raw, env.Detail, env.cache = out, out[env.detailAt:len(out)-1], &valueCache{}
+	return &env.Event, nil
+}
+
+// converted is an event FromCloudTrailRecord wrote: its envelope, and
+// where the detail starts in the output.
+type converted struct {
+	Event
+	detailAt int
+}
+
+func fromCloudTrailRecord(record []byte) ([]byte, converted, error) {
+	var none converted
 	if len(record) > MaxSize {
-		return nil, fmt.Errorf("cloudtrail record: %d bytes is over the %d-byte limit", len(record), MaxSize)
+		return nil, none, fmt.Errorf("cloudtrail record: %d bytes is over the %d-byte limit", len(record), MaxSize)
 	}
 	var r struct {
 		EventID      *string `json:"eventID"`
@@ -286,10 +318,10 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 	}
 	trimmed := bytes.TrimSpace(record)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, errors.New("cloudtrail record: want a JSON object")
+		return nil, none, errors.New("cloudtrail record: want a JSON object")
 	}
 	if err := json.Unmarshal(trimmed, &r); err != nil {
-		return nil, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
+		return nil, none, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
 	}
 	missing := func(name string, v *string) error {
 		if v == nil || *v == "" {
@@ -302,12 +334,12 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 		v    *string
 	}{{"eventSource", r.EventSource}, {"eventTime", r.EventTime}, {"awsRegion", r.AWSRegion}} {
 		if err := missing(f.name, f.v); err != nil {
-			return nil, err
+			return nil, none, err
 		}
 	}
 	detailType, err := cloudTrailDetailType(r.EventType)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	account := ""
 	if r.Recipient != nil {
@@ -317,7 +349,7 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 		account = r.UserIdentity.AccountID
 	}
 	if account == "" {
-		return nil, errors.New(`cloudtrail record: field "recipientAccountId": missing`)
+		return nil, none, errors.New(`cloudtrail record: field "recipientAccountId": missing`)
 	}
 	id := ""
 	if r.EventID != nil {
@@ -326,17 +358,19 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 	if id == "" {
 		id = derivedID(trimmed)
 	}
-	if _, err := time.Parse(time.RFC3339, *r.EventTime); err != nil {
-		return nil, fmt.Errorf("cloudtrail record: field %q: not RFC 3339: %s", "eventTime", quoteShort(*r.EventTime))
+	at, err := time.Parse(time.RFC3339, *r.EventTime)
+	if err != nil {
+		return nil, none, fmt.Errorf("cloudtrail record: field %q: not RFC 3339: %s", "eventTime", quoteShort(*r.EventTime))
 	}
 	if !utf8.Valid(trimmed) {
-		return nil, errors.New("cloudtrail record: not valid UTF-8")
+		return nil, none, errors.New("cloudtrail record: not valid UTF-8")
 	}
 	if err := checkDepth(trimmed, MaxDepth-1); err != nil {
-		return nil, fmt.Errorf("cloudtrail record: %w", err)
+		return nil, none, fmt.Errorf("cloudtrail record: %w", err)
 	}
 	// The envelope is written by hand, in EventBridge's field order, so the
 	// record is compacted once and not HTML-escaped (sign-in URLs keep '&').
+	source := "aws." + strings.TrimSuffix(*r.EventSource, ".amazonaws.com")
 	var out bytes.Buffer
 	out.Grow(len(trimmed) + 256)
 	out.WriteString(`{"version":"0","id":`)
@@ -344,7 +378,7 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 	out.WriteString(`,"detail-type":`)
 	writeJSONString(&out, detailType)
 	out.WriteString(`,"source":`)
-	writeJSONString(&out, "aws."+strings.TrimSuffix(*r.EventSource, ".amazonaws.com"))
+	writeJSONString(&out, source)
 	out.WriteString(`,"account":`)
 	writeJSONString(&out, account)
 	out.WriteString(`,"time":`)
@@ -352,14 +386,17 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 	out.WriteString(`,"region":`)
 	writeJSONString(&out, *r.AWSRegion)
 	out.WriteString(`,"resources":[],"detail":`)
+	detailAt := out.Len()
 	if err := json.Compact(&out, trimmed); err != nil {
-		return nil, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
+		return nil, none, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
 	}
 	out.WriteByte('}')
 	if out.Len() > MaxSize {
-		return nil, fmt.Errorf("cloudtrail record: the event would be %d bytes, over the %d-byte limit", out.Len(), MaxSize)
+		return nil, none, fmt.Errorf("cloudtrail record: the event would be %d bytes, over the %d-byte limit", out.Len(), MaxSize)
 	}
-	return out.Bytes(), nil
+	env := converted{Event: Event{Version: "0", ID: id, DetailType: detailType, Source: source, Account: account,
+		Region: *r.AWSRegion, Time: at, Resources: []string{}}, detailAt: detailAt}
+	return out.Bytes(), env, nil
 }
 
 // writeJSONString writes s as a JSON string without HTML escaping.

@@ -39,6 +39,10 @@ type Item struct {
 	// Err is set, and Raw nil, when the item is not valid JSON or a
 	// CloudTrail record could not be converted.
 	Err error
+	// Event is the event parsed, as event.Parse(Raw) returns it, when
+	// reading had to parse it anyway (CloudTrail records); nil otherwise.
+	// Its Raw is Raw.
+	Event *event.Event
 }
 
 // extensions are the names Read picks up when it walks a directory.
@@ -343,8 +347,11 @@ func (em *emitter) records(dec *json.Decoder) (done bool, err error) {
 		if err := dec.Decode(&raw); err != nil {
 			return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
 		}
-		out, err := event.FromCloudTrailRecord(raw)
-		if err := em.emit(Item{Raw: out, Pos: pos(i), Err: err}); err != nil {
+		it := Item{Pos: pos(i)}
+		if it.Event, it.Err = event.ParseCloudTrailRecord(raw); it.Event != nil {
+			it.Raw = it.Event.Raw
+		}
+		if err := em.emit(it); err != nil {
 			return true, err
 		}
 	}

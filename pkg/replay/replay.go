@@ -95,10 +95,13 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 			rep.reject(it.Pos, it.Err)
 			return nil
 		}
-		ev, err := event.Parse(it.Raw)
-		if err != nil {
-			rep.reject(it.Pos, err)
-			return nil
+		ev := it.Event
+		if ev == nil {
+			var err error
+			if ev, err = event.Parse(it.Raw); err != nil {
+				rep.reject(it.Pos, err)
+				return nil
+			}
 		}
 		rep.Events++
 		res, err := local.Process(ctx, ev)
