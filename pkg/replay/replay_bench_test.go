@@ -47,6 +47,7 @@ func BenchmarkReplayTrail(b *testing.B) {
 			if records > 0 && rep.Events+rep.Invalid.Count != records {
 				b.Fatalf("replay read %d events and %d invalid, want %d records", rep.Events, rep.Invalid.Count, records)
 			}
+			records = rep.Events + rep.Invalid.Count
 		}
 		b.ReportMetric(float64(b.N*records)/b.Elapsed().Seconds(), "records/s")
 	})
