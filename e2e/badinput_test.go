@@ -26,8 +26,9 @@ func envelope(id, detail string) string {
 // TestBadInput sends malformed events to the classifier and malformed
 // messages to the incidents function. Each event is rejected with its
 // reason on every attempt Lambda makes, counted, and kept in the
-// dead-letter queue; each message is rejected, counted and logged, and
-// not retried; no emulator exits, and good input goes on working.
+// dead-letter queue; each message is rejected, counted and logged once, and
+// kept in the dead-letter queue; no emulator exits, and good input goes on
+// working.
 func TestBadInput(t *testing.T) {
 	root, _ := requireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -90,7 +91,8 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// Malformed messages on the incidents queue, in one batch with the
-	// good signal: only the good one is applied, none is retried.
+	// good signal: only the good one is applied; the others are counted once
+	// and kept in the dead-letter queue.
 	var signal map[string]any
 	if err := json.Unmarshal([]byte(good[0].Body), &signal); err != nil {
 		t.Fatal(err)
@@ -119,16 +121,26 @@ func TestBadInput(t *testing.T) {
 		batch = append(batch, &message{SQSMessage: events.SQSMessage{MessageId: fmt.Sprintf("bad-%02d", i), Body: bm.body}})
 	}
 	before := len(s.ssm.OpsItems())
-	for chunk := range slices.Chunk(batch, batchSize) {
-		for _, m := range chunk {
-			m.receives++
-		}
-		if failed := s.batch(ctx, chunk); len(failed) > 0 {
-			t.Errorf("batch item failures %v, want none: malformed messages are not worth retrying", failed)
-		}
-	}
+	dlqBefore := len(s.dlq)
+	s.deliver(ctx, batch, nil)
 	if after := len(s.ssm.OpsItems()); after != before+1 {
 		t.Errorf("OpsItems after the batch = %d, want %d", after, before+1)
+	}
+	// Each malformed message is kept: reported back until the queue's
+	// redrive policy moves it, intact, to the dead-letter queue.
+	kept := map[string]bool{}
+	for _, dl := range s.dlq[dlqBefore:] {
+		if dl.Function == "incidents" && dl.Attempts == maxReceiveCount {
+			kept[dl.Body] = true
+		}
+	}
+	for _, bm := range badMessages {
+		if !kept[bm.body] {
+			t.Errorf("malformed message %q is not in the dead-letter queue after %d receives", bm.name, maxReceiveCount)
+		}
+	}
+	if kept[good[0].Body] || len(s.dlq)-dlqBefore != len(badMessages) {
+		t.Errorf("dead-letter queue got %d messages, want the %d malformed ones only", len(s.dlq)-dlqBefore, len(badMessages))
 	}
 	im := s.incidents.metrics()
 	if got := int(im["SignalsRejected"]); got != len(badMessages) {

@@ -179,7 +179,10 @@ type Outcome struct {
 	OpsItemID   string `json:"opsItemId,omitempty"`
 	Occurrences int    `json:"occurrences,omitempty"`
 	// Created and Updated say whether CreateOpsItem and UpdateOpsItem were
-	// called successfully.
+	// called successfully. Created is set only once the OpsItem's id is
+	// recorded, a conditional write that succeeds once per OpsItem: exactly
+	// one signal reports it, whichever worker wins a race and however often
+	// a failed attempt was retried, so it is what counts OpsItems opened.
 	Created bool `json:"created,omitempty"`
 	Updated bool `json:"updated,omitempty"`
 	// Events are the events published (or, without a Publisher, to publish).

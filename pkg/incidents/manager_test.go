@@ -1010,3 +1010,31 @@ func TestDescriptionDecidedBy(t *testing.T) {
 		})
 	}
 }
+
+// TestCreatedReportedOnce: the signal whose handling recorded the OpsItem
+// says Created, even when the attempt that created it lost its record write
+// and the retry found the OpsItem through the dedup string; no other signal
+// says so.
+func TestCreatedReportedOnce(t *testing.T) {
+	e := newEnv(t, faults{put: func(n int) error {
+		if n == 2 { // the write of the new OpsItem's id
+			return incidents.ErrConflict
+		}
+		return nil
+	}})
+	ctx := context.Background()
+	first, err := e.m.Handle(ctx, sig(incidents.Detected, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repeat, err := e.m.Handle(ctx, sig(incidents.Detected, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Created || repeat.Created {
+		t.Errorf("Created = %v for the opening signal, %v for the repeat; want true, false", first.Created, repeat.Created)
+	}
+	if st := e.ops.Stats(); st.Created != 1 {
+		t.Errorf("OpsItems created = %d, want 1 (stats %+v)", st.Created, st)
+	}
+}

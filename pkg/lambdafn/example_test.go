@@ -41,11 +41,15 @@ func ExampleIncidents_Handle() {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
-	fmt.Println("to retry:", len(resp.BatchItemFailures))
+	// The malformed message is reported back, so that the queue keeps it in
+	// its dead-letter queue; the two signals are applied.
+	for _, f := range resp.BatchItemFailures {
+		fmt.Println("kept for the dead-letter queue:", f.ItemIdentifier)
+	}
 	for _, it := range ops.Items() {
 		fmt.Println(it.ID, it.Title, it.Status)
 	}
 	// Output:
-	// to retry: 0
+	// kept for the dead-letter queue: m-bad
 	// oi-000000000001 Alarm web-1 is in ALARM Resolved
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -39,12 +40,14 @@ func NewIncidents(l Lifecycle, log *slog.Logger, m *Metrics) *Incidents {
 
 // Handle applies each message's signal and reports the messages worth
 // retrying as batch item failures, so that SQS redelivers those alone (the
-// event source mapping must enable ReportBatchItemFailures). Messages that
-// retrying cannot fix are logged and counted instead and leave the queue:
-// a malformed message (SignalsRejected) and an incident OpsCenter refused to
-// open for its quotas (OpsItemLimitExceeded), whose record the lifecycle keeps
-// and opens later. Once ctx is done the messages not yet handled are reported
-// as failures untouched.
+// event source mapping must enable ReportBatchItemFailures). A malformed
+// message or a signal the lifecycle refuses (SignalsRejected) is logged and
+// counted on its first receive and reported as a failure every time, so that
+// the queue's redrive policy moves it to the dead-letter queue, where it is
+// kept for redrive once the cause is fixed. An incident OpsCenter refused to
+// open for its quotas (OpsItemLimitExceeded) leaves the queue: the lifecycle
+// keeps its record and opens it later. Once ctx is done the messages not yet
+// handled are reported as failures untouched.
 func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	var opened, resolved, rejected, limited int
@@ -56,9 +59,12 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 		}
 		s, err := DecodeSignal([]byte(msg.Body))
 		if err != nil {
-			rejected++
-			h.log.ErrorContext(ctx, "message rejected", "message_id", msg.MessageId, "reason", err.Error(),
-				"excerpt", excerpt([]byte(msg.Body)), "request_id", requestID(ctx))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			if firstReceive(msg) {
+				rejected++
+				h.log.ErrorContext(ctx, "message rejected", "message_id", msg.MessageId, "reason", err.Error(),
+					"excerpt", excerpt([]byte(msg.Body)), "kept", "dead-letter queue", "request_id", requestID(ctx))
+			}
 			continue
 		}
 		out, err := h.lifecycle.Handle(ctx, s)
@@ -71,6 +77,10 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 		case errors.Is(err, incidents.ErrLimitExceeded):
 			limited++
 		case err != nil:
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			if !firstReceive(msg) {
+				continue
+			}
 			rejected++
 		}
 		if err != nil {
@@ -79,9 +89,10 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 				"request_id", requestID(ctx))
 			continue
 		}
-		switch out.Action {
-		case incidents.Opened:
+		if out.Created {
 			opened++
+		}
+		switch out.Action {
 		case incidents.Resolved:
 			resolved++
 			for _, ev := range out.Events {
@@ -159,4 +170,11 @@ func Publisher(b Bus) incidents.Publisher {
 		ev := bus.Event{Source: incidents.EventSource, DetailType: detailType, Detail: data, Resources: arns(resources)}
 		return b.Publish(ctx, ev)
 	})
+}
+
+// firstReceive reports whether SQS hands msg over for the first time, so that
+// a rejected message kept for the dead-letter queue is counted once.
+func firstReceive(msg events.SQSMessage) bool {
+	n, err := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+	return err != nil || n <= 1
 }

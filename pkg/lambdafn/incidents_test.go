@@ -81,7 +81,7 @@ func TestIncidentsPartialBatchFailures(t *testing.T) {
 		out incidents.Outcome
 		err error
 	}{
-		"open":      {incidents.Outcome{Action: incidents.Opened, OpsItemID: "oi-1"}, nil},
+		"open":      {incidents.Outcome{Action: incidents.Opened, OpsItemID: "oi-1", Created: true}, nil},
 		"repeat":    {incidents.Outcome{Action: incidents.Repeated, OpsItemID: "oi-1"}, nil},
 		"resolve":   {incidents.Outcome{Action: incidents.Resolved, OpsItemID: "oi-1"}, nil},
 		"throttled": {incidents.Outcome{}, fmt.Errorf("create OpsItem: %w", errors.New("ThrottlingException"))},
@@ -108,9 +108,9 @@ func TestIncidentsPartialBatchFailures(t *testing.T) {
 			map[string]float64{"IncidentsOpened": 1}},
 		{"limit exceeded is not retried", []string{sig("limit"), sig("throttled")}, []string{"m2"},
 			map[string]float64{"OpsItemLimitExceeded": 1}},
-		{"refused is not retried", []string{sig("refused")}, nil,
+		{"refused is kept for the dead-letter queue", []string{sig("refused")}, []string{"m1"},
 			map[string]float64{lambdafn.SignalsRejected: 1}},
-		{"malformed is not retried", []string{"{", envelope("Incident Opened", "opsloop", "{}"), sig("open")}, nil,
+		{"malformed is kept for the dead-letter queue", []string{"{", envelope("Incident Opened", "opsloop", "{}"), sig("open")}, []string{"m1", "m2"},
 			map[string]float64{lambdafn.SignalsRejected: 2, "IncidentsOpened": 1}},
 	}
 	for _, tt := range tests {
