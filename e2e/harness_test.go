@@ -260,6 +260,7 @@ func (f *function) waitListening(ctx context.Context) error {
 // metrics sums the EMF metrics the function wrote, by metric name, with
 // the dimension values appended as name{dim=value}.
 func (f *function) metrics() map[string]float64 {
+	f.out.settle()
 	sums := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(f.out.String()))
 	sc.Buffer(nil, 4<<20)
@@ -302,6 +303,7 @@ func (f *function) metrics() map[string]float64 {
 
 // logs returns the function's JSON log records with message msg.
 func (f *function) logs(msg string) []map[string]any {
+	f.out.settle()
 	var recs []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(f.out.String()))
 	sc.Buffer(nil, 4<<20)
@@ -334,6 +336,22 @@ func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.buf.Write(p)
+}
+
+// settle waits until the output has stopped growing for a moment (at most
+// two seconds): a function's log lines reach the pipe before its response,
+// but are copied into the buffer asynchronously.
+func (o *output) settle() {
+	last := -1
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		o.mu.Lock()
+		n := o.buf.Len()
+		o.mu.Unlock()
+		if n == last {
+			return
+		}
+		last = n
+	}
 }
 
 func (o *output) String() string {
