@@ -65,6 +65,7 @@ func printReport(w io.Writer, rep *replay.Report) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", name, rc.Matched, rc.Decided, rc.Incidents, rc.Recovers)
 	}
 	tw.Flush()
+	printOpsItems(w, rep)
 	if rep.Invalid.Count > 0 {
 		fmt.Fprintf(w, "\ninvalid input:\n")
 		for reason, n := range rep.Invalid.Reasons {
@@ -123,5 +124,41 @@ func (p *progress) done() {
 	if p.on && !p.last.IsZero() {
 		p.draw(time.Now())
 		fmt.Fprintln(p.w)
+	}
+}
+
+// maxListed bounds the OpsItems the summary lists.
+const maxListed = 50
+
+// printOpsItems lists what responders and operators would have seen: the
+// OpsItems, what they cost in OpsCenter calls, and the problems.
+func printOpsItems(w io.Writer, rep *replay.Report) {
+	open := 0
+	for _, it := range rep.OpsItems {
+		if it.Status == "Open" {
+			open++
+		}
+	}
+	fmt.Fprintf(w, "\nOpsItems: %d (%d open, %d resolved), with %d CreateOpsItem and %d UpdateOpsItem calls\n",
+		len(rep.OpsItems), open, len(rep.OpsItems)-open, rep.OpsCenterCalls.Creates, rep.OpsCenterCalls.Updates)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i, it := range rep.OpsItems {
+		if i == maxListed {
+			fmt.Fprintf(tw, "  ... %d more (--json lists them all)\n", len(rep.OpsItems)-i)
+			break
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tseverity %s\t%d×\t%s\n", it.ID, it.Status, it.Severity, it.Occurrences, it.Title)
+	}
+	tw.Flush()
+	if len(rep.Problems) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nproblems: %d\n", len(rep.Problems))
+	for _, p := range rep.Problems {
+		fmt.Fprintf(w, "  %s  %s  rule %s, %d incidents\n", p.Key, p.Status, p.Rule, p.Incidents)
+		if len(p.SuspectedCauses) > 0 {
+			c := p.SuspectedCauses[0]
+			fmt.Fprintf(w, "    top suspected cause: %s by %s at %s (before %d of %d incidents)\n", c.EventName, orNone(c.Principal), stamp(c.Time), c.Incidents, p.Incidents)
+		}
 	}
 }
