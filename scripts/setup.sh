@@ -76,6 +76,7 @@ chromium_browser() {
 		sudo=(sudo)
 	fi
 	log "apt-get install chromium"
+	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get install -y chromium || {
 		"${sudo[@]}" apt-get update
 		"${sudo[@]}" apt-get install -y chromium
