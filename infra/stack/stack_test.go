@@ -66,7 +66,8 @@ func run(m *testing.M) int {
 	for _, name := range []string{stack.ClassifierName, stack.IncidentsName, stack.ProblemsName} {
 		// The template only needs a bundle to hash; the real ones are
 		// built by scripts/build.sh.
-		if err := os.MkdirAll(filepath.Join(assetDir, name), 0o755); err == nil {
+		err = os.MkdirAll(filepath.Join(assetDir, name), 0o755)
+		if err == nil {
 			err = os.WriteFile(filepath.Join(assetDir, name, "bootstrap"), []byte("bundle of "+name), 0o755)
 		}
 		if err != nil {

@@ -111,7 +111,6 @@ type env struct {
 	store     *memory.Incidents
 	clock     *clock
 	published []incidents.Event
-	pubErr    func() error
 	m         *incidents.Manager
 }
 
