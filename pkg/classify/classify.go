@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -42,6 +43,9 @@ type State interface {
 	Count(ctx context.Context, key string, t time.Time, window time.Duration, add bool) (int, error)
 	// RecordChange keeps a change for "what changed before this incident?".
 	RecordChange(ctx context.Context, c Change) error
+	// Forget undoes Deliver, so that the next delivery of id is its first:
+	// classifying a first delivery failed, and its retry must count it.
+	Forget(ctx context.Context, id string) error
 }
 
 // Change is a recorded change to resources.
@@ -121,17 +125,30 @@ const defaultEscalationWindow = time.Hour
 
 // Classify decides what ev means. Errors come only from State and are
 // retryable; a redelivered event gets the same decision without being
-// counted twice.
+// counted twice. When classifying a first delivery fails, the delivery is
+// forgotten so that the retry counts the event; the idempotent writes come
+// first and the one count that is not idempotent comes last, so a failure
+// leaves nothing counted.
 func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, error) {
-	d := Decision{EventID: ev.ID, Time: ev.Time}
+	d, first, err := c.classify(ctx, ev)
+	if err != nil && first {
+		if ferr := c.state.Forget(context.WithoutCancel(ctx), ev.ID); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("forget delivery of %s: %w", ev.ID, ferr))
+		}
+	}
+	return d, err
+}
+
+func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision, first bool, err error) {
+	d = Decision{EventID: ev.ID, Time: ev.Time}
 	fields, err := pattern.ParseEvent(ev.Raw)
 	if err != nil {
 		// event.Parse accepted it, so this is a bug, not bad input.
-		return d, fmt.Errorf("index event %s: %w", ev.ID, err)
+		return d, false, fmt.Errorf("index event %s: %w", ev.ID, err)
 	}
-	first, err := c.state.Deliver(ctx, ev.ID, ev.Time)
+	first, err = c.state.Deliver(ctx, ev.ID, ev.Time)
 	if err != nil {
-		return d, fmt.Errorf("dedup event %s: %w", ev.ID, err)
+		return d, false, fmt.Errorf("dedup event %s: %w", ev.ID, err)
 	}
 	d.Duplicate = !first
 	add := first
@@ -145,9 +162,14 @@ func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, e
 		}
 	}
 	recovering := c.pick(c.recovers.Match(fields))
-	keepChange := false
 	for _, r := range matched {
-		keepChange = keepChange || r.Action == rules.Record
+		if r.Action == rules.Record {
+			// The change log is written first: it is idempotent.
+			if d.Change, err = c.keep(ctx, r, ev, add); err != nil {
+				return d, first, err
+			}
+			break
+		}
 	}
 
 	switch {
@@ -159,7 +181,7 @@ func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, e
 		if r.Flapping.Transitions > 0 {
 			n, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, add)
 			if err != nil {
-				return d, fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
+				return d, first, fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
 			}
 			if n > r.Flapping.Transitions {
 				d.Flapping = true
@@ -181,21 +203,28 @@ func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, e
 		d.Reason = fmt.Sprintf("rule %q records it as evidence", decider.Name)
 	default:
 		if err := c.incident(ctx, &d, decider, ev, fields, add); err != nil {
-			return d, err
+			return d, first, err
 		}
 	}
+	return d, first, nil
+}
 
-	if keepChange && len(d.Resources) > 0 {
-		d.Change = true
-		if add {
-			ch := Change{EventID: ev.ID, Time: ev.Time, Rule: d.Rule, Title: d.Title, Actor: d.Actor, Resources: d.Resources}
-			ch.EventName = first1(ev.Values("detail.eventName"))
-			if err := c.state.RecordChange(ctx, ch); err != nil {
-				return d, fmt.Errorf("record change %s: %w", ev.ID, err)
-			}
+// keep records ev in the change log as rule r describes it, when it names
+// resources; it reports whether ev is a change.
+func (c *Classifier) keep(ctx context.Context, r *rules.Rule, ev *event.Event, add bool) (bool, error) {
+	var ch Decision
+	c.describe(&ch, r, ev)
+	if len(ch.Resources) == 0 {
+		return false, nil
+	}
+	if add {
+		change := Change{EventID: ev.ID, Time: ev.Time, Rule: ch.Rule, Title: ch.Title, Actor: ch.Actor, Resources: ch.Resources,
+			EventName: first1(ev.Values("detail.eventName"))}
+		if err := c.state.RecordChange(ctx, change); err != nil {
+			return true, fmt.Errorf("record change %s: %w", ev.ID, err)
 		}
 	}
-	return d, nil
+	return true, nil
 }
 
 func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, ev *event.Event, fields *pattern.Fields, add bool) error {
@@ -209,6 +238,16 @@ func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, e
 			d.Reason = fmt.Sprintf("rule %q matched, but silence %q is active: recorded, no incident", r.Name, s.Name)
 			return nil
 		}
+	}
+	// Reads first: the window count below is the one write that is not
+	// idempotent, so it comes last.
+	recoveries := 0
+	if r.Flapping.Transitions > 0 {
+		m, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, false)
+		if err != nil {
+			return fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
+		}
+		recoveries = m
 	}
 	window, need := defaultEscalationWindow, 1
 	if r.Threshold != nil {
@@ -233,15 +272,9 @@ func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, e
 			d.Severity, d.Escalated = up, true
 		}
 	}
-	if r.Flapping.Transitions > 0 {
-		m, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, false)
-		if err != nil {
-			return fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
-		}
-		if m > r.Flapping.Transitions {
-			d.Flapping = true
-			d.Reason += fmt.Sprintf("; flapping: recovered %d times within %s", m, r.Flapping.Window)
-		}
+	if r.Flapping.Transitions > 0 && recoveries > r.Flapping.Transitions {
+		d.Flapping = true
+		d.Reason += fmt.Sprintf("; flapping: recovered %d times within %s", recoveries, r.Flapping.Window)
 	}
 	return nil
 }

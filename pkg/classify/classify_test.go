@@ -252,3 +252,67 @@ func TestFingerprintBounded(t *testing.T) {
 		t.Error("Fingerprint must be stable and distinguish groups")
 	}
 }
+
+// flakyState fails the named State call once, as a throttled table does
+// after the SDK's retries.
+type flakyState struct {
+	*memory.Store
+	failOnce string
+}
+
+func (s *flakyState) fail(call string) error {
+	if s.failOnce == call {
+		s.failOnce = ""
+		return fmt.Errorf("%s: ThrottlingException", call)
+	}
+	return nil
+}
+
+func (s *flakyState) Count(ctx context.Context, key string, t time.Time, window time.Duration, add bool) (int, error) {
+	if err := s.fail("Count"); err != nil {
+		return 0, err
+	}
+	return s.Store.Count(ctx, key, t, window, add)
+}
+
+func (s *flakyState) RecordChange(ctx context.Context, c classify.Change) error {
+	if err := s.fail("RecordChange"); err != nil {
+		return err
+	}
+	return s.Store.RecordChange(ctx, c)
+}
+
+// TestRetryAfterFailureCountsOnce: when a State call fails after the
+// delivery was recorded, the retry of the same event counts it, once.
+func TestRetryAfterFailureCountsOnce(t *testing.T) {
+	set, err := rules.Build([]rules.File{{Name: "test.json", Data: []byte(testRules)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []string{"Count", "RecordChange"} {
+		t.Run(call, func(t *testing.T) {
+			st := &flakyState{Store: memory.New(), failOnce: call}
+			c := classify.New(set, st)
+			ctx := context.Background()
+			ev := apiCall("d1", "PutRolePolicy", "AccessDenied", base)
+			if _, err := c.Classify(ctx, ev); err == nil {
+				t.Fatalf("Classify with %s failing = no error, want the failure", call)
+			}
+			d, err := c.Classify(ctx, ev)
+			if err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if d.Duplicate || d.Count != 1 {
+				t.Errorf("retry after %s failed: Duplicate %v, Count %d; want a first delivery counted once", call, d.Duplicate, d.Count)
+			}
+			again, _ := c.Classify(ctx, ev)
+			if !again.Duplicate || again.Count != 1 {
+				t.Errorf("redelivery after the retry: Duplicate %v, Count %d; want a duplicate, still 1", again.Duplicate, again.Count)
+			}
+			changes, _ := st.Changes(ctx, d.Resources[0], base.Add(time.Minute), time.Hour)
+			if len(changes) != 1 {
+				t.Errorf("change log after the retry holds %d entries, want 1", len(changes))
+			}
+		})
+	}
+}

@@ -49,6 +49,15 @@ func (t *Table) Deliver(ctx context.Context, id string, at time.Time) (bool, err
 	return stored != nil && stringAttr(stored, "token") == token, nil
 }
 
+// Forget implements classify.State by deleting the dedup item.
+func (t *Table) Forget(ctx context.Context, id string) error {
+	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: key("evt#"+id, "evt")})
+	if err != nil {
+		return fmt.Errorf("forget delivery %s: %w", id, err)
+	}
+	return nil
+}
+
 // bucketsPerWindow is how finely Count divides a window.
 const bucketsPerWindow = 12
 

@@ -65,6 +65,32 @@ func TestDeliver(t *testing.T) {
 	}
 }
 
+// TestForget: a forgotten delivery is a first delivery again, and only that
+// one is forgotten.
+func TestForget(t *testing.T) {
+	ctx := context.Background()
+	table, _ := newTable(t, dynamo.Options{Now: fixedNow})
+	for _, id := range []string{"e-1", "e-2"} {
+		if first, err := table.Deliver(ctx, id, base); err != nil || !first {
+			t.Fatalf("Deliver(%s) = %v, %v; want true", id, first, err)
+		}
+	}
+	if err := table.Forget(ctx, "e-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := table.Forget(ctx, "never-delivered"); err != nil {
+		t.Errorf("Forget of an unknown id = %v, want nil", err)
+	}
+	for _, s := range []struct {
+		id   string
+		want bool
+	}{{"e-1", true}, {"e-2", false}, {"e-1", false}} {
+		if got, err := table.Deliver(ctx, s.id, base); err != nil || got != s.want {
+			t.Errorf("Deliver(%s) after Forget(e-1) = %v, %v; want %v", s.id, got, err, s.want)
+		}
+	}
+}
+
 // lostResponse replays each PutItem once more after it succeeded, as the
 // SDK does when a response is lost and it retries the request.
 type lostResponse struct {

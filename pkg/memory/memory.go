@@ -43,6 +43,14 @@ func (s *Store) Deliver(_ context.Context, id string, _ time.Time) (bool, error)
 	return true, nil
 }
 
+// Forget implements classify.State.
+func (s *Store) Forget(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.delivered, id)
+	return nil
+}
+
 // Count implements classify.State. Occurrences older than the window are
 // dropped as new ones arrive, so a storm costs memory only for one window.
 func (s *Store) Count(_ context.Context, key string, t time.Time, window time.Duration, add bool) (int, error) {

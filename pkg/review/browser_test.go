@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"github.com/opsloop/opsloop/pkg/repotest"
 	"html"
 	"image"
@@ -50,18 +51,29 @@ func headless(t *testing.T, bin, page string, args ...string) (string, []string)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--no-first-run", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0",
-	}
-	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), "file://"+page)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	// A browser that crashes (killed by a signal: on a loaded machine
+	// Chromium sometimes does) is started again, at most twice; any other
+	// failure fails the test.
+	for attempt := 1; ; attempt++ {
+		base := []string{
+			"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+			"--disable-component-update", "--disable-quic", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+			"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0",
+		}
+		cmd := exec.CommandContext(ctx, bin, append(append(base, args...), "file://"+page)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err == nil {
+			return stdout.String(), consoleMessages(stderr.String())
+		}
+		var exit *exec.ExitError
+		if attempt < 3 && ctx.Err() == nil && errors.As(err, &exit) && !exit.Exited() {
+			t.Logf("%s crashed (%v), starting it again", bin, err)
+			continue
+		}
 		t.Fatalf("%s: %v\n%s", bin, err, stderr.String())
 	}
-	return stdout.String(), consoleMessages(stderr.String())
 }
 
 // consoleMessages picks the page's console messages from the browser's
