@@ -119,7 +119,9 @@ func (s *PipelineStack) functions(cfg Config) {
 		env:         withRules(map[string]*string{config.EnvTable: s.Table.TableName(), config.EnvBus: s.Bus.EventBusName()}),
 		async:       true,
 	})
-	s.Classifier.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, table))
+	// DeleteItem forgets a delivery whose classification failed, so that
+	// the retry counts the event.
+	s.Classifier.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}, table))
 	s.Classifier.AddToRolePolicy(statement("Rules", []string{"ssm:GetParametersByPath"}, rulesParams...))
 	s.Bus.GrantPutEventsTo(s.Classifier, nil)
 

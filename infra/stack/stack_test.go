@@ -317,7 +317,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		wildcard []string
 	}{
 		{stack.ClassifierName, roleOf(subject.Classifier),
-			concat(logs, xray, state, []string{"events:PutEvents", "sqs:SendMessage", "ssm:GetParametersByPath"}), xray},
+			concat(logs, xray, state, []string{"dynamodb:DeleteItem", "events:PutEvents", "sqs:SendMessage", "ssm:GetParametersByPath"}), xray},
 		{stack.IncidentsName, roleOf(subject.Incidents),
 			concat(logs, xray, state, []string{"events:PutEvents",
 				"ssm:CreateOpsItem", "ssm:GetOpsItem", "ssm:UpdateOpsItem", "ssm:DescribeOpsItems",
