@@ -28,26 +28,6 @@ const reportEnv = "OPSLOOP_E2E_REPORT"
 
 const setupHint = "run scripts/setup.sh at the repository root (or set " + skipEnv + "=1 to skip the end-to-end test)"
 
-// repoRoot is the nearest directory above the working directory holding
-// go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // findRIE finds aws-lambda-rie where `go install` puts it (GOBIN, else
 // GOPATH/bin), then on PATH.
 func findRIE(ctx context.Context) (string, error) {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/opsloop/opsloop/pkg/repotest"
 )
 
 // TestInitOnce reads each function's main package: the AWS config is loaded
@@ -15,7 +17,7 @@ import (
 // end-to-end tests count the rest at run time: one GetParametersByPath per
 // classifier instance, none before its first event.
 func TestInitOnce(t *testing.T) {
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	for _, name := range functionNames {
 		t.Run(name, func(t *testing.T) {
 			fset := token.NewFileSet()

@@ -34,6 +34,7 @@ import (
 	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/eventfile"
 	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"github.com/opsloop/opsloop/pkg/rules"
 )
 
@@ -57,7 +58,7 @@ func TestPipeline(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	root := repoRoot(t)
+	root := repotest.Root(t)
 	rie, err := findRIE(ctx)
 	if err != nil {
 		t.Fatalf("%v: %s", err, setupHint)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opsloop/opsloop/pkg/awstest"
 	"github.com/opsloop/opsloop/pkg/redrive"
+	"github.com/opsloop/opsloop/pkg/repotest"
 )
 
 // Queue and function names of the local redrive.
@@ -137,7 +138,7 @@ func buildCLI(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "opsloop")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/opsloop")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = repotest.Root(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the opsloop CLI: %v\n%s", err, out)
 	}

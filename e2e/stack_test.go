@@ -30,6 +30,7 @@ import (
 	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/eventfile"
 	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"github.com/opsloop/opsloop/pkg/rules"
 )
 
@@ -82,7 +83,7 @@ func requireTools(t *testing.T) (root, rie string) {
 	if os.Getenv(skipEnv) == "1" {
 		t.Skip(skipEnv + "=1")
 	}
-	root = repoRoot(t)
+	root = repotest.Root(t)
 	rie, err := findRIE(context.Background())
 	if err != nil {
 		t.Fatalf("%v: %s", err, setupHint)

@@ -804,9 +804,16 @@ func findReceipt(q *sqsQueue, handle string) (*sqsMessage, int, *apiError) {
 }
 
 func (s *SQS) opDeleteMessage(body []byte) (any, *apiError) {
+	return s.receiptOne(body, false, func(q *sqsQueue, e receiptEntry) *apiError { return s.delete(q, e.ReceiptHandle) })
+}
+
+// receiptOne applies one receipt handle's operation, as DeleteMessage and
+// ChangeMessageVisibility take it; wake tells long polls that a message may
+// have become visible.
+func (s *SQS) receiptOne(body []byte, wake bool, apply func(*sqsQueue, receiptEntry) *apiError) (any, *apiError) {
 	var req struct {
-		QueueURL      *string `json:"QueueUrl"`
-		ReceiptHandle string  `json:"ReceiptHandle"`
+		QueueURL *string `json:"QueueUrl"`
+		receiptEntry
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -817,8 +824,11 @@ func (s *SQS) opDeleteMessage(body []byte) (any, *apiError) {
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	if err := s.delete(q, req.ReceiptHandle); err != nil {
+	if err := apply(q, req.receiptEntry); err != nil {
 		return nil, err
+	}
+	if wake {
+		s.notify()
 	}
 	return map[string]any{}, nil
 }
@@ -880,25 +890,9 @@ func (s *SQS) receiptBatch(body []byte, apply func(*sqsQueue, receiptEntry) *api
 }
 
 func (s *SQS) opChangeVisibility(body []byte) (any, *apiError) {
-	var req struct {
-		QueueURL          *string `json:"QueueUrl"`
-		ReceiptHandle     string  `json:"ReceiptHandle"`
-		VisibilityTimeout int     `json:"VisibilityTimeout"`
-	}
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, apiErr := s.queueOf(req.QueueURL)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	if err := s.changeVisibility(q, req.ReceiptHandle, req.VisibilityTimeout); err != nil {
-		return nil, err
-	}
-	s.notify()
-	return map[string]any{}, nil
+	return s.receiptOne(body, true, func(q *sqsQueue, e receiptEntry) *apiError {
+		return s.changeVisibility(q, e.ReceiptHandle, e.VisibilityTimeout)
+	})
 }
 
 func (s *SQS) changeVisibility(q *sqsQueue, handle string, secs int) *apiError {

@@ -3,9 +3,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Environment variable names shared by the functions and the CDK app.
@@ -26,8 +28,9 @@ const (
 
 // Env reads variables, collecting every missing one into a single error.
 type Env struct {
-	lookup  func(string) (string, bool)
-	missing []string
+	lookup    func(string) (string, bool)
+	missing   []string
+	malformed []string
 }
 
 // FromOS reads the process environment.
@@ -55,10 +58,30 @@ func (e *Env) Optional(name, def string) string {
 	return def
 }
 
-// Err names every required variable that was missing.
+// Duration returns the variable as a positive Go duration, or def when unset
+// or empty; a malformed value is remembered and def returned.
+func (e *Env) Duration(name string, def time.Duration) time.Duration {
+	v := e.Optional(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.malformed = append(e.malformed, fmt.Sprintf("%s: %q is not a positive Go duration such as \"5m\"", name, v))
+		return def
+	}
+	return d
+}
+
+// Err names every required variable that was missing and every malformed one.
 func (e *Env) Err() error {
-	if len(e.missing) == 0 {
+	var problems []string
+	if len(e.missing) > 0 {
+		problems = append(problems, "missing environment variables: "+strings.Join(e.missing, ", "))
+	}
+	problems = append(problems, e.malformed...)
+	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("missing environment variables: %s", strings.Join(e.missing, ", "))
+	return errors.New(strings.Join(problems, "; "))
 }

@@ -2,13 +2,13 @@ package event_test
 
 import (
 	"encoding/json"
-	"github.com/opsloop/opsloop/pkg/repotest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/opsloop/opsloop/pkg/event"
+	"github.com/opsloop/opsloop/pkg/repotest"
 )
 
 func TestFromCloudTrailRecord(t *testing.T) {

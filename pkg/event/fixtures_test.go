@@ -1,10 +1,11 @@
 package event_test
 
 import (
-	"github.com/opsloop/opsloop/pkg/repotest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/opsloop/opsloop/pkg/repotest"
 )
 
 // sampleFiles lists events-samples/*/*.json, relative to events-samples.

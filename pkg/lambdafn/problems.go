@@ -386,14 +386,7 @@ func ReadProblemsSettings(env *config.Env) (ProblemsSettings, error) {
 		RulesPath:    env.Required(config.EnvRulesPath),
 		Topic:        env.Required(config.EnvTopic),
 		ReportBucket: env.Required(config.EnvReportBucket),
+		RulesTTL:     env.Duration(config.EnvRulesTTL, DefaultRulesTTL),
 	}
-	ttl, ttlErr := parseTTL(env.Optional(config.EnvRulesTTL, ""))
-	s.RulesTTL = ttl
-	if err := env.Err(); err != nil {
-		if ttlErr != nil {
-			return s, fmt.Errorf("%w; %w", err, ttlErr)
-		}
-		return s, err
-	}
-	return s, ttlErr
+	return s, env.Err()
 }

@@ -1,7 +1,6 @@
 package lambdafn
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/opsloop/opsloop/pkg/config"
@@ -26,16 +25,9 @@ func ReadClassifierSettings(env *config.Env) (ClassifierSettings, error) {
 		Table:     env.Required(config.EnvTable),
 		Bus:       env.Required(config.EnvBus),
 		RulesPath: env.Required(config.EnvRulesPath),
+		RulesTTL:  env.Duration(config.EnvRulesTTL, DefaultRulesTTL),
 	}
-	ttl, ttlErr := parseTTL(env.Optional(config.EnvRulesTTL, ""))
-	s.RulesTTL = ttl
-	if err := env.Err(); err != nil {
-		if ttlErr != nil {
-			return s, fmt.Errorf("%w; %w", err, ttlErr)
-		}
-		return s, err
-	}
-	return s, ttlErr
+	return s, env.Err()
 }
 
 // IncidentsSettings configure the incidents function.
@@ -56,15 +48,4 @@ func ReadIncidentsSettings(env *config.Env) (IncidentsSettings, error) {
 		Topic: env.Optional(config.EnvTopic, ""),
 	}
 	return s, env.Err()
-}
-
-func parseTTL(v string) (time.Duration, error) {
-	if v == "" {
-		return DefaultRulesTTL, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return DefaultRulesTTL, fmt.Errorf("%s: %q is not a positive Go duration such as \"5m\"", config.EnvRulesTTL, v)
-	}
-	return d, nil
 }

@@ -3,11 +3,12 @@ package pattern
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/opsloop/opsloop/pkg/repotest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/opsloop/opsloop/pkg/repotest"
 )
 
 // conformanceCase is one line of cases.jsonl.

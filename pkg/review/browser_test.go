@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/opsloop/opsloop/pkg/repotest"
 	"html"
 	"image"
 	"image/color"
@@ -21,6 +20,7 @@ import (
 	defaultrules "github.com/opsloop/opsloop/rules"
 
 	"github.com/opsloop/opsloop/pkg/replay"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"github.com/opsloop/opsloop/pkg/review"
 	"github.com/opsloop/opsloop/pkg/rules"
 )

@@ -11,30 +11,12 @@ import (
 
 	"github.com/opsloop/opsloop/pkg/event"
 	"github.com/opsloop/opsloop/pkg/pattern"
+	"github.com/opsloop/opsloop/pkg/repotest"
 	"github.com/opsloop/opsloop/pkg/routing"
 	"github.com/opsloop/opsloop/pkg/rules"
 	"github.com/opsloop/opsloop/pkg/synth"
 	defaultrules "github.com/opsloop/opsloop/rules"
 )
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
 
 type sample struct {
 	name string
@@ -44,7 +26,7 @@ type sample struct {
 // samples reads every event in events-samples.
 func samples(t testing.TB) []sample {
 	t.Helper()
-	root := filepath.Join(repoRoot(t), "events-samples")
+	root := filepath.Join(repotest.Root(t), "events-samples")
 	var out []sample
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
@@ -215,7 +197,7 @@ func TestPatternsSkipIgnoreOnlyEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps := compile(t, routes)
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "events-samples", "ec2", "describe-instances.json"))
+	data, err := os.ReadFile(filepath.Join(repotest.Root(t), "events-samples", "ec2", "describe-instances.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
