@@ -58,6 +58,9 @@ func (t *Table) Put(ctx context.Context, rec *incidents.Record) error {
 	if rec.OpsItemID != "" {
 		item["opsItemId"] = str(rec.OpsItemID)
 	}
+	if !rec.Expires.IsZero() {
+		item[TTLAttribute] = epochSeconds(rec.Expires)
+	}
 	_, err = t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name), Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #v = :v"),

@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/incidents"
 )
@@ -25,6 +29,42 @@ func sampleRecord(fp string) *incidents.Record {
 		First:    &incidents.Signal{SchemaVersion: "1", Kind: incidents.Detected, EventID: "e-1", Time: base, Rule: "alarm-in-alarm", Fingerprint: fp, Title: "t", Summary: "s", Reason: "r"},
 		Changes:  []incidents.Change{{Time: base.Add(-time.Minute), EventName: "PutMetricAlarm", Actor: "alice", Title: "alarm changed"}},
 		Previous: []string{"oi-00000000000a"},
+		Pending:  "e-3",
+		Opening:  base.Add(-time.Second),
+		Recovery: &incidents.Signal{SchemaVersion: "1", Kind: incidents.Recovered, EventID: "e-0", Time: base.Add(-time.Hour), Rule: "alarm-in-alarm", Fingerprint: fp, Summary: "OK"},
+	}
+}
+
+// TestKeptRecoveryExpires: a record that only keeps a recovery carries the
+// table's TTL attribute, so DynamoDB deletes it; others do not.
+func TestKeptRecoveryExpires(t *testing.T) {
+	ctx := context.Background()
+	table, client := newTable(t, dynamo.Options{})
+	expires := base.Add(14 * 24 * time.Hour)
+	kept := &incidents.Record{Fingerprint: "kept:1", Status: incidents.StatusResolved, Rule: "r", Expires: expires,
+		Recovery: &incidents.Signal{Kind: incidents.Recovered, EventID: "e-9", Time: base, Rule: "r", Fingerprint: "kept:1"}}
+	for _, rec := range []*incidents.Record{kept, sampleRecord("open:1")} {
+		if err := table.Put(ctx, rec); err != nil {
+			t.Fatalf("Put(%s) = %v", rec.Fingerprint, err)
+		}
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table.Name()), Key: map[string]types.AttributeValue{
+			dynamo.PartitionKey: &types.AttributeValueMemberS{Value: "inc#" + rec.Fingerprint},
+			dynamo.SortKey:      &types.AttributeValueMemberS{Value: "state"},
+		}})
+		if err != nil {
+			t.Fatalf("GetItem(%s) = %v", rec.Fingerprint, err)
+		}
+		ttl, has := out.Item[dynamo.TTLAttribute].(*types.AttributeValueMemberN)
+		switch {
+		case rec.Expires.IsZero() && has:
+			t.Errorf("%s: TTL %s on a record without expiry", rec.Fingerprint, ttl.Value)
+		case !rec.Expires.IsZero() && (!has || ttl.Value != fmt.Sprint(expires.Unix())):
+			t.Errorf("%s: TTL attribute = %v, want %d", rec.Fingerprint, out.Item[dynamo.TTLAttribute], expires.Unix())
+		}
+	}
+	got, err := table.Get(ctx, "kept:1")
+	if err != nil || got == nil || !got.Expires.Equal(expires) || got.Recovery == nil || got.Recovery.EventID != "e-9" {
+		t.Errorf("Get(kept:1) = %+v, %v; want the expiry and the recovery back", got, err)
 	}
 }
 

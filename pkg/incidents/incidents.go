@@ -165,6 +165,22 @@ type Record struct {
 	// because of its quotas, and Limited how many times it did.
 	LimitedAt time.Time `json:"limitedAt,omitzero"`
 	Limited   int       `json:"limited,omitempty"`
+	// Opening is when a worker claimed the creation of the OpsItem. While
+	// it is recent (the opening grace) other workers wait for the id
+	// instead of creating the OpsItem too; zero when nobody is creating it.
+	Opening time.Time `json:"opening,omitzero"`
+	// Pending is the id of the signal that claimed an UpdateOpsItem not yet
+	// confirmed: the claim is written before the call, so two workers never
+	// make the same update, and a redelivery of that signal makes it.
+	Pending string `json:"pending,omitempty"`
+	// Recovery is the newest recovery that found no open incident. A
+	// detection no newer than it that arrives late (a dead letter redriven
+	// after the recovery went through) opens its OpsItem and resolves it at
+	// once, as if the two had come in order.
+	Recovery *Signal `json:"recovery,omitempty"`
+	// Expires is when the store may delete a record that only keeps a
+	// Recovery (zero: never).
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Clone returns a deep copy of r, so stores can keep records no caller
@@ -179,12 +195,18 @@ func (r *Record) Clone() *Record {
 	c.Changes = slices.Clone(r.Changes)
 	c.Previous = slices.Clone(r.Previous)
 	c.Plan = r.Plan.clone()
-	if r.First != nil {
-		f := *r.First
-		f.Resources = slices.Clone(f.Resources)
-		f.Plan = f.Plan.clone()
-		c.First = &f
+	c.First = r.First.clone()
+	c.Recovery = r.Recovery.clone()
+	return &c
+}
+
+func (s *Signal) clone() *Signal {
+	if s == nil {
+		return nil
 	}
+	c := *s
+	c.Resources = slices.Clone(s.Resources)
+	c.Plan = s.Plan.clone()
 	return &c
 }
 

@@ -31,6 +31,7 @@ type Manager struct {
 	topic      string
 	lookback   time.Duration
 	limitRetry time.Duration
+	grace      time.Duration
 	attempts   int
 	now        func() time.Time
 	log        *slog.Logger
@@ -109,6 +110,18 @@ func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
 // quotas the Manager tries to create it again (an hour by default).
 func WithLimitRetry(d time.Duration) Option { return func(m *Manager) { m.limitRetry = d } }
 
+// WithOpeningGrace sets how long a claim to create an OpsItem holds: until
+// it passes, other workers wait for the OpsItem's id instead of creating it
+// too; after it, a claim left by a crashed worker is taken over (10 seconds
+// by default, well above a CreateOpsItem call with its retries).
+func WithOpeningGrace(d time.Duration) Option {
+	return func(m *Manager) {
+		if d > 0 {
+			m.grace = d
+		}
+	}
+}
+
 // WithAttempts sets how many times a lost race is re-read and retried
 // before the signal fails with a retryable error (5 by default).
 func WithAttempts(n int) Option {
@@ -124,7 +137,22 @@ const (
 	DefaultLookback   = time.Hour
 	DefaultLimitRetry = time.Hour
 	DefaultAttempts   = 5
+	DefaultGrace      = 10 * time.Second
+	// RecoveryTTL is how long a record that only keeps a recovery that
+	// found nothing open is kept: the longest a detection can wait in an
+	// SQS dead-letter queue (its maximum retention) before a redrive.
+	RecoveryTTL = 14 * 24 * time.Hour
 )
+
+// Polling for another worker's OpsItem id: from the first wait, doubling
+// up to the longest.
+const (
+	firstWait   = 20 * time.Millisecond
+	longestWait = 500 * time.Millisecond
+)
+
+// errOpening says another worker is creating the incident's OpsItem.
+var errOpening = errors.New("another worker is creating its OpsItem")
 
 // recentIDs is how many signal ids a record remembers.
 const recentIDs = 64
@@ -133,7 +161,7 @@ const recentIDs = 64
 func New(ops OpsCenter, store Store, opts ...Option) *Manager {
 	m := &Manager{
 		ops: ops, store: store,
-		lookback: DefaultLookback, limitRetry: DefaultLimitRetry, attempts: DefaultAttempts,
+		lookback: DefaultLookback, limitRetry: DefaultLimitRetry, grace: DefaultGrace, attempts: DefaultAttempts,
 		now: time.Now, log: slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
@@ -268,18 +296,40 @@ func (m *Manager) Handle(ctx context.Context, s Signal) (Outcome, error) {
 	if s.Time.IsZero() {
 		s.Time = m.now()
 	}
-	var err error
-	for range m.attempts {
-		var out Outcome
-		out, err = m.handle(ctx, &s)
-		if !errors.Is(err, ErrConflict) {
-			m.logOutcome(ctx, &s, out, err)
-			return out, err
+	conflicts, wait, waited := 0, firstWait, time.Duration(0)
+	for {
+		out, err := m.handle(ctx, &s)
+		switch {
+		case errors.Is(err, errOpening) && waited < m.grace:
+			// Wait for the creator's id rather than create a second
+			// OpsItem; the wait ends when the grace would have.
+			if err := sleep(ctx, wait); err != nil {
+				return out, fmt.Errorf("handle signal %s: %w", s.EventID, err)
+			}
+			waited += wait
+			wait = min(2*wait, longestWait)
+			continue
+		case errors.Is(err, ErrConflict):
+			if conflicts++; conflicts < m.attempts {
+				continue
+			}
+			out = Outcome{Fingerprint: s.Fingerprint}
+			err = fmt.Errorf("handle signal %s for %s after %d attempts: %w", s.EventID, s.Fingerprint, m.attempts, err)
 		}
+		m.logOutcome(ctx, &s, out, err)
+		return out, err
 	}
-	err = fmt.Errorf("handle signal %s for %s after %d attempts: %w", s.EventID, s.Fingerprint, m.attempts, err)
-	m.logOutcome(ctx, &s, Outcome{Fingerprint: s.Fingerprint}, err)
-	return Outcome{Fingerprint: s.Fingerprint}, err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (m *Manager) logOutcome(ctx context.Context, s *Signal, out Outcome, err error) {
@@ -307,21 +357,23 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 	if err != nil {
 		return Outcome{Fingerprint: s.Fingerprint}, fmt.Errorf("get incident %s: %w", s.Fingerprint, err)
 	}
-	var healed Outcome
-	if rec != nil && rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) {
-		// The OpsItem of this open incident was never recorded: a crash, a
-		// failed call or a lost race interrupted its creation. Finish it
-		// first; the dedup string returns the OpsItem if it exists.
-		healed, err = m.create(ctx, rec)
-		refused := errors.Is(err, ErrLimitExceeded) && !Retryable(err)
-		if (err != nil && !refused) || slices.Contains(rec.Recent, s.EventID) {
-			return healed, err
+	var done Outcome
+	if rec != nil {
+		if done, err = m.finish(ctx, rec, s); err != nil {
+			return done, err
 		}
-		// Refused for OpsCenter's quotas: the signal still counts, and a
-		// repeat reports the refusal again.
-		err = nil
 	}
 	if rec != nil && slices.Contains(rec.Recent, s.EventID) {
+		switch {
+		case rec.Pending == s.EventID && rec.OpsItemID != "":
+			// This signal claimed an update that was never confirmed.
+			out := m.outcome(Repeated, rec)
+			out.Events, err = m.sync(ctx, rec)
+			out.Updated = err == nil
+			return out, err
+		case done.Action != "":
+			return done, nil // finishing was this signal's own work
+		}
 		return m.outcome(Duplicate, rec), nil
 	}
 	var out Outcome
@@ -341,16 +393,66 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 	default:
 		switch {
 		case rec == nil || rec.Status != StatusOpen:
-			out = Outcome{Action: NoIncident, Fingerprint: s.Fingerprint}
+			out, err = m.keepRecovery(ctx, rec, s)
 		case s.Time.Before(rec.LastSeen):
 			out = m.outcome(Stale, rec)
 		default:
 			out, err = m.recover(ctx, rec, s)
 		}
 	}
-	out.Created = out.Created || healed.Created
-	out.Events = append(healed.Events, out.Events...)
+	out.Created = out.Created || done.Created
+	out.Updated = out.Updated || done.Updated
+	out.Events = append(done.Events, out.Events...)
 	return out, err
+}
+
+// finish completes what an earlier attempt left undone on rec before s is
+// applied: an OpsItem whose creation was interrupted, an unconfirmed
+// resolution, the resolution of an incident detected after its recovery.
+func (m *Manager) finish(ctx context.Context, rec *Record, s *Signal) (Outcome, error) {
+	var done Outcome
+	if rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) {
+		if m.opening(rec) && !slices.Contains(rec.Recent, s.EventID) {
+			return m.outcome(Opened, rec), fmt.Errorf("incident %s: %w", rec.Fingerprint, errOpening)
+		}
+		// A crash, a failed call or a worker gone past the grace left
+		// the OpsItem unrecorded: claim its creation and finish it. The
+		// dedup string returns the OpsItem if it exists.
+		rec.Opening = m.now()
+		if err := m.put(ctx, rec); err != nil {
+			return m.outcome(Opened, rec), err
+		}
+		out, err := m.create(ctx, rec)
+		if err != nil && !(errors.Is(err, ErrLimitExceeded) && !Retryable(err)) {
+			return out, err
+		}
+		// Refused for OpsCenter's quotas: the signal still counts, and a
+		// repeat reports the refusal again.
+		done = out
+	}
+	if rec.Status == StatusResolved && rec.Pending != "" && rec.OpsItemID != "" {
+		done = m.outcome(Resolved, rec)
+		events, err := m.sync(ctx, rec)
+		done.Events, done.Updated = events, err == nil
+		if err != nil {
+			return done, err
+		}
+	}
+	if rec.Status == StatusOpen && rec.OpsItemID != "" && rec.Recovery != nil {
+		out, err := m.recover(ctx, rec, rec.Recovery)
+		out.Created = out.Created || done.Created
+		out.Events = append(done.Events, out.Events...)
+		if done = out; err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// opening reports whether another worker's claim to create rec's OpsItem
+// is recent enough to wait for.
+func (m *Manager) opening(rec *Record) bool {
+	return !rec.Opening.IsZero() && m.now().Sub(rec.Opening) < m.grace
 }
 
 func (m *Manager) outcome(a Action, rec *Record) Outcome {
@@ -400,12 +502,16 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *Signal) (Outcome, e
 		Plan:            s.Plan.clone(),
 		First:           &first,
 		Recent:          []string{s.EventID},
+		Opening:         m.now(),
 	}
 	if prev != nil {
 		rec.Version = prev.Version
 		rec.Recent = remember(prev.Recent, s.EventID)
 		rec.Previous = slices.Clone(prev.Previous)
 		rec.PreviousResolved = prev.ResolvedAt
+		if r := prev.Recovery; r != nil && !s.Time.After(r.Time) {
+			rec.Recovery = r.clone() // detected late: resolved once opened
+		}
 	}
 	if err := m.put(ctx, rec); err != nil {
 		return Outcome{Fingerprint: s.Fingerprint}, err
@@ -436,19 +542,23 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	if errors.Is(err, ErrLimitExceeded) {
 		rec.LimitedAt = m.now()
 		rec.Limited++
+		rec.Opening = time.Time{}
 		if err := m.put(ctx, rec); err != nil {
 			return m.outcome(LimitExceeded, rec), err
 		}
 		return m.outcome(LimitExceeded, rec), m.limitError(rec)
 	}
 	if err != nil {
+		m.release(ctx, rec)
 		return m.outcome(Opened, rec), fmt.Errorf("create OpsItem for %s: %w", rec.Fingerprint, err)
 	}
 	rec.OpsItemID = id
 	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-	rec.LimitedAt = time.Time{}
+	rec.LimitedAt, rec.Opening = time.Time{}, time.Time{}
 	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
 	if err := m.publish(ctx, ev); err != nil {
+		rec.OpsItemID = ""
+		m.release(ctx, rec)
 		return m.outcome(Opened, rec), err
 	}
 	if err := m.put(ctx, rec); err != nil {
@@ -458,7 +568,24 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	out := m.outcome(Opened, rec)
 	out.Created = true
 	out.Events = []Event{ev}
+	if r := rec.Recovery; r != nil {
+		// Detected after its recovery had come: resolve it at once.
+		res, err := m.recover(ctx, rec, r)
+		res.Created = true
+		res.Events = append(out.Events, res.Events...)
+		return res, err
+	}
 	return out, nil
+}
+
+// release gives up the claim to create rec's OpsItem after a failed call,
+// so that the next signal need not wait out the grace. It is best effort:
+// a claim left behind only delays the next creation by the grace.
+func (m *Manager) release(ctx context.Context, rec *Record) {
+	rec.Opening = time.Time{}
+	if err := m.put(ctx, rec); err != nil {
+		m.log.DebugContext(ctx, "opening claim left", "fingerprint", rec.Fingerprint, "error", err)
+	}
 }
 
 // recentChanges looks up what changed on rec's resources before it opened.
@@ -520,6 +647,9 @@ func (m *Manager) repeat(ctx context.Context, rec *Record, s *Signal) (Outcome, 
 		retitle = rec.Retitled != milestoneAt(rec.Occurrences)
 	}
 	counted := rec.Occurrences >= nextMilestone(rec.Synced)
+	if rec.Recovery != nil && s.Time.After(rec.Recovery.Time) {
+		rec.Recovery = nil // failing again after that recovery
+	}
 
 	if rec.OpsItemID == "" {
 		// OpsCenter refused the OpsItem: count the repeat, call nothing.
@@ -528,18 +658,22 @@ func (m *Manager) repeat(ctx context.Context, rec *Record, s *Signal) (Outcome, 
 		}
 		return m.outcome(LimitExceeded, rec), m.limitError(rec)
 	}
-	out := m.outcome(Repeated, rec)
-	if escalated || flapping || retitle || counted {
+	update := escalated || flapping || retitle || counted
+	if update {
 		if retitle {
 			rec.Retitled = milestoneAt(rec.Occurrences)
 		}
 		rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-		if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
-			return out, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
-		}
-		out.Updated = true
+		rec.Pending = s.EventID
 	}
 	if err := m.put(ctx, rec); err != nil {
+		return m.outcome(Repeated, rec), err
+	}
+	out := m.outcome(Repeated, rec)
+	if update {
+		var err error
+		out.Events, err = m.sync(ctx, rec)
+		out.Updated = err == nil
 		return out, err
 	}
 	return out, nil
@@ -565,6 +699,7 @@ func severityRank(s string) (int, bool) {
 
 // recover resolves an open incident, or holds it open while it flaps.
 func (m *Manager) recover(ctx context.Context, rec *Record, s *Signal) (Outcome, error) {
+	rec.Recovery = nil
 	if s.Flapping || rec.Flapping {
 		out := m.outcome(Held, rec)
 		if rec.Flapping {
@@ -574,42 +709,101 @@ func (m *Manager) recover(ctx context.Context, rec *Record, s *Signal) (Outcome,
 		rec.Recent = remember(rec.Recent, s.EventID)
 		if rec.OpsItemID != "" {
 			rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-			if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
-				return out, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
-			}
-			out.Updated = true
+			rec.Pending = s.EventID
 		}
-		return out, m.put(ctx, rec)
+		if err := m.put(ctx, rec); err != nil || rec.Pending != s.EventID {
+			return out, err
+		}
+		var err error
+		out.Events, err = m.sync(ctx, rec)
+		out.Updated = err == nil
+		return out, err
 	}
 	rec.Status = StatusResolved
 	rec.ResolvedAt = s.Time
 	rec.Resolution = resolution(s)
 	rec.Recent = remember(rec.Recent, s.EventID)
-	out := m.outcome(Resolved, rec)
 	if rec.OpsItemID != "" {
-		if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
-			return out, fmt.Errorf("resolve OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
-		}
-		out.Updated = true
-		h := History{Fingerprint: rec.Fingerprint, OpsItemID: rec.OpsItemID, Rule: rec.Rule,
-			Opened: rec.FirstSeen, Resolved: rec.ResolvedAt, Occurrences: rec.Occurrences}
-		if err := m.store.AddHistory(ctx, h); err != nil {
-			return out, fmt.Errorf("add history of %s: %w", rec.Fingerprint, err)
-		}
-		ev := Event{DetailType: DetailResolved, Detail: resolved(rec, s)}
-		if err := m.publish(ctx, ev); err != nil {
-			return out, err
-		}
-		out.Events = []Event{ev}
+		rec.Pending = s.EventID
 		if !slices.Contains(rec.Previous, rec.OpsItemID) {
 			rec.Previous = append(rec.Previous, rec.OpsItemID)
 		}
 		rec.Previous = rec.Previous[max(0, len(rec.Previous)-MaxRelated):]
 	}
-	if err := m.put(ctx, rec); err != nil {
-		return out, err
+	if err := m.put(ctx, rec); err != nil || rec.OpsItemID == "" {
+		return m.outcome(Resolved, rec), err
 	}
-	return out, nil
+	out := m.outcome(Resolved, rec)
+	var err error
+	out.Events, err = m.sync(ctx, rec)
+	out.Updated = err == nil
+	return out, err
+}
+
+// sync makes the UpdateOpsItem that rec.Pending claimed (the update
+// carries the record's whole state) and, for a resolution, what follows
+// it: the history entry and "Incident Resolved". Then it clears the claim.
+func (m *Manager) sync(ctx context.Context, rec *Record) ([]Event, error) {
+	by := rec.Pending
+	if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
+		return nil, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
+	}
+	var events []Event
+	if rec.Status == StatusResolved {
+		h := History{Fingerprint: rec.Fingerprint, OpsItemID: rec.OpsItemID, Rule: rec.Rule,
+			Opened: rec.FirstSeen, Resolved: rec.ResolvedAt, Occurrences: rec.Occurrences}
+		if err := m.store.AddHistory(ctx, h); err != nil {
+			return nil, fmt.Errorf("add history of %s: %w", rec.Fingerprint, err)
+		}
+		ev := Event{DetailType: DetailResolved, Detail: resolved(rec, by)}
+		if err := m.publish(ctx, ev); err != nil {
+			return nil, err
+		}
+		events = []Event{ev}
+	}
+	return events, m.settle(ctx, rec, by)
+}
+
+// settle clears the update claim of signal by, now that its update is
+// made. Other workers keep writing the record meanwhile (a storm's
+// repeats), so a lost race is re-read; a newer claim is left alone.
+func (m *Manager) settle(ctx context.Context, rec *Record, by string) error {
+	for range m.attempts {
+		if rec.Pending != by {
+			return nil
+		}
+		rec.Pending = ""
+		err := m.put(ctx, rec)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		fresh, err := m.store.Get(ctx, rec.Fingerprint)
+		if err != nil || fresh == nil {
+			return err
+		}
+		*rec = *fresh
+	}
+	// Left claimed: a redelivery of that signal repeats the update, no harm.
+	m.log.DebugContext(ctx, "update claim left", "fingerprint", rec.Fingerprint, "event_id", by)
+	return nil
+}
+
+// keepRecovery handles a recovery that finds no open incident: there is
+// nothing to resolve, but a detection older than it may still be on its
+// way (waiting in a dead-letter queue), so the newest such recovery is kept.
+func (m *Manager) keepRecovery(ctx context.Context, rec *Record, s *Signal) (Outcome, error) {
+	out := Outcome{Action: NoIncident, Fingerprint: s.Fingerprint}
+	if rec != nil && (!s.Time.After(rec.ResolvedAt) || rec.Recovery != nil && !s.Time.After(rec.Recovery.Time)) {
+		return out, nil // an older recovery adds nothing
+	}
+	r := s.clone()
+	r.Excerpt, r.Resources, r.Plan = "", nil, Plan{}
+	if rec == nil {
+		rec = &Record{Fingerprint: s.Fingerprint, Status: StatusResolved, Rule: s.Rule, Expires: m.now().Add(RecoveryTTL)}
+	}
+	rec.Recovery = r
+	rec.Recent = remember(rec.Recent, s.EventID)
+	return out, m.put(ctx, rec)
 }
 
 func resolution(s *Signal) string {
@@ -625,6 +819,9 @@ func resolution(s *Signal) string {
 
 // remember appends id to ids, keeping the last recentIDs.
 func remember(ids []string, id string) []string {
+	if slices.Contains(ids, id) {
+		return slices.Clone(ids)
+	}
 	ids = append(slices.Clone(ids), id)
 	if len(ids) > recentIDs {
 		ids = ids[len(ids)-recentIDs:]
@@ -656,11 +853,11 @@ func opened(rec *Record) OpenedDetail {
 	}
 }
 
-func resolved(rec *Record, s *Signal) ResolvedDetail {
+func resolved(rec *Record, eventID string) ResolvedDetail {
 	return ResolvedDetail{
 		SchemaVersion: SchemaVersion, OpsItemID: rec.OpsItemID, Fingerprint: rec.Fingerprint,
 		Rule: rec.Rule, Title: rec.Title, Severity: rec.Severity, Category: rec.Category,
 		Resources: slices.Clone(rec.Resources), Opened: rec.FirstSeen, Resolved: rec.ResolvedAt,
-		Occurrences: rec.Occurrences, Flapping: rec.Flapping, EventID: s.EventID, Resolution: rec.Resolution,
+		Occurrences: rec.Occurrences, Flapping: rec.Flapping, EventID: eventID, Resolution: rec.Resolution,
 	}
 }
