@@ -16,13 +16,14 @@ import (
 	"github.com/opsloop/opsloop/pkg/incidents"
 )
 
-// TestStorm delivers 10,000 repeats of one failure to three concurrent
-// instances of the incidents function, in SQS batches of 10: they make one
-// OpsItem counting every repeat, and at most incidents.MaxUpdates(10000)
-// CreateOpsItem and UpdateOpsItem calls between them.
+// TestStorm delivers 10,000 repeats of one failure to four concurrent
+// instances of the incidents function (twice the deployment's
+// MaximumConcurrency), in SQS batches of 10: they make one OpsItem counting
+// every repeat, and at most incidents.MaxUpdates(10000) CreateOpsItem and
+// UpdateOpsItem calls between them.
 func TestStorm(t *testing.T) {
 	root, _ := requireTools(t)
-	const repeats, instances = 10000, 2
+	const repeats, instances = 10000, 4
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	s := newStack(t, stackOptions{classifiers: 1, incidents: instances})

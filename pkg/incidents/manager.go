@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -149,6 +150,9 @@ const (
 const (
 	firstWait   = 20 * time.Millisecond
 	longestWait = 500 * time.Millisecond
+	// conflictPause bounds the random pause after the first lost race; it
+	// grows with each one lost.
+	conflictPause = 10 * time.Millisecond
 )
 
 // errOpening says another worker is creating the incident's OpsItem.
@@ -311,6 +315,11 @@ func (m *Manager) Handle(ctx context.Context, s Signal) (Outcome, error) {
 			continue
 		case errors.Is(err, ErrConflict):
 			if conflicts++; conflicts < m.attempts {
+				// A random pause spreads workers racing for one record
+				// (a storm's) so that fewer lose again.
+				if err := sleep(ctx, rand.N(time.Duration(conflicts)*conflictPause)); err != nil {
+					return out, fmt.Errorf("handle signal %s: %w", s.EventID, err)
+				}
 				continue
 			}
 			out = Outcome{Fingerprint: s.Fingerprint}
