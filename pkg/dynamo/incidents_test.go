@@ -30,7 +30,7 @@ func sampleRecord(fp string) *incidents.Record {
 		Changes:  []incidents.Change{{Time: base.Add(-time.Minute), EventName: "PutMetricAlarm", Actor: "alice", Title: "alarm changed"}},
 		Previous: []string{"oi-00000000000a"},
 		Pending:  "e-3",
-		Opening:  base.Add(-time.Second),
+		Claimed:  base.Add(-time.Second),
 		Recovery: &incidents.Signal{SchemaVersion: "1", Kind: incidents.Recovered, EventID: "e-0", Time: base.Add(-time.Hour), Rule: "alarm-in-alarm", Fingerprint: fp, Summary: "OK"},
 	}
 }

@@ -165,13 +165,16 @@ type Record struct {
 	// because of its quotas, and Limited how many times it did.
 	LimitedAt time.Time `json:"limitedAt,omitzero"`
 	Limited   int       `json:"limited,omitempty"`
-	// Opening is when a worker claimed the creation of the OpsItem. While
-	// it is recent (the opening grace) other workers wait for the id
-	// instead of creating the OpsItem too; zero when nobody is creating it.
-	Opening time.Time `json:"opening,omitzero"`
-	// Pending is the id of the signal that claimed an UpdateOpsItem not yet
-	// confirmed: the claim is written before the call, so two workers never
-	// make the same update, and a redelivery of that signal makes it.
+	// Claimed is when a worker claimed the OpsCenter call the record owes:
+	// the creation of its OpsItem while OpsItemID is empty, else the update
+	// Pending names. While the claim is recent (the claim grace) other
+	// workers wait for it instead of making the same call; a worker whose
+	// call failed gives the claim up (zero), one that died is taken over
+	// once the grace has passed.
+	Claimed time.Time `json:"claimed,omitzero"`
+	// Pending is the id of the signal whose UpdateOpsItem is owed: written
+	// before the call and cleared after it, so that no update is lost and
+	// none is made twice.
 	Pending string `json:"pending,omitempty"`
 	// Recovery is the newest recovery that found no open incident. A
 	// detection no newer than it that arrives late (a dead letter redriven

@@ -111,11 +111,11 @@ func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
 // quotas the Manager tries to create it again (an hour by default).
 func WithLimitRetry(d time.Duration) Option { return func(m *Manager) { m.limitRetry = d } }
 
-// WithOpeningGrace sets how long a claim to create an OpsItem holds: until
-// it passes, other workers wait for the OpsItem's id instead of creating it
-// too; after it, a claim left by a crashed worker is taken over (10 seconds
-// by default, well above a CreateOpsItem call with its retries).
-func WithOpeningGrace(d time.Duration) Option {
+// WithClaimGrace sets how long a worker's claim on an OpsCenter call holds
+// (see Record.Claimed): until it passes, other workers wait for the call
+// instead of making it too; after it, a claim left by a worker that died is
+// taken over (10 seconds by default, well above a call with its retries).
+func WithClaimGrace(d time.Duration) Option {
 	return func(m *Manager) {
 		if d > 0 {
 			m.grace = d
@@ -145,7 +145,7 @@ const (
 	RecoveryTTL = 14 * 24 * time.Hour
 )
 
-// Polling for another worker's OpsItem id: from the first wait, doubling
+// Polling for another worker's claimed call: from the first wait, doubling
 // up to the longest.
 const (
 	firstWait   = 20 * time.Millisecond
@@ -155,8 +155,8 @@ const (
 	conflictPause = 10 * time.Millisecond
 )
 
-// errOpening says another worker is creating the incident's OpsItem.
-var errOpening = errors.New("another worker is creating its OpsItem")
+// errClaimed says another worker is making the OpsCenter call the record owes.
+var errClaimed = errors.New("another worker is making its OpsCenter call")
 
 // recentIDs is how many signal ids a record remembers.
 const recentIDs = 64
@@ -217,6 +217,10 @@ type Outcome struct {
 	// a failed attempt was retried, so it is what counts OpsItems opened.
 	Created bool `json:"created,omitempty"`
 	Updated bool `json:"updated,omitempty"`
+	// Resolved is set when the handling made an incident's resolution
+	// final, the conditional write that clears its claim: once per
+	// resolution, so it is what counts incidents resolved.
+	Resolved bool `json:"resolved,omitempty"`
 	// Events are the events published (or, without a Publisher, to publish).
 	Events []Event `json:"events,omitempty"`
 }
@@ -304,9 +308,9 @@ func (m *Manager) Handle(ctx context.Context, s Signal) (Outcome, error) {
 	for {
 		out, err := m.handle(ctx, &s)
 		switch {
-		case errors.Is(err, errOpening) && waited < m.grace:
-			// Wait for the creator's id rather than create a second
-			// OpsItem; the wait ends when the grace would have.
+		case errors.Is(err, errClaimed) && waited < m.grace:
+			// Wait for the other worker's call rather than make it
+			// twice; the wait ends when the grace would have.
 			if err := sleep(ctx, wait); err != nil {
 				return out, fmt.Errorf("handle signal %s: %w", s.EventID, err)
 			}
@@ -375,11 +379,8 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 	if rec != nil && slices.Contains(rec.Recent, s.EventID) {
 		switch {
 		case rec.Pending == s.EventID && rec.OpsItemID != "":
-			// This signal claimed an update that was never confirmed.
-			out := m.outcome(Repeated, rec)
-			out.Events, err = m.sync(ctx, rec)
-			out.Updated = err == nil
-			return out, err
+			// The update this signal owes was not made yet.
+			return m.takeOver(ctx, rec, Repeated)
 		case done.Action != "":
 			return done, nil // finishing was this signal's own work
 		}
@@ -409,10 +410,16 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 			out, err = m.recover(ctx, rec, s)
 		}
 	}
+	return merge(done, out), err
+}
+
+// merge adds to out what finishing earlier work (done) did.
+func merge(done, out Outcome) Outcome {
 	out.Created = out.Created || done.Created
 	out.Updated = out.Updated || done.Updated
-	out.Events = append(done.Events, out.Events...)
-	return out, err
+	out.Resolved = out.Resolved || done.Resolved
+	out.Events = append(slices.Clip(done.Events), out.Events...)
+	return out
 }
 
 // finish completes what an earlier attempt left undone on rec before s is
@@ -421,13 +428,13 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 func (m *Manager) finish(ctx context.Context, rec *Record, s *Signal) (Outcome, error) {
 	var done Outcome
 	if rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) {
-		if m.opening(rec) && !slices.Contains(rec.Recent, s.EventID) {
-			return m.outcome(Opened, rec), fmt.Errorf("incident %s: %w", rec.Fingerprint, errOpening)
+		if m.claimed(rec) {
+			return m.outcome(Opened, rec), fmt.Errorf("incident %s: %w", rec.Fingerprint, errClaimed)
 		}
-		// A crash, a failed call or a worker gone past the grace left
-		// the OpsItem unrecorded: claim its creation and finish it. The
-		// dedup string returns the OpsItem if it exists.
-		rec.Opening = m.now()
+		// A failed call or a worker that died left the OpsItem
+		// unrecorded: claim its creation and finish it. The dedup string
+		// returns the OpsItem if it exists.
+		rec.Claimed = m.now()
 		if err := m.put(ctx, rec); err != nil {
 			return m.outcome(Opened, rec), err
 		}
@@ -440,28 +447,38 @@ func (m *Manager) finish(ctx context.Context, rec *Record, s *Signal) (Outcome, 
 		done = out
 	}
 	if rec.Status == StatusResolved && rec.Pending != "" && rec.OpsItemID != "" {
-		done = m.outcome(Resolved, rec)
-		events, err := m.sync(ctx, rec)
-		done.Events, done.Updated = events, err == nil
-		if err != nil {
+		// A resolution whose update is owed: it comes before anything new.
+		var err error
+		if done, err = m.takeOver(ctx, rec, Resolved); err != nil {
 			return done, err
 		}
 	}
 	if rec.Status == StatusOpen && rec.OpsItemID != "" && rec.Recovery != nil {
 		out, err := m.recover(ctx, rec, rec.Recovery)
-		out.Created = out.Created || done.Created
-		out.Events = append(done.Events, out.Events...)
-		if done = out; err != nil {
+		if done = merge(done, out); err != nil {
 			return done, err
 		}
 	}
 	return done, nil
 }
 
-// opening reports whether another worker's claim to create rec's OpsItem
-// is recent enough to wait for.
-func (m *Manager) opening(rec *Record) bool {
-	return !rec.Opening.IsZero() && m.now().Sub(rec.Opening) < m.grace
+// claimed reports whether another worker's claim on rec's owed call is
+// recent enough to wait for.
+func (m *Manager) claimed(rec *Record) bool {
+	return !rec.Claimed.IsZero() && m.now().Sub(rec.Claimed) < m.grace
+}
+
+// takeOver makes the update rec owes (rec.Pending) unless another worker is
+// making it: it claims the update, then makes it.
+func (m *Manager) takeOver(ctx context.Context, rec *Record, a Action) (Outcome, error) {
+	if m.claimed(rec) {
+		return m.outcome(a, rec), fmt.Errorf("incident %s: %w", rec.Fingerprint, errClaimed)
+	}
+	rec.Claimed = m.now()
+	if err := m.put(ctx, rec); err != nil {
+		return m.outcome(a, rec), err
+	}
+	return m.sync(ctx, rec, m.outcome(a, rec))
 }
 
 func (m *Manager) outcome(a Action, rec *Record) Outcome {
@@ -511,7 +528,7 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *Signal) (Outcome, e
 		Plan:            s.Plan.clone(),
 		First:           &first,
 		Recent:          []string{s.EventID},
-		Opening:         m.now(),
+		Claimed:         m.now(),
 	}
 	if prev != nil {
 		rec.Version = prev.Version
@@ -551,7 +568,7 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	if errors.Is(err, ErrLimitExceeded) {
 		rec.LimitedAt = m.now()
 		rec.Limited++
-		rec.Opening = time.Time{}
+		rec.Claimed = time.Time{}
 		if err := m.put(ctx, rec); err != nil {
 			return m.outcome(LimitExceeded, rec), err
 		}
@@ -563,7 +580,7 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	rec.OpsItemID = id
 	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-	rec.LimitedAt, rec.Opening = time.Time{}, time.Time{}
+	rec.LimitedAt, rec.Claimed = time.Time{}, time.Time{}
 	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
 	if err := m.publish(ctx, ev); err != nil {
 		rec.OpsItemID = ""
@@ -571,6 +588,8 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 		return m.outcome(Opened, rec), err
 	}
 	if err := m.put(ctx, rec); err != nil {
+		rec.OpsItemID = ""
+		m.release(ctx, rec)
 		return m.outcome(Opened, rec), err
 	}
 	m.log.DebugContext(ctx, "OpsItem created", "fingerprint", rec.Fingerprint, "opsitem_id", id, "existing", existing)
@@ -580,20 +599,18 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	if r := rec.Recovery; r != nil {
 		// Detected after its recovery had come: resolve it at once.
 		res, err := m.recover(ctx, rec, r)
-		res.Created = true
-		res.Events = append(out.Events, res.Events...)
-		return res, err
+		return merge(out, res), err
 	}
 	return out, nil
 }
 
-// release gives up the claim to create rec's OpsItem after a failed call,
-// so that the next signal need not wait out the grace. It is best effort:
-// a claim left behind only delays the next creation by the grace.
+// release gives up a claim after a failed step, so that the next signal
+// need not wait out the grace. It is best effort: a claim left behind only
+// delays the next attempt by the grace.
 func (m *Manager) release(ctx context.Context, rec *Record) {
-	rec.Opening = time.Time{}
+	rec.Claimed = time.Time{}
 	if err := m.put(ctx, rec); err != nil {
-		m.log.DebugContext(ctx, "opening claim left", "fingerprint", rec.Fingerprint, "error", err)
+		m.log.DebugContext(ctx, "claim left", "fingerprint", rec.Fingerprint, "error", err)
 	}
 }
 
@@ -673,19 +690,15 @@ func (m *Manager) repeat(ctx context.Context, rec *Record, s *Signal) (Outcome, 
 			rec.Retitled = milestoneAt(rec.Occurrences)
 		}
 		rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-		rec.Pending = s.EventID
+		rec.Pending, rec.Claimed = s.EventID, m.now()
 	}
 	if err := m.put(ctx, rec); err != nil {
 		return m.outcome(Repeated, rec), err
 	}
-	out := m.outcome(Repeated, rec)
 	if update {
-		var err error
-		out.Events, err = m.sync(ctx, rec)
-		out.Updated = err == nil
-		return out, err
+		return m.sync(ctx, rec, m.outcome(Repeated, rec))
 	}
-	return out, nil
+	return m.outcome(Repeated, rec), nil
 }
 
 // escalates reports whether severity next ("1" most severe .. "4") is more
@@ -718,83 +731,87 @@ func (m *Manager) recover(ctx context.Context, rec *Record, s *Signal) (Outcome,
 		rec.Recent = remember(rec.Recent, s.EventID)
 		if rec.OpsItemID != "" {
 			rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-			rec.Pending = s.EventID
+			rec.Pending, rec.Claimed = s.EventID, m.now()
 		}
 		if err := m.put(ctx, rec); err != nil || rec.Pending != s.EventID {
 			return out, err
 		}
-		var err error
-		out.Events, err = m.sync(ctx, rec)
-		out.Updated = err == nil
-		return out, err
+		return m.sync(ctx, rec, out)
 	}
 	rec.Status = StatusResolved
 	rec.ResolvedAt = s.Time
 	rec.Resolution = resolution(s)
 	rec.Recent = remember(rec.Recent, s.EventID)
 	if rec.OpsItemID != "" {
-		rec.Pending = s.EventID
+		rec.Pending, rec.Claimed = s.EventID, m.now()
 		if !slices.Contains(rec.Previous, rec.OpsItemID) {
 			rec.Previous = append(rec.Previous, rec.OpsItemID)
 		}
 		rec.Previous = rec.Previous[max(0, len(rec.Previous)-MaxRelated):]
 	}
-	if err := m.put(ctx, rec); err != nil || rec.OpsItemID == "" {
-		return m.outcome(Resolved, rec), err
-	}
 	out := m.outcome(Resolved, rec)
-	var err error
-	out.Events, err = m.sync(ctx, rec)
-	out.Updated = err == nil
-	return out, err
+	if err := m.put(ctx, rec); err != nil || rec.OpsItemID == "" {
+		out.Resolved = err == nil // an incident OpsCenter never took
+		return out, err
+	}
+	return m.sync(ctx, rec, out)
 }
 
 // sync makes the UpdateOpsItem that rec.Pending claimed (the update
 // carries the record's whole state) and, for a resolution, what follows
 // it: the history entry and "Incident Resolved". Then it clears the claim.
-func (m *Manager) sync(ctx context.Context, rec *Record) ([]Event, error) {
+// It returns out with what it did.
+func (m *Manager) sync(ctx context.Context, rec *Record, out Outcome) (Outcome, error) {
 	by := rec.Pending
 	if err := m.ops.Update(ctx, rec.OpsItemID, m.update(rec)); err != nil {
-		return nil, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
+		m.release(ctx, rec)
+		return out, fmt.Errorf("update OpsItem %s for %s: %w", rec.OpsItemID, rec.Fingerprint, err)
 	}
-	var events []Event
-	if rec.Status == StatusResolved {
+	out.Updated = true
+	resolving := rec.Status == StatusResolved
+	if resolving {
 		h := History{Fingerprint: rec.Fingerprint, OpsItemID: rec.OpsItemID, Rule: rec.Rule,
 			Opened: rec.FirstSeen, Resolved: rec.ResolvedAt, Occurrences: rec.Occurrences}
 		if err := m.store.AddHistory(ctx, h); err != nil {
-			return nil, fmt.Errorf("add history of %s: %w", rec.Fingerprint, err)
+			m.release(ctx, rec)
+			return out, fmt.Errorf("add history of %s: %w", rec.Fingerprint, err)
 		}
 		ev := Event{DetailType: DetailResolved, Detail: resolved(rec, by)}
 		if err := m.publish(ctx, ev); err != nil {
-			return nil, err
+			m.release(ctx, rec)
+			return out, err
 		}
-		events = []Event{ev}
+		out.Events = append(out.Events, ev)
 	}
-	return events, m.settle(ctx, rec, by)
+	settled, err := m.settle(ctx, rec, by)
+	out.Resolved = resolving && settled
+	return out, err
 }
 
-// settle clears the update claim of signal by, now that its update is
-// made. Other workers keep writing the record meanwhile (a storm's
-// repeats), so a lost race is re-read; a newer claim is left alone.
-func (m *Manager) settle(ctx context.Context, rec *Record, by string) error {
+// settle clears the claim of signal by, now that its update is made, and
+// reports whether it did (a conditional write: one worker does). Other
+// workers keep writing the record meanwhile (a storm's repeats), so a lost
+// race is re-read; a newer claim is left alone.
+func (m *Manager) settle(ctx context.Context, rec *Record, by string) (bool, error) {
 	for range m.attempts {
 		if rec.Pending != by {
-			return nil
+			return false, nil
 		}
-		rec.Pending = ""
+		rec.Pending, rec.Claimed = "", time.Time{}
 		err := m.put(ctx, rec)
 		if !errors.Is(err, ErrConflict) {
-			return err
+			return err == nil, err
 		}
 		fresh, err := m.store.Get(ctx, rec.Fingerprint)
 		if err != nil || fresh == nil {
-			return err
+			return false, err
 		}
 		*rec = *fresh
 	}
-	// Left claimed: a redelivery of that signal repeats the update, no harm.
+	// Left claimed: after the grace, a redelivery of that signal or the
+	// next signal makes the update again, which does no harm.
 	m.log.DebugContext(ctx, "update claim left", "fingerprint", rec.Fingerprint, "event_id", by)
-	return nil
+	return false, nil
 }
 
 // keepRecovery handles a recovery that finds no open incident: there is

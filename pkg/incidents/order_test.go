@@ -179,19 +179,19 @@ func TestOpeningGrace(t *testing.T) {
 		}
 	})
 	t.Run("a dead worker's claim", func(t *testing.T) {
-		e := newEnv(t, faults{}, incidents.WithOpeningGrace(50*time.Millisecond))
+		e := newEnv(t, faults{}, incidents.WithClaimGrace(50*time.Millisecond))
 		ctx := context.Background()
 		// What a worker that died after claiming the record leaves.
 		claimed := &incidents.Record{Fingerprint: fp, Status: incidents.StatusOpen, Rule: "alarm-in-alarm",
 			Title: "Alarm api-errors is in ALARM", Occurrences: 1, FirstSeen: t0, LastSeen: t0,
-			Recent: []string{"detected-0"}, Opening: e.clock.Now()}
+			Recent: []string{"detected-0"}, Claimed: e.clock.Now()}
 		if err := e.store.Put(ctx, claimed); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
 		_, err := e.m.Handle(ctx, sig(incidents.Detected, 1))
-		if errKind(err) != "retryable" || !strings.Contains(err.Error(), "another worker is creating") {
-			t.Fatalf("within the grace: error = %v, want a retryable one saying another worker is creating it", err)
+		if errKind(err) != "retryable" || !strings.Contains(err.Error(), "another worker is making") {
+			t.Fatalf("within the grace: error = %v, want a retryable one saying another worker is making it", err)
 		}
 		if waited := time.Since(start); waited < 50*time.Millisecond {
 			t.Errorf("gave up after %s, want a wait of the grace (50ms)", waited)
@@ -204,7 +204,7 @@ func TestOpeningGrace(t *testing.T) {
 		if err != nil || !out.Created || out.Action != incidents.Repeated {
 			t.Fatalf("after the grace: %+v, %v; want the OpsItem created and the signal counted", out, err)
 		}
-		if rec := e.record(t); rec.OpsItemID == "" || rec.Occurrences != 2 || !rec.Opening.IsZero() {
+		if rec := e.record(t); rec.OpsItemID == "" || rec.Occurrences != 2 || !rec.Claimed.IsZero() {
 			t.Errorf("record = %+v, want an OpsItem id, 2 occurrences, no claim", rec)
 		}
 	})
@@ -214,8 +214,8 @@ func TestOpeningGrace(t *testing.T) {
 		if _, err := e.m.Handle(ctx, sig(incidents.Detected, 0)); errKind(err) != "retryable" {
 			t.Fatalf("error = %v, want retryable", err)
 		}
-		if rec := e.record(t); !rec.Opening.IsZero() {
-			t.Errorf("claim left at %s after a failed Create, want none", rec.Opening)
+		if rec := e.record(t); !rec.Claimed.IsZero() {
+			t.Errorf("claim left at %s after a failed Create, want none", rec.Claimed)
 		}
 		// Another signal need not wait: it creates the OpsItem at once.
 		out, err := e.m.Handle(ctx, sig(incidents.Detected, 1))
@@ -255,5 +255,55 @@ func TestConcurrentStorm(t *testing.T) {
 	}
 	if rec := e.record(t); rec.Occurrences != n || rec.Pending != "" {
 		t.Errorf("record: %d occurrences, claim %q; want %d, none", rec.Occurrences, rec.Pending, n)
+	}
+}
+
+// TestConcurrentCopies: copies of one signal handled at once (an at-least-
+// once delivery) make its OpsCenter call once, and exactly one of them
+// reports the resolution.
+func TestConcurrentCopies(t *testing.T) {
+	for round := range 20 {
+		inUpdate, proceed := make(chan struct{}), make(chan struct{})
+		e := newEnv(t, faults{update: func(n int) error {
+			if n == 1 {
+				close(inUpdate)
+				<-proceed
+			}
+			return nil
+		}})
+		ctx := context.Background()
+		if _, err := e.m.Handle(ctx, sig(incidents.Detected, 0)); err != nil {
+			t.Fatal(err)
+		}
+		const copies = 3
+		outs := make([]incidents.Outcome, copies)
+		var wg sync.WaitGroup
+		for i := range copies {
+			wg.Go(func() {
+				var err error
+				if outs[i], err = e.m.Handle(ctx, sig(incidents.Recovered, 1)); err != nil {
+					t.Errorf("copy %d: %v", i, err)
+				}
+			})
+		}
+		<-inUpdate
+		time.Sleep(time.Duration(round) * time.Millisecond)
+		close(proceed)
+		wg.Wait()
+		resolved := 0
+		for _, out := range outs {
+			if out.Resolved {
+				resolved++
+			}
+		}
+		if resolved != 1 {
+			t.Errorf("round %d: %d copies report the resolution, want 1 (%+v)", round, resolved, outs)
+		}
+		if st := e.ops.Stats(); st.Updates != 1 {
+			t.Errorf("round %d: Update calls = %d, want 1", round, st.Updates)
+		}
+		if n := len(e.published); n != 2 {
+			t.Errorf("round %d: %d events published, want Opened and Resolved once each", round, n)
+		}
 	}
 }

@@ -92,8 +92,7 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 		if out.Created {
 			opened++
 		}
-		switch out.Action {
-		case incidents.Resolved:
+		if out.Resolved {
 			resolved++
 			for _, ev := range out.Events {
 				if d, ok := ev.Detail.(incidents.ResolvedDetail); ok && !d.Opened.IsZero() && !d.Resolved.Before(d.Opened) {

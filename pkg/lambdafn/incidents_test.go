@@ -83,7 +83,7 @@ func TestIncidentsPartialBatchFailures(t *testing.T) {
 	}{
 		"open":      {incidents.Outcome{Action: incidents.Opened, OpsItemID: "oi-1", Created: true}, nil},
 		"repeat":    {incidents.Outcome{Action: incidents.Repeated, OpsItemID: "oi-1"}, nil},
-		"resolve":   {incidents.Outcome{Action: incidents.Resolved, OpsItemID: "oi-1"}, nil},
+		"resolve":   {incidents.Outcome{Action: incidents.Resolved, OpsItemID: "oi-1", Resolved: true}, nil},
 		"throttled": {incidents.Outcome{}, fmt.Errorf("create OpsItem: %w", errors.New("ThrottlingException"))},
 		"limit": {incidents.Outcome{Action: incidents.LimitExceeded},
 			incidents.Permanent(fmt.Errorf("create OpsItem: %w", incidents.ErrLimitExceeded))},
