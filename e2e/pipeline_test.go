@@ -47,10 +47,8 @@ const (
 	batchSize = 10
 )
 
-// functionNames are the functions the test runs. The problems function
-// joins them once the test routes "Incident Opened" and "Incident Resolved"
-// (and OpsCenter's events) to it: add its name here and a route in deliver.
-var functionNames = []string{"classifier", "incidents"}
+// functionNames are the functions the tests build and run.
+var functionNames = []string{"classifier", "incidents", "problems"}
 
 func TestPipeline(t *testing.T) {
 	if os.Getenv(skipEnv) == "1" {

@@ -25,15 +25,17 @@ const (
 	incidentsDeadLetters = "opsloop-e2e-incidents-dlq"
 	classifierDeadLetter = "opsloop-e2e-classifier-dlq"
 	classifierFunction   = "opsloop-e2e-classifier"
+	problemsDeadLetter   = "opsloop-e2e-problems-dlq"
+	problemsFunction     = "opsloop-e2e-problems"
 )
 
 // redrive puts what waited in the dead-letter queues back with `opsloop
 // redrive`, as an operator would: the harness's dead letters go into the
-// dead-letter queues of a local SQS endpoint (the classifier's with the
-// attributes Lambda sets on a failed asynchronous invocation), the CLI moves
-// the classifier's back to the function through a local Lambda Invoke
-// endpoint in front of the emulators, and the incidents queue's back to the
-// queue, from which they are delivered. It returns what waited and the
+// dead-letter queues of a local SQS endpoint (the classifier's and the
+// problems function's with the attributes Lambda sets on a failed
+// asynchronous invocation), the CLI moves those back to their function
+// through a local Lambda Invoke endpoint in front of the emulators, and the
+// incidents queue's back to the queue, from which they are delivered. It returns what waited and the
 // CLI's reports.
 func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
 	t.Helper()
@@ -44,21 +46,21 @@ func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
 
 	q := awstest.NewSQS()
 	t.Cleanup(q.Close)
-	for _, name := range []string{incidentsQueue, incidentsDeadLetters, classifierDeadLetter} {
+	asyncDeadLetters := map[string]string{"classifier": classifierDeadLetter, "problems": problemsDeadLetter}
+	for _, name := range []string{incidentsQueue, incidentsDeadLetters, classifierDeadLetter, problemsDeadLetter} {
 		if _, err := q.CreateQueue(name, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, dl := range waiting {
 		var err error
-		switch dl.Function {
-		case "classifier":
-			_, err = q.Send(classifierDeadLetter, dl.Body, map[string]awstest.MessageAttribute{
+		if queue, ok := asyncDeadLetters[dl.Function]; ok {
+			_, err = q.Send(queue, dl.Body, map[string]awstest.MessageAttribute{
 				"RequestID":    {DataType: "String", StringValue: fmt.Sprintf("e2e-request-%04d", i)},
 				"ErrorCode":    {DataType: "Number", StringValue: "200"},
 				"ErrorMessage": {DataType: "String", StringValue: excerptString(dl.Error, 1000)},
 			})
-		default:
+		} else {
 			_, err = q.Send(incidentsDeadLetters, dl.Body, nil)
 		}
 		if err != nil {
@@ -67,20 +69,21 @@ func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
 	}
 
 	// Lambda's Invoke API for asynchronous invocations, in front of the
-	// classifier's emulators: the platform's retries and dead-letter queue
-	// apply again.
-	invoked := 0
+	// emulators: the platform's retries and dead-letter queue apply again.
+	functions := map[string]*pool{classifierFunction: s.classifier, problemsFunction: s.problems}
+	invoked := map[string]int{}
 	lambdaAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
 		name, _ = strings.CutSuffix(name, "/invocations")
-		if !ok || name != classifierFunction || r.Header.Get("X-Amz-Invocation-Type") != "Event" {
+		p := functions[name]
+		if !ok || p == nil || r.Header.Get("X-Amz-Invocation-Type") != "Event" {
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprintf(w, `{"Type":"User","message":"Function not found: %s"}`, name)
 			return
 		}
 		payload, _ := io.ReadAll(r.Body)
-		invoked++
-		s.classify(r.Context(), payload)
+		invoked[name]++ // the CLI invokes one message at a time
+		s.async(r.Context(), p, payload)
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(lambdaAPI.Close)
@@ -108,8 +111,8 @@ func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
 			t.Errorf("%s holds %d messages after the redrive, want none", name, len(left))
 		}
 	}
-	if reports[0].Moved != invoked {
-		t.Errorf("redrive reports %d events moved to the classifier, the Invoke API saw %d", reports[0].Moved, invoked)
+	if reports[0].Moved != invoked[classifierFunction] {
+		t.Errorf("redrive reports %d events moved to the classifier, the Invoke API saw %d", reports[0].Moved, invoked[classifierFunction])
 	}
 	// The classifier's signals and the queue's messages go to the incidents
 	// function.
@@ -118,6 +121,18 @@ func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
 		msgs = append(msgs, &message{SQSMessage: events.SQSMessage{MessageId: m.ID, Body: m.Body, EventSource: "aws:sqs"}})
 	}
 	s.deliver(t.Context(), msgs, nil)
+	// Last the problems function's: the lifecycle events it missed, now
+	// that the incidents they are about have been redriven too.
+	if len(q.Messages(problemsDeadLetter)) > 0 {
+		rep := run("--queue", q.QueueURL(problemsDeadLetter), "--function", problemsFunction)
+		if rep.Moved != invoked[problemsFunction] {
+			t.Errorf("redrive reports %d events moved to the problems function, the Invoke API saw %d", rep.Moved, invoked[problemsFunction])
+		}
+		if left := q.Messages(problemsDeadLetter); len(left) > 0 {
+			t.Errorf("%s holds %d messages after the redrive, want none", problemsDeadLetter, len(left))
+		}
+		reports = append(reports, rep)
+	}
 	return waiting, reports
 }
 

@@ -55,9 +55,25 @@ func TestReliability(t *testing.T) {
 		if len(clean.opsItems) == 0 {
 			t.Fatal("the clean run opened no OpsItem")
 		}
+		// The samples' scenario recurs: its alarm makes a problem, the
+		// other incidents candidates.
+		open := 0
+		for _, p := range clean.problems {
+			if strings.Contains(p, `"status":"open"`) {
+				open++
+			}
+		}
+		if open == 0 || clean.problemsOpened != float64(open) {
+			t.Fatalf("the clean run recorded %d open problems (ProblemsOpened %v) among %d records, want at least 1, counted once each",
+				open, clean.problemsOpened, len(clean.problems))
+		}
+		if n := len(s.problems.logs("event rejected")); n > 0 {
+			t.Errorf("the problems function rejected %d lifecycle events", n)
+		}
+		t.Logf("problems: %d records, %d of them open problems", len(clean.problems), open)
 		checkCallsPerDecision(t, calls)
-		if n := s.ssm.Calls(rulesLoadOp); n != 1 {
-			t.Errorf("%s calls = %d, want 1: one classifier instance loads the rules once", rulesLoadOp, n)
+		if n := s.ssm.Calls(rulesLoadOp); n != 2 {
+			t.Errorf("%s calls = %d, want 2: one classifier and one problems instance load the rules once each", rulesLoadOp, n)
 		}
 		writeFigures(t, "calls-per-decision", map[string]any{"classes": calls, "opsItems": len(s.ssm.OpsItems()),
 			"coldStarts": []coldStarts{s.classifier.coldStarts(), s.incidents.coldStarts()}})
@@ -68,7 +84,7 @@ func TestReliability(t *testing.T) {
 
 	t.Run("duplicates and concurrency", func(t *testing.T) {
 		const instances = 3
-		s := newStack(t, stackOptions{classifiers: instances, incidents: instances})
+		s := newStack(t, stackOptions{classifiers: instances, incidents: instances, problems: instances})
 		rng := rand.New(rand.NewPCG(duplicateSeed, 1))
 		start := time.Now()
 		deliveries, messages, batches := 0, 0, 0
@@ -118,8 +134,8 @@ func TestReliability(t *testing.T) {
 		if loads == 0 {
 			t.Error("no classifier instance logged \"rules loaded\"")
 		}
-		if n := s.ssm.Calls(rulesLoadOp); n > 2*instances {
-			t.Errorf("%s calls = %d, want at most %d: one per classifier instance, with a resent request at most", rulesLoadOp, n, 2*instances)
+		if n := s.ssm.Calls(rulesLoadOp); n > 2*2*instances {
+			t.Errorf("%s calls = %d, want at most %d: one per classifier and problems instance, with a resent request at most", rulesLoadOp, n, 2*2*instances)
 		}
 		if busy := used(s.classifier); busy < 2 {
 			t.Errorf("classifier instances that handled events = %d, want at least 2 for concurrency", busy)

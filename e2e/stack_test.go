@@ -30,6 +30,8 @@ import (
 	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/eventfile"
 	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/metrics"
+	"github.com/opsloop/opsloop/pkg/problems"
 	"github.com/opsloop/opsloop/pkg/repotest"
 	"github.com/opsloop/opsloop/pkg/rules"
 )
@@ -41,6 +43,7 @@ import (
 // the queue's redrive policy moves it to the dead-letter queue.
 const (
 	asyncAttempts   = 3
+	reportBucket    = "opsloop-e2e-reports"
 	maxReceiveCount = 5
 )
 
@@ -268,9 +271,11 @@ type stack struct {
 	set        *rules.Set
 	classifier *pool
 	incidents  *pool
+	problems   *pool
 	env        []string
 
-	routed int // bus events looked at so far
+	routed  int // bus events looked at for the incidents queue so far
+	learned int // bus events looked at for the problems function so far
 	seq    int // SQS messages made so far
 
 	mu  sync.Mutex
@@ -278,8 +283,8 @@ type stack struct {
 }
 
 type stackOptions struct {
-	classifiers, incidents int
-	rulesTTL               time.Duration
+	classifiers, incidents, problems int
+	rulesTTL                         time.Duration
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -316,6 +321,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		"OPSLOOP_RULES_PATH=" + rulesPath,
 		"OPSLOOP_RULES_TTL=" + opts.rulesTTL.String(),
 		"OPSLOOP_TOPIC_ARN=" + topicARN,
+		"OPSLOOP_REPORT_BUCKET=" + reportBucket,
 	}
 	start := func(name string, n, timeout int) *pool {
 		p := &pool{name: name, free: make(chan *function, n)}
@@ -330,6 +336,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	s.classifier = start("classifier", max(opts.classifiers, 1), 30)
 	s.incidents = start("incidents", max(opts.incidents, 1), 120)
+	s.problems = start("problems", max(opts.problems, 1), 60)
 	return s
 }
 
@@ -390,31 +397,69 @@ type deadLetter struct {
 }
 
 // classify delivers one event to the classifier as EventBridge and Lambda's
-// asynchronous invocation do: a failed invocation is tried again, up to
-// asyncAttempts in all, and then kept in the dead-letter queue. It returns
-// the decision, ok false when the event went to the dead-letter queue.
+// asynchronous invocation do (see async). It returns the decision, ok false
+// when the event went to the dead-letter queue.
 func (s *stack) classify(ctx context.Context, payload []byte) (classify.Decision, bool) {
 	var d classify.Decision
+	resp, ok := s.async(ctx, s.classifier, payload)
+	if ok {
+		if err := json.Unmarshal(resp, &d); err != nil {
+			s.t.Errorf("classifier response %s: %v", resp, err)
+		}
+	}
+	return d, ok
+}
+
+// async invokes p as Lambda's asynchronous invocation does: a failed
+// invocation is tried again, up to asyncAttempts in all, and then kept in
+// the function's dead-letter queue. It returns the response, ok false when
+// the payload went to the dead-letter queue.
+func (s *stack) async(ctx context.Context, p *pool, payload []byte) ([]byte, bool) {
 	var err error
 	for range asyncAttempts {
 		var resp []byte
-		resp, err = s.classifier.invoke(ctx, payload)
-		if err == nil {
-			if jerr := json.Unmarshal(resp, &d); jerr != nil {
-				s.t.Errorf("classifier response %s: %v", resp, jerr)
-			}
-			return d, true
+		if resp, err = p.invoke(ctx, payload); err == nil {
+			return resp, true
 		}
 		var fe *invokeError
 		if !errors.As(err, &fe) {
-			s.t.Errorf("classifier: %v", err)
-			return d, false
+			s.t.Errorf("%s: %v", p.name, err)
+			return nil, false
 		}
 	}
 	s.mu.Lock()
-	s.dlq = append(s.dlq, deadLetter{Function: "classifier", Body: string(payload), Error: err.Error(), Attempts: asyncAttempts})
+	s.dlq = append(s.dlq, deadLetter{Function: p.name, Body: string(payload), Error: err.Error(), Attempts: asyncAttempts})
 	s.mu.Unlock()
-	return d, false
+	return nil, false
+}
+
+// learn plays the bus rule that sends the incident lifecycle's events
+// ("Incident Opened", "Incident Resolved") to the problems function: each
+// event published since the last call is invoked asynchronously, copies(i)
+// times at once (nil: once), one event after the other. It returns the
+// events routed.
+func (s *stack) learn(ctx context.Context, copies func(i int) int) int {
+	all := s.bus.Events()
+	routed := 0
+	for _, ev := range all[s.learned:] {
+		if ev.Bus != busName || ev.Source != incidents.EventSource ||
+			(ev.DetailType != incidents.DetailOpened && ev.DetailType != incidents.DetailResolved) {
+			continue
+		}
+		n := 1
+		if copies != nil {
+			n = max(copies(routed), 1)
+		}
+		routed++
+		payload := ev.JSON()
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() { s.async(ctx, s.problems, payload) })
+		}
+		wg.Wait()
+	}
+	s.learned = len(all)
+	return routed
 }
 
 // message is one SQS message on the incidents queue.
@@ -447,7 +492,9 @@ func (s *stack) signals() []*message {
 // batches of batchSize, the batches in parallel, each batch copied copies(i)
 // times (1 for none); messages reported as failures come back in later
 // batches until they have been received maxReceiveCount times, and then go
-// to the dead-letter queue. It returns the invocations made.
+// to the dead-letter queue. Then the lifecycle events the batches published
+// go to the problems function (learn, with the same copies). It returns
+// the incidents invocations made.
 func (s *stack) deliver(ctx context.Context, msgs []*message, copies func(batch int) int) int {
 	invocations := 0
 	for pending := msgs; len(pending) > 0; {
@@ -500,6 +547,7 @@ func (s *stack) deliver(ctx context.Context, msgs []*message, copies func(batch 
 		}
 		pending = retry
 	}
+	s.learn(ctx, copies)
 	return invocations
 }
 
@@ -564,6 +612,10 @@ type state struct {
 	decisions map[string]float64
 	opened    float64
 	resolved  float64
+	// problems are the problem records (candidates too) as JSON, less
+	// what differs between runs by design: OpsItem ids and versions.
+	problems       map[string]string
+	problemsOpened float64
 }
 
 type opsItemState struct {
@@ -591,7 +643,34 @@ func (s *stack) state() state {
 	}
 	im := s.incidents.metrics()
 	st.opened, st.resolved = im["IncidentsOpened"], im["IncidentsResolved"]
+	st.problems = s.problemRecords()
+	st.problemsOpened = s.problems.metrics()[metrics.ProblemsOpened]
 	return st
+}
+
+// problemRecords reads every problem record from the table.
+func (s *stack) problemRecords() map[string]string {
+	client := dynamodb.New(dynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(s.dyn.url()), Credentials: awstest.Credentials()})
+	store := dynamo.NewProblems(client, tableName, dynamo.ProblemsOptions{})
+	out := map[string]string{}
+	for _, status := range append([]problems.Status{problems.Candidate}, problems.Statuses...) {
+		ps, err := store.List(context.Background(), status)
+		if err != nil {
+			s.t.Fatalf("list %s problems: %v", status, err)
+		}
+		for _, p := range ps {
+			p.Version, p.OpsItems = 0, []string{fmt.Sprintf("%d OpsItems", len(p.OpsItems))}
+			for i := range p.History {
+				p.History[i].OpsItemID = ""
+			}
+			data, err := json.Marshal(p)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			out[p.Key] = string(data)
+		}
+	}
+	return out
 }
 
 // compareStates reports every difference of got from want.
@@ -622,6 +701,16 @@ func compareStates(t *testing.T, got, want state) {
 	}
 	if got.opened != want.opened || got.resolved != want.resolved {
 		t.Errorf("IncidentsOpened, IncidentsResolved = %v, %v; want %v, %v", got.opened, got.resolved, want.opened, want.resolved)
+	}
+	keys := maps.Clone(want.problems)
+	maps.Copy(keys, got.problems)
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if got.problems[k] != want.problems[k] {
+			t.Errorf("problem record %s:\n  got  %s\n  want %s", k, got.problems[k], want.problems[k])
+		}
+	}
+	if got.problemsOpened != want.problemsOpened {
+		t.Errorf("ProblemsOpened = %v, want %v", got.problemsOpened, want.problemsOpened)
 	}
 }
 
