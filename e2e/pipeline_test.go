@@ -34,6 +34,7 @@ import (
 	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/eventfile"
 	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/problems"
 	"github.com/opsloop/opsloop/pkg/repotest"
 	"github.com/opsloop/opsloop/pkg/rules"
 )
@@ -115,6 +116,7 @@ func TestPipeline(t *testing.T) {
 		"OPSLOOP_RULES_PATH=" + rulesPath,
 		"OPSLOOP_RULES_TTL=5m0s",
 		"OPSLOOP_TOPIC_ARN=" + topicARN,
+		"OPSLOOP_REPORT_BUCKET=" + reportBucket,
 	}
 	// Each function starts right before its first invocation, so that
 	// its cold start is measured alone: the incidents function's first
@@ -156,9 +158,21 @@ func TestPipeline(t *testing.T) {
 			recoveries = append(recoveries, recovery{it.Pos, d, lastOpsItem(ssm.OpsItems(), d.Fingerprint)})
 		}
 	}
+	// The problems function learns from the lifecycle's events, started
+	// right before the first so that its cold start is measured alone.
+	start("problems", 60)
+	learned := 0
+	for _, ev := range bus.Events() {
+		if ev.Bus == busName && (ev.DetailType == incidents.DetailOpened || ev.DetailType == incidents.DetailResolved) {
+			if _, err := fn["problems"].invoke(ctx, ev.JSON()); err != nil {
+				t.Fatalf("problems(%s %s): %v", ev.DetailType, ev.ID, err)
+			}
+			learned++
+		}
+	}
 	after1 := ssm.OpsItems()
 	calls1 := ssm.CallCounts()
-	t.Logf("first pass: %d events, %d signals delivered, %d OpsItems", len(items), p.messages, len(after1))
+	t.Logf("first pass: %d events, %d signals delivered, %d OpsItems, %d lifecycle events learned from", len(items), p.messages, len(after1), learned)
 	published1 := countTypes(bus, busName)
 
 	// Second pass: every event delivered again, the signals in full
@@ -180,6 +194,32 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("same OpsItems as replay", func(t *testing.T) {
 		checkAgainstReplay(t, got, rep.report)
+	})
+	t.Run("same problems as replay", func(t *testing.T) {
+		client := dynamodb.New(dynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(dyn.URL()), Credentials: awstest.Credentials()})
+		store := dynamo.NewProblems(client, tableName, dynamo.ProblemsOptions{})
+		gotProblems := map[string]string{}
+		for _, status := range problems.Statuses {
+			ps, err := store.List(ctx, status)
+			if err != nil {
+				t.Fatalf("list %s problems: %v", status, err)
+			}
+			for _, p := range ps {
+				gotProblems[p.Key] = comparable(t, p)
+			}
+		}
+		if len(rep.report.Problems) == 0 {
+			t.Fatal("replay recorded no problem from the samples")
+		}
+		for _, p := range rep.report.Problems {
+			if want := comparable(t, p); gotProblems[p.Key] != want {
+				t.Errorf("problem %s:\n  got  %s\n  want %s (replay)", p.Key, gotProblems[p.Key], want)
+			}
+			delete(gotProblems, p.Key)
+		}
+		for k, p := range gotProblems {
+			t.Errorf("problem %s not in replay's report: %s", k, p)
+		}
 	})
 	t.Run("fields", func(t *testing.T) {
 		checkFields(t, got, set)
@@ -235,10 +275,11 @@ func TestPipeline(t *testing.T) {
 		if int(m["IncidentsOpened"]) != opened || int(m["IncidentsResolved"]) != resolved {
 			t.Errorf("metrics IncidentsOpened %v, IncidentsResolved %v; want %d and %d", m["IncidentsOpened"], m["IncidentsResolved"], opened, resolved)
 		}
-		// The classifier loads the rules on its first event and keeps
-		// them for the TTL: one Parameter Store call in the whole run.
-		if n := ssm.Calls("GetParametersByPath"); n != 1 {
-			t.Errorf("GetParametersByPath calls = %d, want 1", n)
+		// The classifier and the problems function load the rules on
+		// their first event and keep them for the TTL: one Parameter
+		// Store call each in the whole run.
+		if n := ssm.Calls("GetParametersByPath"); n != 2 {
+			t.Errorf("GetParametersByPath calls = %d, want 2", n)
 		}
 		recs := p.incidents.logs("signal handled")
 		if len(recs) == 0 {
@@ -414,6 +455,7 @@ type replayReport struct {
 			Value string `json:"value"`
 		} `json:"operationalData"`
 	} `json:"opsItems"`
+	Problems []problems.Problem `json:"problems"`
 }
 
 type replayResult struct {

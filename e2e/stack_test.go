@@ -612,8 +612,7 @@ type state struct {
 	decisions map[string]float64
 	opened    float64
 	resolved  float64
-	// problems are the problem records (candidates too) as JSON, less
-	// what differs between runs by design: OpsItem ids and versions.
+	// problems are the problem records (candidates too), comparable.
 	problems       map[string]string
 	problemsOpened float64
 }
@@ -659,18 +658,26 @@ func (s *stack) problemRecords() map[string]string {
 			s.t.Fatalf("list %s problems: %v", status, err)
 		}
 		for _, p := range ps {
-			p.Version, p.OpsItems = 0, []string{fmt.Sprintf("%d OpsItems", len(p.OpsItems))}
-			for i := range p.History {
-				p.History[i].OpsItemID = ""
-			}
-			data, err := json.Marshal(p)
-			if err != nil {
-				s.t.Fatal(err)
-			}
-			out[p.Key] = string(data)
+			out[p.Key] = comparable(s.t, p)
 		}
 	}
 	return out
+}
+
+// comparable is p as JSON less what differs between runs by design: the
+// OpsItem ids (the order OpsCenter numbers them in) and the version.
+func comparable(t *testing.T, p problems.Problem) string {
+	t.Helper()
+	p.Version, p.OpsItems = 0, []string{fmt.Sprintf("%d OpsItems", len(p.OpsItems))}
+	p.History = slices.Clone(p.History)
+	for i := range p.History {
+		p.History[i].OpsItemID = ""
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // compareStates reports every difference of got from want.
