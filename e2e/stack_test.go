@@ -276,7 +276,7 @@ type stack struct {
 
 	routed  int // bus events looked at for the incidents queue so far
 	learned int // bus events looked at for the problems function so far
-	seq    int // SQS messages made so far
+	seq     int // SQS messages made so far
 
 	mu  sync.Mutex
 	dlq []deadLetter // what the platform gave up on
