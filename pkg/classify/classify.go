@@ -38,9 +38,11 @@ type State interface {
 	// Deliver records that the event id was seen at t and reports whether
 	// this is its first delivery.
 	Deliver(ctx context.Context, id string, t time.Time) (first bool, err error)
-	// Count adds one occurrence under key at t (when add is true) and returns
-	// the number of occurrences in (t-window, t].
-	Count(ctx context.Context, key string, t time.Time, window time.Duration, add bool) (int, error)
+	// Count adds the occurrence of event id under key at t (when id is not
+	// empty) and returns the number of occurrences in (t-window, t]. Adding
+	// the id that was added last under key again adds nothing, so a retry
+	// whose first response was lost counts once.
+	Count(ctx context.Context, key string, t time.Time, window time.Duration, id string) (int, error)
 	// RecordChange keeps a change for "what changed before this incident?".
 	RecordChange(ctx context.Context, c Change) error
 	// Forget undoes Deliver, so that the next delivery of id is its first:
@@ -179,7 +181,7 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		d.Action = Recover
 		d.Reason = fmt.Sprintf("matches recoverWhen of rule %q", r.Name)
 		if r.Flapping.Transitions > 0 {
-			n, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, add)
+			n, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, counted(ev, add))
 			if err != nil {
 				return d, first, fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
 			}
@@ -207,6 +209,14 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		}
 	}
 	return d, first, nil
+}
+
+// counted is the id Count adds for ev: none when ev is not to be added.
+func counted(ev *event.Event, add bool) string {
+	if add {
+		return ev.ID
+	}
+	return ""
 }
 
 // keep records ev in the change log as rule r describes it, when it names
@@ -243,7 +253,7 @@ func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, e
 	// idempotent, so it comes last.
 	recoveries := 0
 	if r.Flapping.Transitions > 0 {
-		m, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, false)
+		m, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, "")
 		if err != nil {
 			return fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
 		}
@@ -253,7 +263,7 @@ func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, e
 	if r.Threshold != nil {
 		window, need = r.Threshold.Window, r.Threshold.Count
 	}
-	n, err := c.state.Count(ctx, "win#"+d.Fingerprint, ev.Time, window, add)
+	n, err := c.state.Count(ctx, "win#"+d.Fingerprint, ev.Time, window, counted(ev, add))
 	if err != nil {
 		return fmt.Errorf("count %s: %w", d.Fingerprint, err)
 	}

@@ -268,11 +268,11 @@ func (s *flakyState) fail(call string) error {
 	return nil
 }
 
-func (s *flakyState) Count(ctx context.Context, key string, t time.Time, window time.Duration, add bool) (int, error) {
+func (s *flakyState) Count(ctx context.Context, key string, t time.Time, window time.Duration, id string) (int, error) {
 	if err := s.fail("Count"); err != nil {
 		return 0, err
 	}
-	return s.Store.Count(ctx, key, t, window, add)
+	return s.Store.Count(ctx, key, t, window, id)
 }
 
 func (s *flakyState) RecordChange(ctx context.Context, c classify.Change) error {

@@ -40,7 +40,7 @@ func TestRestart(t *testing.T) {
 			return err
 		}},
 		{"Count", func(int) error {
-			_, err := table.Count(ctx, "k", base, time.Minute, true)
+			_, err := table.Count(ctx, "k", base, time.Minute, "e-1")
 			return err
 		}},
 		{"Get", func(int) error {

@@ -70,9 +70,10 @@ const bucketsPerWindow = 12
 // starts after t-window, so occurrences in the oldest, partly covered
 // bucket are left out (at most one bucket's worth of time), and those later
 // than t in t's own bucket are counted. An ADD that the SDK retried after
-// it had in fact succeeded counts twice; Deliver keeps redelivered events
-// from adding at all.
-func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.Duration, add bool) (int, error) {
+// it had in fact succeeded (its response lost) adds nothing the second
+// time: each bucket keeps the id it added last, and the ADD is conditioned
+// on another id. Deliver keeps redelivered events from adding at all.
+func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.Duration, id string) (int, error) {
 	if window <= 0 {
 		return 0, fmt.Errorf("count %s: window %s is not positive", k, window)
 	}
@@ -83,17 +84,18 @@ func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.D
 	pk := "cnt#" + k
 	bucket := func(i int64) string { return fmt.Sprintf("%012d#%015d", width, i) }
 
-	if add {
+	if id != "" {
 		end := time.UnixMilli((hi + 1) * width)
 		_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(t.name), Key: key(pk, bucket(hi)),
-			UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp"),
-			ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": TTLAttribute},
+			UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp, #last = :id"),
+			ConditionExpression:      aws.String("attribute_not_exists(#last) OR #last <> :id"),
+			ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": TTLAttribute, "#last": "last"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one": num(1), ":exp": epochSeconds(later(end, t.opts.Now()).Add(window + time.Hour)),
+				":one": num(1), ":exp": epochSeconds(later(end, t.opts.Now()).Add(window + time.Hour)), ":id": str(id),
 			},
 		})
-		if err != nil {
+		if err != nil && !conditionFailed(err) { // failed condition: id was added already
 			return 0, fmt.Errorf("count %s: %w", k, err)
 		}
 	}

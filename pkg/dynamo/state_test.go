@@ -144,13 +144,13 @@ func TestCount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			table, _ := newTable(t, dynamo.Options{Now: fixedNow})
-			for _, a := range tt.adds {
-				if _, err := table.Count(ctx, a.key, base.Add(a.at), tt.window, true); err != nil {
+			for i, a := range tt.adds {
+				if _, err := table.Count(ctx, a.key, base.Add(a.at), tt.window, fmt.Sprintf("e-%d", i)); err != nil {
 					t.Fatalf("Count(%s, add) = %v", a.key, err)
 				}
 			}
 			for range 2 { // reading does not add
-				got, err := table.Count(ctx, tt.key, base.Add(tt.at), tt.window, false)
+				got, err := table.Count(ctx, tt.key, base.Add(tt.at), tt.window, "")
 				if err != nil {
 					t.Fatalf("Count(%s) error = %v", tt.key, err)
 				}
@@ -177,11 +177,12 @@ func TestCountApproximation(t *testing.T) {
 	for i := range 150 {
 		at = at.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
 		times = append(times, at)
-		got, err := table.Count(ctx, "k", at, window, true)
+		id := fmt.Sprintf("e-%d", i)
+		got, err := table.Count(ctx, "k", at, window, id)
 		if err != nil {
 			t.Fatalf("Count(add %d) = %v", i, err)
 		}
-		want, _ := exact.Count(ctx, "k", at, window, true)
+		want, _ := exact.Count(ctx, "k", at, window, id)
 		edge := 0 // occurrences in the first bucket width of the window
 		for _, x := range times {
 			if x.After(at.Add(-window)) && !x.After(at.Add(-window+width)) {
@@ -223,7 +224,7 @@ func TestCountConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				at := base.Add(time.Duration(w*each+i) * time.Millisecond)
-				n, err := table.Count(ctx, "storm", at, time.Hour, true)
+				n, err := table.Count(ctx, "storm", at, time.Hour, fmt.Sprintf("e-%d-%d", w, i))
 				if err == nil && (n < 1 || n > workers*each) {
 					err = fmt.Errorf("Count = %d, want 1..%d", n, workers*each)
 				}
@@ -238,9 +239,40 @@ func TestCountConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	got, err := table.Count(ctx, "storm", base.Add(time.Minute), time.Hour, false)
+	got, err := table.Count(ctx, "storm", base.Add(time.Minute), time.Hour, "")
 	if err != nil || got != workers*each {
 		t.Fatalf("Count(storm) after %d concurrent adds = %d, %v, want %d", workers*each, got, err, workers*each)
+	}
+}
+
+// lostUpdate makes every UpdateItem twice, as the SDK does when the first
+// response is lost after DynamoDB applied the update.
+type lostUpdate struct {
+	dynamo.API
+}
+
+func (l lostUpdate) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if out, err := l.API.UpdateItem(ctx, in, optFns...); err != nil {
+		return out, err
+	}
+	return l.API.UpdateItem(ctx, in, optFns...)
+}
+
+// TestCountRetriedAfterSuccess: an ADD sent again after its response was
+// lost counts once; the next event's ADD counts.
+func TestCountRetriedAfterSuccess(t *testing.T) {
+	ctx := context.Background()
+	table, client := newTable(t, dynamo.Options{})
+	retrying := dynamo.New(lostUpdate{API: client}, table.Name(), dynamo.Options{})
+	for i, want := range []int{1, 2, 3} {
+		got, err := retrying.Count(ctx, "k", base.Add(time.Duration(i)*time.Second), time.Hour, fmt.Sprintf("e-%d", i))
+		if err != nil || got != want {
+			t.Fatalf("Count(e-%d) with a lost response = %d, %v, want %d", i, got, err, want)
+		}
+	}
+	// The same event again right after, as a retry of the whole call.
+	if got, err := table.Count(ctx, "k", base.Add(2*time.Second), time.Hour, "e-2"); err != nil || got != 3 {
+		t.Fatalf("Count(e-2) again = %d, %v, want 3", got, err)
 	}
 }
 

@@ -16,8 +16,11 @@ type Store struct {
 	mu        sync.Mutex
 	delivered map[string]bool
 	windows   map[string][]time.Time // sorted occurrence times per key
-	changes   map[string][]classify.Change
-	changeIDs map[string]bool
+	// lastCounted is the event id added last per key, as the DynamoDB
+	// table keeps it.
+	lastCounted map[string]string
+	changes     map[string][]classify.Change
+	changeIDs   map[string]bool
 }
 
 var _ classify.State = (*Store)(nil)
@@ -25,10 +28,11 @@ var _ classify.State = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		delivered: map[string]bool{},
-		windows:   map[string][]time.Time{},
-		changes:   map[string][]classify.Change{},
-		changeIDs: map[string]bool{},
+		delivered:   map[string]bool{},
+		windows:     map[string][]time.Time{},
+		lastCounted: map[string]string{},
+		changes:     map[string][]classify.Change{},
+		changeIDs:   map[string]bool{},
 	}
 }
 
@@ -53,11 +57,13 @@ func (s *Store) Forget(_ context.Context, id string) error {
 
 // Count implements classify.State. Occurrences older than the window are
 // dropped as new ones arrive, so a storm costs memory only for one window.
-func (s *Store) Count(_ context.Context, key string, t time.Time, window time.Duration, add bool) (int, error) {
+func (s *Store) Count(_ context.Context, key string, t time.Time, window time.Duration, id string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ts := s.windows[key]
+	add := id != "" && s.lastCounted[key] != id
 	if add {
+		s.lastCounted[key] = id
 		i := sort.Search(len(ts), func(i int) bool { return ts[i].After(t) })
 		ts = append(ts, time.Time{})
 		copy(ts[i+1:], ts[i:])
