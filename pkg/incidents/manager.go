@@ -537,6 +537,10 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *Signal) (Outcome, e
 		rec.PreviousResolved = prev.ResolvedAt
 		if r := prev.Recovery; r != nil && !s.Time.After(r.Time) {
 			rec.Recovery = r.clone() // detected late: resolved once opened
+		} else if r != nil && r.Time.After(rec.PreviousResolved) {
+			// A detection older than that recovery, still to come, is of
+			// an incident before it, not of this one.
+			rec.PreviousResolved = r.Time
 		}
 	}
 	if err := m.put(ctx, rec); err != nil {

@@ -41,6 +41,12 @@ func TestLateDetection(t *testing.T) {
 			wantEvents: []string{incidents.DetailOpened},
 		},
 		{
+			name:       "a detection older than the kept recovery, after a newer one opened",
+			steps:      []step{ok(r(10), incidents.NoIncident), ok(d(20), incidents.Opened), ok(d(5), incidents.Stale), ok(d(21), incidents.Repeated)},
+			wantItems:  []string{"Open"},
+			wantEvents: []string{incidents.DetailOpened},
+		},
+		{
 			name: "the newest recovery is kept",
 			steps: []step{ok(r(10), incidents.NoIncident), ok(r(20), incidents.NoIncident), ok(r(15), incidents.NoIncident),
 				ok(d(18), incidents.Resolved)},
