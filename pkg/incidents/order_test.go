@@ -139,10 +139,10 @@ func TestKeptRecoveryExpires(t *testing.T) {
 	}
 }
 
-// TestOpeningGrace: while one worker creates an incident's OpsItem, others
+// TestClaimGrace: while one worker creates an incident's OpsItem, others
 // wait for its id instead of creating it too; a claim left by a worker that
 // died is taken over once the grace has passed.
-func TestOpeningGrace(t *testing.T) {
+func TestClaimGrace(t *testing.T) {
 	t.Run("others wait for the creator", func(t *testing.T) {
 		inCreate, proceed := make(chan struct{}), make(chan struct{})
 		e := newEnv(t, faults{create: func(n int) error {
