@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/opsloop/opsloop/pkg/wait"
 )
 
 // PutEvents limits.
@@ -197,7 +199,7 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) error {
 			failed = append(failed, again...)
 			break
 		}
-		if err := sleep(ctx, p.backoff(attempt)); err != nil {
+		if err := wait.For(ctx, p.backoff(attempt)); err != nil {
 			return &Error{Failures: sorted(append(failed, again...)), Err: err}
 		}
 		pending = pending[:0]
@@ -282,17 +284,6 @@ func (p *Publisher) backoff(attempt int) time.Duration {
 		d = p.opts.MaxBackoff
 	}
 	return time.Duration(rand.Int64N(int64(d)) + 1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func sorted(fs []Failure) []Failure {

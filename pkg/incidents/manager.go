@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsloop/opsloop/pkg/wait"
 )
 
 // Manager runs the OpsItem lifecycle: it applies each Signal to the
@@ -304,24 +306,24 @@ func (m *Manager) Handle(ctx context.Context, s Signal) (Outcome, error) {
 	if s.Time.IsZero() {
 		s.Time = m.now()
 	}
-	conflicts, wait, waited := 0, firstWait, time.Duration(0)
+	conflicts, pause, waited := 0, firstWait, time.Duration(0)
 	for {
 		out, err := m.handle(ctx, &s)
 		switch {
 		case errors.Is(err, errClaimed) && waited < m.grace:
 			// Wait for the other worker's call rather than make it
 			// twice; the wait ends when the grace would have.
-			if err := sleep(ctx, wait); err != nil {
+			if err := wait.For(ctx, pause); err != nil {
 				return out, fmt.Errorf("handle signal %s: %w", s.EventID, err)
 			}
-			waited += wait
-			wait = min(2*wait, longestWait)
+			waited += pause
+			pause = min(2*pause, longestWait)
 			continue
 		case errors.Is(err, ErrConflict):
 			if conflicts++; conflicts < m.attempts {
 				// A random pause spreads workers racing for one record
 				// (a storm's) so that fewer lose again.
-				if err := sleep(ctx, rand.N(time.Duration(conflicts)*conflictPause)); err != nil {
+				if err := wait.For(ctx, rand.N(time.Duration(conflicts)*conflictPause)); err != nil {
 					return out, fmt.Errorf("handle signal %s: %w", s.EventID, err)
 				}
 				continue
@@ -331,17 +333,6 @@ func (m *Manager) Handle(ctx context.Context, s Signal) (Outcome, error) {
 		}
 		m.logOutcome(ctx, &s, out, err)
 		return out, err
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
