@@ -115,12 +115,17 @@ func copyFile(from, to string) error {
 type function struct {
 	name      string
 	bootstrap string
+	rie       string
+	env       []string
 	size      int64
-	cmd       *exec.Cmd
-	exited    chan struct{}
-	url       string
-	out       *output
-	started   time.Time
+	// launches counts the emulator's starts: a port taken by another
+	// process between choosing it and binding it means starting again.
+	launches int
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	url      string
+	out      *output
+	started  time.Time
 	// coldStart is the time from starting the emulator to the first
 	// response: the emulator's start, the bootstrap's init and the first
 	// invocation, as a cold start is on Lambda.
@@ -139,23 +144,10 @@ func startFunction(t *testing.T, rie, name, bootstrap string, env []string) *fun
 	if err != nil {
 		t.Fatalf("function %s: %v", name, err)
 	}
-	addr, api := freeAddr(t), freeAddr(t)
-	f := &function{name: name, bootstrap: bootstrap, size: fi.Size(), out: &output{}, exited: make(chan struct{}),
-		url: "http://" + addr + "/2015-03-31/functions/function/invocations"}
-	f.cmd = exec.Command(rie, "--log-level", "error", "--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", api, bootstrap)
-	f.cmd.Dir = filepath.Dir(bootstrap)
-	f.cmd.Env = env
-	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
-	setProcAttr(f.cmd)
-	f.started = time.Now()
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start %s under %s: %v", name, rie, err)
+	f := &function{name: name, bootstrap: bootstrap, rie: rie, env: env, size: fi.Size()}
+	if err := f.launch(); err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		_ = f.cmd.Wait()
-		close(f.exited)
-	}()
 	t.Cleanup(func() {
 		killGroup(f.cmd)
 		<-f.exited
@@ -164,6 +156,37 @@ func startFunction(t *testing.T, rie, name, bootstrap string, env []string) *fun
 		}
 	})
 	return f
+}
+
+// launch starts the emulator on two loopback ports free a moment ago.
+func (f *function) launch() error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	api, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	f.launches++
+	f.out, f.exited = &output{}, make(chan struct{})
+	f.url = "http://" + addr + "/2015-03-31/functions/function/invocations"
+	f.cmd = exec.Command(f.rie, "--log-level", "error", "--runtime-interface-emulator-address", addr,
+		"--runtime-api-address", api, f.bootstrap)
+	f.cmd.Dir = filepath.Dir(f.bootstrap)
+	f.cmd.Env = f.env
+	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
+	setProcAttr(f.cmd)
+	f.started = time.Now()
+	if err := f.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s under %s: %w", f.name, f.rie, err)
+	}
+	cmd, exited := f.cmd, f.exited
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	return nil
 }
 
 // invokeError is a function error as the emulator returns it.
@@ -189,6 +212,9 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil && cold && f.lostPort() {
+		return f.invoke(ctx, payload) // launched again on other ports
+	}
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", f.name, err)
 	}
@@ -212,6 +238,21 @@ func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return body, nil
 }
 
+// lostPort reports whether the emulator exited because another process
+// took one of its ports after it was chosen, and if so launches it again
+// on other ports (a few times at most).
+func (f *function) lostPort() bool {
+	select {
+	case <-f.exited:
+	case <-time.After(time.Second):
+		return false
+	}
+	if !strings.Contains(f.out.String(), "address already in use") || f.launches >= 5 {
+		return false
+	}
+	return f.launch() == nil
+}
+
 // waitListening waits until the emulator accepts connections.
 func (f *function) waitListening(ctx context.Context) error {
 	host := strings.TrimPrefix(f.url, "http://")
@@ -226,6 +267,11 @@ func (f *function) waitListening(ctx context.Context) error {
 		}
 		select {
 		case <-f.exited:
+			if f.lostPort() {
+				host = strings.TrimPrefix(f.url, "http://")
+				host = host[:strings.Index(host, "/")]
+				continue
+			}
 			return fmt.Errorf("%s: the emulator exited: %s", f.name, f.out.tail(2048))
 		case <-ctx.Done():
 			return ctx.Err()
@@ -296,14 +342,14 @@ func (f *function) logs(msg string) []map[string]any {
 	return recs
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", fmt.Errorf("find a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
 // output collects a process's output.
