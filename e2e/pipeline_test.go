@@ -43,7 +43,8 @@ const (
 	tableName = "opsloop-e2e"
 	busName   = "opsloop-e2e"
 	rulesPath = "/opsloop-e2e/rules"
-	topicARN  = "arn:aws:sns:us-east-1:123456789012:opsloop-e2e-notifications"
+	topicName = "opsloop-e2e-notifications"
+	topicARN  = "arn:aws:sns:us-east-1:123456789012:" + topicName
 	// batchSize is the SQS event source's batch size in the deployment.
 	batchSize = 10
 )

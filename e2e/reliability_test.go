@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
@@ -47,10 +48,15 @@ func TestReliability(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 
+	// The weekly review after the samples: its schedule's event comes an
+	// hour after the last of them.
+	reviewEnd := lastTime(t, items).Add(time.Hour)
+
 	var clean state
 	t.Run("clean run", func(t *testing.T) {
 		s := newStack(t, stackOptions{classifiers: 1, incidents: 1})
 		calls := countedRun(ctx, t, s, items)
+		s.review(ctx, reviewEnd, 1)
 		clean = s.state()
 		if len(clean.opsItems) == 0 {
 			t.Fatal("the clean run opened no OpsItem")
@@ -71,6 +77,10 @@ func TestReliability(t *testing.T) {
 			t.Errorf("the problems function rejected %d lifecycle events", n)
 		}
 		t.Logf("problems: %d records, %d of them open problems", len(clean.problems), open)
+		if s.reviewed.Incidents == 0 || s.reviewed.Problems != open || len(s.sns.Published()) != 1 || len(s.s3.Objects(reportBucket)) != 1 {
+			t.Errorf("review: %s (%+v), want the week's incidents and %d problem, one message and one report", clean.review, s.reviewed, open)
+		}
+		t.Logf("review: %s", clean.review)
 		checkCallsPerDecision(t, calls)
 		if n := s.ssm.Calls(rulesLoadOp); n != 2 {
 			t.Errorf("%s calls = %d, want 2: one classifier and one problems instance load the rules once each", rulesLoadOp, n)
@@ -104,6 +114,7 @@ func TestReliability(t *testing.T) {
 			messages += len(msgs)
 			batches += s.deliver(ctx, msgs, func(int) int { return 1 + rng.IntN(3) })
 		}
+		s.review(ctx, reviewEnd, 3)
 		if len(s.dlq) > 0 {
 			t.Errorf("dead letters without any fault: %+v", s.dlq)
 		}
@@ -231,6 +242,7 @@ func TestReliability(t *testing.T) {
 		if byFunction["classifier"] == 0 || byFunction["incidents"] == 0 {
 			t.Errorf("dead letters by function = %v, want some of both the classifier and the incidents queue", byFunction)
 		}
+		s.review(ctx, reviewEnd, 1)
 		if len(s.dlq) > 0 {
 			t.Errorf("dead letters after the redrive: %+v", dlqSummary(s.dlq))
 		}
@@ -256,6 +268,24 @@ func TestReliability(t *testing.T) {
 		writeFigures(t, "faults", map[string]any{"events": len(items), "faultRate": faultRate, "secondsUnderFaults": seconds(faulted),
 			"deadLetters": summary, "redrive": reports, "ssmCalls": ssmCalls, "putEventsCalls": ebCalls, "dynamodbCalls": dbCalls})
 	})
+}
+
+// lastTime is the time of the latest of items.
+func lastTime(t *testing.T, items []eventfile.Item) time.Time {
+	t.Helper()
+	var last time.Time
+	for _, it := range items {
+		var ev struct {
+			Time time.Time `json:"time"`
+		}
+		if err := json.Unmarshal(it.Raw, &ev); err != nil {
+			t.Fatalf("%s: %v", it.Pos, err)
+		}
+		if ev.Time.After(last) {
+			last = ev.Time
+		}
+	}
+	return last
 }
 
 // outageFor returns the outage scripted for the sample at pos, by the

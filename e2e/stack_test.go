@@ -30,6 +30,7 @@ import (
 	"github.com/opsloop/opsloop/pkg/dynamo"
 	"github.com/opsloop/opsloop/pkg/eventfile"
 	"github.com/opsloop/opsloop/pkg/incidents"
+	"github.com/opsloop/opsloop/pkg/lambdafn"
 	"github.com/opsloop/opsloop/pkg/metrics"
 	"github.com/opsloop/opsloop/pkg/problems"
 	"github.com/opsloop/opsloop/pkg/repotest"
@@ -268,6 +269,8 @@ type stack struct {
 	db         *countingProxy
 	ssm        *awstest.SSM
 	bus        *awstest.Events
+	s3         *awstest.S3
+	sns        *awstest.SNS
 	set        *rules.Set
 	classifier *pool
 	incidents  *pool
@@ -278,8 +281,9 @@ type stack struct {
 	learned int // bus events looked at for the problems function so far
 	seq     int // SQS messages made so far
 
-	mu  sync.Mutex
-	dlq []deadLetter // what the platform gave up on
+	mu       sync.Mutex
+	dlq      []deadLetter // what the platform gave up on
+	reviewed lambdafn.ReviewResult
 }
 
 type stackOptions struct {
@@ -299,6 +303,14 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Cleanup(s.ssm.Close)
 	s.bus = awstest.NewEvents()
 	t.Cleanup(s.bus.Close)
+	s.s3 = awstest.NewS3()
+	t.Cleanup(s.s3.Close)
+	s.s3.CreateBucket(reportBucket)
+	s.sns = awstest.NewSNS()
+	t.Cleanup(s.sns.Close)
+	if arn := s.sns.CreateTopic(topicName); arn != topicARN {
+		t.Fatalf("topic %s, want %s", arn, topicARN)
+	}
 	s.set = putRules(t, s.ssm, filepath.Join(root, "rules"))
 	if opts.rulesTTL == 0 {
 		opts.rulesTTL = 5 * time.Minute
@@ -315,6 +327,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.db.url(),
 		"AWS_ENDPOINT_URL_SSM=" + s.ssm.URL(),
 		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + s.bus.URL(),
+		"AWS_ENDPOINT_URL_S3=" + s.s3.URL(),
+		"AWS_ENDPOINT_URL_SNS=" + s.sns.URL(),
 		"AWS_LAMBDA_LOG_LEVEL=INFO",
 		"OPSLOOP_TABLE=" + tableName,
 		"OPSLOOP_BUS=" + busName,
@@ -615,6 +629,9 @@ type state struct {
 	// problems are the problem records (candidates too), comparable.
 	problems       map[string]string
 	problemsOpened float64
+	// review is what the weekly review sent: how many incidents and
+	// problems it covered, its messages and reports.
+	review string
 }
 
 type opsItemState struct {
@@ -644,7 +661,34 @@ func (s *stack) state() state {
 	st.opened, st.resolved = im["IncidentsOpened"], im["IncidentsResolved"]
 	st.problems = s.problemRecords()
 	st.problemsOpened = s.problems.metrics()[metrics.ProblemsOpened]
+	st.review = fmt.Sprintf("%d incidents, %d problems; %d messages, %d reports", s.reviewed.Incidents, s.reviewed.Problems,
+		len(s.sns.Published()), len(s.s3.Objects(reportBucket)))
 	return st
+}
+
+// review invokes the problems function with the weekly schedule's event
+// for the week ending at end, copies times at once, as the asynchronous
+// invocation does; it keeps the result of the invocation that sent it.
+func (s *stack) review(ctx context.Context, end time.Time, copies int) {
+	payload := fmt.Appendf(nil, `{"version":"0","id":"e2e-review","detail-type":"Scheduled Event","source":"aws.events",`+
+		`"account":%q,"time":%q,"region":%q,"resources":[],"detail":{}}`, awstest.Account, end.Format(time.RFC3339), awstest.Region)
+	var wg sync.WaitGroup
+	for range max(copies, 1) {
+		wg.Go(func() {
+			resp, ok := s.async(ctx, s.problems, payload)
+			var res lambdafn.ProblemsResult
+			if !ok || json.Unmarshal(resp, &res) != nil || res.Review == nil {
+				s.t.Errorf("review: %s", resp)
+				return
+			}
+			if !res.Review.AlreadySent {
+				s.mu.Lock()
+				s.reviewed = *res.Review
+				s.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // problemRecords reads every problem record from the table.
@@ -715,6 +759,9 @@ func compareStates(t *testing.T, got, want state) {
 		if got.problems[k] != want.problems[k] {
 			t.Errorf("problem record %s:\n  got  %s\n  want %s", k, got.problems[k], want.problems[k])
 		}
+	}
+	if got.review != want.review {
+		t.Errorf("review: %s, want %s", got.review, want.review)
 	}
 	if got.problemsOpened != want.problemsOpened {
 		t.Errorf("ProblemsOpened = %v, want %v", got.problemsOpened, want.problemsOpened)

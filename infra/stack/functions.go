@@ -188,7 +188,8 @@ func (s *PipelineStack) functions(cfg Config) {
 		env:         withRules(map[string]*string{config.EnvTable: s.Table.TableName(), config.EnvReportBucket: s.Reports.BucketName(), config.EnvTopic: s.Topic.TopicArn()}),
 		async:       true,
 	})
-	s.Problems.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+	// DeleteItem gives up the claim on sending a review that failed.
+	s.Problems.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
 		table, jsii.String(*table+"/index/"+dynamo.StatusIndex)))
 	s.Problems.AddToRolePolicy(statement("Rules", []string{"ssm:GetParametersByPath"}, rulesParams...))
 	s.Problems.AddToRolePolicy(statement("OpsItems", []string{"ssm:UpdateOpsItem"}, opsItems))

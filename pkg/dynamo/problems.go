@@ -504,7 +504,43 @@ func weeks(from, to time.Time) []string {
 // ReviewSent reports whether the review id was marked as sent.
 func (s *Problems) ReviewSent(ctx context.Context, id string) (bool, error) {
 	item, err := s.get(ctx, keyOf(sentPK, id), "review "+id)
-	return item != nil, err
+	return item != nil && item["at"] != nil, err
+}
+
+// ClaimReview implements lambdafn.ReviewMarks with a conditional write: the
+// review's item is written with the claim's end unless the review was sent
+// or another claim lasts beyond at.
+func (s *Problems) ClaimReview(ctx context.Context, id string, at, until time.Time) (bool, error) {
+	item := keyOf(sentPK, id)
+	item["until"] = str(timeKey(until))
+	item[TTLAttribute] = epochSeconds(later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.name), Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR (attribute_not_exists(#at) AND #until < :at)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": PartitionKey, "#at": "at", "#until": "until"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(timeKey(at))},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim review %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ReleaseReview implements lambdafn.ReviewMarks: the claim is deleted unless
+// the review was sent meanwhile.
+func (s *Problems) ReleaseReview(ctx context.Context, id string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.name), Key: keyOf(sentPK, id),
+		ConditionExpression:      aws.String("attribute_not_exists(#at)"),
+		ExpressionAttributeNames: map[string]string{"#at": "at"},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("release review %s: %w", id, err)
+	}
+	return nil
 }
 
 // MarkReviewSent records that the review id was sent at, so that a

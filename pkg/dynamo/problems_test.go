@@ -460,6 +460,44 @@ func TestReviewSent(t *testing.T) {
 	}
 }
 
+// TestReviewClaims: one claim on sending a review at a time, until it
+// lapses or is given up; none once the review was sent.
+func TestReviewClaims(t *testing.T) {
+	ctx := context.Background()
+	store, _, _ := newProblems(t)
+	const id = "reviews/2026-03-09T08-00-00Z.html"
+	until := base.Add(5 * time.Minute)
+	steps := []struct {
+		name string
+		do   func() (bool, error)
+		want bool
+	}{
+		{"first claim", func() (bool, error) { return store.ClaimReview(ctx, id, base, until) }, true},
+		{"claimed: not sent", func() (bool, error) { return store.ReviewSent(ctx, id) }, false},
+		{"second claim while the first lasts", func() (bool, error) { return store.ClaimReview(ctx, id, base.Add(time.Minute), until.Add(time.Minute)) }, false},
+		{"released", func() (bool, error) { return true, store.ReleaseReview(ctx, id) }, true},
+		{"claim after the release", func() (bool, error) { return store.ClaimReview(ctx, id, base.Add(2*time.Minute), until) }, true},
+		{"claim after the first lapsed", func() (bool, error) { return store.ClaimReview(ctx, id, until.Add(time.Second), until.Add(time.Hour)) }, true},
+		{"marked sent", func() (bool, error) { return true, store.MarkReviewSent(ctx, id, until.Add(2*time.Second)) }, true},
+		{"sent", func() (bool, error) { return store.ReviewSent(ctx, id) }, true},
+		{"no claim once sent, however late", func() (bool, error) {
+			return store.ClaimReview(ctx, id, base.Add(48*time.Hour), base.Add(49*time.Hour))
+		}, false},
+		{"a release does not unsend it", func() (bool, error) {
+			if err := store.ReleaseReview(ctx, id); err != nil {
+				return false, err
+			}
+			return store.ReviewSent(ctx, id)
+		}, true},
+	}
+	for _, st := range steps {
+		got, err := st.do()
+		if err != nil || got != st.want {
+			t.Fatalf("%s = %v, %v, want %v", st.name, got, err, st.want)
+		}
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func attrString(v types.AttributeValue) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/opsloop/opsloop/pkg/problems"
 	"github.com/opsloop/opsloop/pkg/review"
 	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/pkg/wait"
 )
 
 // ProblemsRejected counts events the problems function drops as malformed
@@ -49,12 +50,33 @@ type IncidentLog interface {
 	Incidents(ctx context.Context, from, to time.Time) ([]review.Incident, error)
 }
 
-// ReviewMarks remember which reviews were sent, so that a redelivered
-// schedule sends none twice, as dynamo.Problems does.
+// ReviewMarks keep a review from being sent twice, as dynamo.Problems
+// does: a redelivered schedule, or copies of it handled at once. The
+// sending is claimed first and marked once done.
 type ReviewMarks interface {
+	// ReviewSent reports whether review id was sent.
 	ReviewSent(ctx context.Context, id string) (bool, error)
+	// ClaimReview claims the sending of review id from at until until (when
+	// the claimer's invocation ends for sure); false when the review was
+	// sent or another claim lasts beyond at.
+	ClaimReview(ctx context.Context, id string, at, until time.Time) (bool, error)
+	// MarkReviewSent records that review id was sent at at.
 	MarkReviewSent(ctx context.Context, id string, at time.Time) error
+	// ReleaseReview gives a claim up after a failed step.
+	ReleaseReview(ctx context.Context, id string) error
 }
+
+// Claims on sending a review last until the claiming invocation's
+// deadline (reviewLease without one): a claim left by an invocation that
+// died is taken over after it. An invocation that finds the review claimed
+// polls, every reviewPoll, until it is sent or the claim has lapsed, while
+// reviewMargin of its own time is left (reviewLease without a deadline);
+// then it fails, for Lambda to try it again later.
+const (
+	reviewLease  = 6 * time.Minute
+	reviewMargin = 30 * time.Second
+	reviewPoll   = 200 * time.Millisecond
+)
 
 // Reports stores review reports, as reports.Store does.
 type Reports interface {
@@ -312,7 +334,7 @@ func (p *Problems) Review(ctx context.Context, end time.Time) (ReviewResult, err
 	from := end.Add(-p.cfg.ReviewPeriod)
 	key := p.cfg.Reports.Key(end)
 	res := ReviewResult{Key: key, Link: p.cfg.Reports.Link(key), From: from, To: end}
-	sent, err := p.cfg.Marks.ReviewSent(ctx, key)
+	sent, err := p.claimReview(ctx, key)
 	if err != nil {
 		return res, fmt.Errorf("review %s: %w", key, err)
 	}
@@ -321,19 +343,62 @@ func (p *Problems) Review(ctx context.Context, end time.Time) (ReviewResult, err
 		p.log.InfoContext(ctx, "review sent before", "report", key, "request_id", requestID(ctx))
 		return res, nil
 	}
+	res, err = p.sendReview(ctx, res)
+	if err != nil {
+		if rerr := p.cfg.Marks.ReleaseReview(context.WithoutCancel(ctx), key); rerr != nil {
+			p.log.WarnContext(ctx, "review claim left", "report", key, "error", rerr.Error(), "request_id", requestID(ctx))
+		}
+		return res, fmt.Errorf("review %s: %w", key, err)
+	}
+	return res, nil
+}
+
+// claimReview claims the sending of review key, or reports that it was
+// sent. Claimed by another invocation, it polls until that one has sent
+// it or its claim has lapsed, as long as its own time allows.
+func (p *Problems) claimReview(ctx context.Context, key string) (sent bool, err error) {
+	until, ok := ctx.Deadline()
+	if !ok {
+		until = p.cfg.Now().Add(reviewLease)
+	}
+	giveUp := time.Now().Add(reviewLease)
+	if ok {
+		giveUp = until.Add(-reviewMargin)
+	}
+	for {
+		if sent, err := p.cfg.Marks.ReviewSent(ctx, key); err != nil || sent {
+			return sent, err
+		}
+		claimed, err := p.cfg.Marks.ClaimReview(ctx, key, p.cfg.Now(), until)
+		if err != nil || claimed {
+			return false, err
+		}
+		if time.Now().After(giveUp) {
+			return false, errors.New("another invocation is sending it")
+		}
+		if err := wait.For(ctx, reviewPoll); err != nil {
+			return false, err
+		}
+	}
+}
+
+// sendReview builds the review res names, writes its report and publishes
+// its summary, then marks it sent.
+func (p *Problems) sendReview(ctx context.Context, res ReviewResult) (ReviewResult, error) {
+	from, end, key := res.From, res.To, res.Key
 	_, set, err := p.trackerFor(ctx)
 	if err != nil {
-		return res, fmt.Errorf("review %s: %w", key, err)
+		return res, err
 	}
 	incs, err := p.cfg.Log.Incidents(ctx, from, end)
 	if err != nil {
-		return res, fmt.Errorf("review %s: %w", key, err)
+		return res, err
 	}
 	var ps []problems.Problem
 	for _, s := range problems.Statuses {
 		got, err := p.cfg.Store.List(ctx, s)
 		if err != nil {
-			return res, fmt.Errorf("review %s: %w", key, err)
+			return res, err
 		}
 		ps = append(ps, got...)
 	}
@@ -349,15 +414,15 @@ func (p *Problems) Review(ctx context.Context, end time.Time) (ReviewResult, err
 	})
 	var html bytes.Buffer
 	if err := rv.WriteHTML(&html); err != nil {
-		return res, fmt.Errorf("review %s: %w", key, err)
+		return res, err
 	}
 	if err := p.cfg.Reports.Put(ctx, key, html.Bytes()); err != nil {
-		return res, fmt.Errorf("review %s: %w", key, err)
+		return res, err
 	}
 	subject := fmt.Sprintf("%s %s to %s", rv.Title, from.Format("2006-01-02"), end.Format("2006-01-02"))
 	id, err := p.cfg.Notifier.Publish(ctx, subject, rv.Text(res.Link))
 	if err != nil {
-		return res, fmt.Errorf("review %s: %w", key, err)
+		return res, err
 	}
 	if err := p.cfg.Marks.MarkReviewSent(ctx, key, p.cfg.Now()); err != nil {
 		// Sent already: a retry would send it twice, so the mark is only logged.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,6 +195,24 @@ func TestProblemsFunction(t *testing.T) {
 		t.Errorf("published %d messages after a redelivered schedule, want 1", n)
 	}
 
+	// Copies of one schedule handled at once: one of them sends it.
+	copiesEnd := end.Add(24 * time.Hour)
+	results := make([]lambdafn.ProblemsResult, 3)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = l.invoke(t, scheduled(copiesEnd)) })
+	}
+	wg.Wait()
+	sentBy := 0
+	for _, r := range results {
+		if r.Review != nil && !r.Review.AlreadySent {
+			sentBy++
+		}
+	}
+	if n := len(l.sns.Published()); n != 2 || sentBy != 1 {
+		t.Fatalf("3 copies of a schedule at once: %d sent it, %d messages in all; want 1 and 2", sentBy, n)
+	}
+
 	// The next week's review compares its rules with this one's.
 	if err := l.ssm.SetParameter(rulesPath+"/test", "String", otherRules); err != nil {
 		t.Fatal(err)
@@ -202,7 +221,7 @@ func TestProblemsFunction(t *testing.T) {
 	if next.Review == nil || next.Review.Incidents != 0 {
 		t.Fatalf("next review = %+v", next.Review)
 	}
-	if msgs := l.sns.Published(); len(msgs) != 2 || !strings.Contains(msgs[1].Message, "Rules since the last review:") {
+	if msgs := l.sns.Published(); len(msgs) != 3 || !strings.Contains(msgs[2].Message, "Rules since the last review:") {
 		t.Errorf("next review's text = %q, want the rules changes since the last review", msgs[len(msgs)-1].Message)
 	}
 }
