@@ -448,9 +448,8 @@ func (s *stack) async(ctx context.Context, p *pool, payload []byte) ([]byte, boo
 // learn plays the bus rule that sends the incident lifecycle's events
 // ("Incident Opened", "Incident Resolved") to the problems function: each
 // event published since the last call is invoked asynchronously, copies(i)
-// times at once (nil: once), one event after the other. It returns the
-// events routed.
-func (s *stack) learn(ctx context.Context, copies func(i int) int) int {
+// times at once (nil: once), one event after the other.
+func (s *stack) learn(ctx context.Context, copies func(i int) int) {
 	all := s.bus.Events()
 	routed := 0
 	for _, ev := range all[s.learned:] {
@@ -471,7 +470,6 @@ func (s *stack) learn(ctx context.Context, copies func(i int) int) int {
 		wg.Wait()
 	}
 	s.learned = len(all)
-	return routed
 }
 
 // message is one SQS message on the incidents queue.
