@@ -213,7 +213,9 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 		reqSize, _ := strconv.Atoi(resp.Request.Header.Get("X-E2e-Size"))
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if resp.StatusCode == http.StatusOK {
+		// A write refused by its condition is billed as if it had been
+		// made; the run makes no other kind of refused request.
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusBadRequest && isWrite(op) {
 			p.units[op] += capacityUnits(op, reqSize, int(resp.ContentLength))
 		}
 		return nil
@@ -234,14 +236,16 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 // body sizes: writes at 1 KB a unit, reads at 4 KB a unit, at least one.
 func capacityUnits(op string, req, resp int) float64 {
 	ceil := func(n, per int) float64 { return float64(max(1, (n+per-1)/per)) }
-	switch op {
-	case "PutItem", "UpdateItem", "DeleteItem":
+	switch {
+	case isWrite(op):
 		return ceil(req, 1024)
-	case "GetItem", "Query":
+	case op == "GetItem", op == "Query":
 		return ceil(resp, 4096)
 	}
 	return 0
 }
+
+func isWrite(op string) bool { return op == "PutItem" || op == "UpdateItem" || op == "DeleteItem" }
 
 func (p *countingProxy) url() string { return p.server.URL }
 

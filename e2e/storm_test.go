@@ -79,21 +79,24 @@ func TestStorm(t *testing.T) {
 	for _, m := range storm {
 		receives += m.receives
 	}
-	db, _ := s.db.snapshot()
+	db, units := s.db.snapshot()
 	dbRequests := 0
 	for op, n := range db {
 		if op != "CreateTable" && op != "DescribeTable" {
 			dbRequests += n
 		}
 	}
+	writeUnits := (units["PutItem"] + units["UpdateItem"]) / repeats
+	readUnits := (units["GetItem"] + units["Query"]) / repeats
 	t.Logf("storm of %d repeats on %d instances: %s (%.0f signals/s), %d batch invocations, %d receives (%d redelivered after a lost race), "+
-		"CreateOpsItem %d + UpdateOpsItem %d (bound %d), DynamoDB %v (%.2f requests a signal)",
+		"CreateOpsItem %d + UpdateOpsItem %d (bound %d), DynamoDB %v (%.2f requests, %.2f write and %.2f read units a signal)",
 		repeats, instances, took.Round(time.Millisecond), float64(repeats)/took.Seconds(), invocations, receives, receives-repeats,
-		calls["CreateOpsItem"], calls["UpdateOpsItem"], incidents.MaxUpdates(repeats), db, float64(dbRequests)/repeats)
+		calls["CreateOpsItem"], calls["UpdateOpsItem"], incidents.MaxUpdates(repeats), db, float64(dbRequests)/repeats, writeUnits, readUnits)
 	writeFigures(t, "storm", map[string]any{"repeats": repeats, "instances": instances, "seconds": seconds(took),
 		"signalsPerSecond": float64(repeats) / took.Seconds(), "batchInvocations": invocations, "receives": receives,
 		"createOpsItem": calls["CreateOpsItem"], "updateOpsItem": calls["UpdateOpsItem"], "bound": incidents.MaxUpdates(repeats),
-		"dynamodb": db, "dynamodbRequestsPerSignal": float64(dbRequests) / repeats})
+		"dynamodb": db, "dynamodbRequestsPerSignal": float64(dbRequests) / repeats,
+		"dynamodbWriteUnitsPerSignal": writeUnits, "dynamodbReadUnitsPerSignal": readUnits})
 }
 
 // repeatsOf makes n messages of the signal in msg: msg itself and n-1
@@ -110,7 +113,7 @@ func repeatsOf(msg *message, n int) ([]*message, error) {
 	}
 	out := []*message{msg}
 	for i := 1; i < n; i++ {
-		detail["eventId"] = fmt.Sprintf("storm-%05d", i)
+		detail["eventId"] = fmt.Sprintf("%08x-5702-4d3e-9c1b-%012x", i, i) // shaped as EventBridge ids are
 		detail["time"] = at.Add(time.Duration(i) * time.Second).Format(time.RFC3339Nano)
 		ev["id"] = fmt.Sprintf("storm-bus-%05d", i)
 		body, err := json.Marshal(ev)

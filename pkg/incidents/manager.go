@@ -2,6 +2,8 @@ package incidents
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -367,7 +369,7 @@ func (m *Manager) handle(ctx context.Context, s *Signal) (Outcome, error) {
 			return done, err
 		}
 	}
-	if rec != nil && slices.Contains(rec.Recent, s.EventID) {
+	if rec != nil && rec.Remembers(s.EventID) {
 		switch {
 		case rec.Pending == s.EventID && rec.OpsItemID != "":
 			// The update this signal owes was not made yet.
@@ -518,7 +520,7 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *Signal) (Outcome, e
 		Priority:        priority(s.Plan.Priority),
 		Plan:            s.Plan.clone(),
 		First:           &first,
-		Recent:          []string{s.EventID},
+		Recent:          remember(nil, s.EventID),
 		Claimed:         m.now(),
 	}
 	if prev != nil {
@@ -838,12 +840,27 @@ func resolution(s *Signal) string {
 	return fmt.Sprintf("recovered at %s: %s (rule %s, event %s)", stamp(s.Time), what, s.Rule, s.EventID)
 }
 
-// remember appends id to ids, keeping the last recentIDs.
+// Remembers reports whether the signal id is among the last applied to r.
+func (r *Record) Remembers(id string) bool {
+	// Records written before digests hold the ids themselves.
+	return slices.Contains(r.Recent, digest(id)) || slices.Contains(r.Recent, id)
+}
+
+// digest is the 72-bit digest of a signal id that Record.Recent keeps, in
+// 12 characters: two ids of a record's 64 share one with a probability
+// below 10^-18.
+func digest(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+// remember appends the digest of id to ids, keeping the last recentIDs.
 func remember(ids []string, id string) []string {
-	if slices.Contains(ids, id) {
+	d := digest(id)
+	if slices.Contains(ids, d) {
 		return slices.Clone(ids)
 	}
-	ids = append(slices.Clone(ids), id)
+	ids = append(slices.Clone(ids), d)
 	if len(ids) > recentIDs {
 		ids = ids[len(ids)-recentIDs:]
 	}

@@ -313,3 +313,41 @@ func TestConcurrentCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentDigests: a record remembers its last signals by 12-character
+// digests, and still knows the plain ids records written before kept.
+func TestRecentDigests(t *testing.T) {
+	e := newEnv(t, faults{})
+	ctx := context.Background()
+	for i := range 100 {
+		s := sig(incidents.Detected, 0)
+		s.EventID = fmt.Sprintf("%08x-1bf1-5280-b53e-cb8363851c8c", i)
+		if _, err := e.m.Handle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := e.record(t)
+	if len(rec.Recent) != 64 {
+		t.Fatalf("record remembers %d signals, want 64", len(rec.Recent))
+	}
+	for _, d := range rec.Recent {
+		if len(d) != 12 {
+			t.Fatalf("Recent entry %q: want a 12-character digest", d)
+		}
+	}
+	if !rec.Remembers("00000063-1bf1-5280-b53e-cb8363851c8c") || rec.Remembers("00000000-1bf1-5280-b53e-cb8363851c8c") {
+		t.Error("Remembers: want the last signal remembered, the first (100 signals ago) not")
+	}
+	// A record as written before digests.
+	rec.Recent = append(rec.Recent, "detected-legacy")
+	rec.Version = 0
+	rec.Fingerprint = "legacy"
+	if err := e.store.Put(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	s := sig(incidents.Detected, 0)
+	s.Fingerprint, s.EventID = "legacy", "detected-legacy"
+	if out, err := e.m.Handle(ctx, s); err != nil || out.Action != incidents.Duplicate {
+		t.Errorf("a signal an older record names by its id = %+v, %v, want a duplicate", out, err)
+	}
+}
