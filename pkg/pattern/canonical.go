@@ -113,6 +113,10 @@ func appendFlat(b []byte, slots []*slot) []byte {
 	return append(b, '}')
 }
 
+// maxNestedParts is the most path segments rendered as nested objects,
+// well inside maxDepth with the value's own nesting.
+const maxNestedParts = maxDepth / 2
+
 // node is a level of the nested rendering.
 type node struct {
 	value    string // canonical value list, if a field ends here
@@ -127,8 +131,10 @@ func appendNested(b []byte, slots []*slot) []byte {
 	var extra []member
 	for _, s := range slots {
 		parts := strings.Split(s.path, ".")
-		if slices.Contains(parts, "$or") {
-			// Nesting would turn this field into an "$or".
+		if slices.Contains(parts, "$or") || len(parts) > maxNestedParts {
+			// Nesting would turn this field into an "$or", or nest it
+			// deeper than the JSON parser takes: a dot-joined key says
+			// the same.
 			extra = append(extra, member{s.path, s.canon})
 			continue
 		}
