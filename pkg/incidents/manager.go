@@ -19,12 +19,14 @@ import (
 // Manager runs the OpsItem lifecycle: it applies each Signal to the
 // fingerprint's Record and makes the OpsCenter calls the change needs.
 //
-// Every step is safe to repeat. The record is claimed first (a conditional
-// write), then OpsCenter is called, then the record is written again; a
-// crash between the steps leaves a record that the next delivery of any
-// signal for the fingerprint repairs, and OpsCenter's dedup string makes a
-// repeated CreateOpsItem return the OpsItem already created. A redelivered
-// signal whose id the record remembers changes nothing and calls nothing.
+// Every step is safe to repeat. Each OpsCenter call the record owes is
+// claimed in it first (a conditional write), then made, then the record is
+// written again. Other workers wait for a claimed call instead of making it
+// too; a crash between the steps leaves a claim that the next signal for
+// the fingerprint takes over once the claim grace has passed, and
+// OpsCenter's dedup string makes a repeated CreateOpsItem return the
+// OpsItem already created. A redelivered signal the record remembers
+// changes nothing and calls nothing.
 //
 // A Manager is safe for concurrent use when its OpsCenter, Store, Changes
 // and Publisher are.
