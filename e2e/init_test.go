@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/opsloop/opsloop/pkg/repotest"
+	"github.com/opsloop/opsloop/internal/repotest"
 )
 
 // TestInitOnce reads each function's main package: the AWS config is loaded

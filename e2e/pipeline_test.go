@@ -24,19 +24,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/signal"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/opsloop/opsloop/infra/ruleparams"
-	"github.com/opsloop/opsloop/pkg/awstest"
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/eventfile"
-	"github.com/opsloop/opsloop/pkg/incidents"
-	"github.com/opsloop/opsloop/pkg/problems"
-	"github.com/opsloop/opsloop/pkg/repotest"
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/incidents"
+	"github.com/opsloop/opsloop/internal/problems"
+	"github.com/opsloop/opsloop/internal/repotest"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 const (
@@ -197,8 +200,8 @@ func TestPipeline(t *testing.T) {
 		checkAgainstReplay(t, got, rep.report)
 	})
 	t.Run("same problems as replay", func(t *testing.T) {
-		client := dynamodb.New(dynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(dyn.URL()), Credentials: awstest.Credentials()})
-		store := dynamo.NewProblems(client, tableName, dynamo.ProblemsOptions{})
+		client := awsdynamodb.New(awsdynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(dyn.URL()), Credentials: awstest.Credentials()})
+		store := dynamodb.NewProblems(client, tableName, dynamodb.ProblemsOptions{})
 		gotProblems := map[string]string{}
 		for _, status := range problems.Statuses {
 			ps, err := store.List(ctx, status)
@@ -331,8 +334,8 @@ func (p *pipe) signals() []events.SQSMessage {
 	all := p.bus.Events()
 	var msgs []events.SQSMessage
 	for _, ev := range all[p.routed:] {
-		if ev.Bus != busName || ev.Source != incidents.EventSource ||
-			(ev.DetailType != incidents.DetailDetected && ev.DetailType != incidents.DetailRecovered) {
+		if ev.Bus != busName || ev.Source != signal.Source ||
+			(ev.DetailType != signal.DetailDetected && ev.DetailType != signal.DetailRecovered) {
 			continue
 		}
 		p.messages++
@@ -395,11 +398,11 @@ func createTable(t *testing.T, d *awstest.Dynalite) {
 	t.Helper()
 	ctx := context.Background()
 	client := d.Client()
-	if _, err := client.CreateTable(ctx, dynamo.TableDefinition(tableName)); err != nil {
+	if _, err := client.CreateTable(ctx, dynamodb.TableDefinition(tableName)); err != nil {
 		t.Fatalf("CreateTable(%s) = %v", tableName, err)
 	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 10*time.Second); err != nil {
+	waiter := awsdynamodb.NewTableExistsWaiter(client, func(o *awsdynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+	if err := waiter.Wait(ctx, &awsdynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 10*time.Second); err != nil {
 		t.Fatalf("wait for table %s: %v", tableName, err)
 	}
 }
@@ -570,7 +573,7 @@ func checkFields(t *testing.T, got []awstest.OpsItem, set *rules.Set) {
 				t.Errorf("OpsItem %s: /aws/resources %q is not a list of ARNs", it.ID, raw)
 			}
 			for _, r := range rs {
-				if !incidents.IsARN(r.ARN) {
+				if !event.IsARN(r.ARN) {
 					t.Errorf("OpsItem %s: /aws/resources names %q, not an ARN", it.ID, r.ARN)
 				}
 			}

@@ -14,12 +14,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/opsloop/opsloop/pkg/awstest"
-	"github.com/opsloop/opsloop/pkg/redrive"
-	"github.com/opsloop/opsloop/pkg/repotest"
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/aws/sqs"
+	"github.com/opsloop/opsloop/internal/repotest"
 )
 
-// Queue and function names of the local redrive.
+// Queue and function names of the local sqs.
 const (
 	incidentsQueue       = "opsloop-e2e-incidents"
 	incidentsDeadLetters = "opsloop-e2e-incidents-dlq"
@@ -37,7 +37,7 @@ const (
 // through a local Lambda Invoke endpoint in front of the emulators, and the
 // incidents queue's back to the queue, from which they are delivered. It returns what waited and the
 // CLI's reports.
-func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
+func (s *stack) redrive(t *testing.T) ([]deadLetter, []sqs.Report) {
 	t.Helper()
 	s.mu.Lock()
 	waiting := s.dlq
@@ -89,20 +89,20 @@ func (s *stack) redrive(t *testing.T) ([]deadLetter, []redrive.Report) {
 	t.Cleanup(lambdaAPI.Close)
 
 	cli := buildCLI(t)
-	run := func(args ...string) redrive.Report {
+	run := func(args ...string) sqs.Report {
 		t.Helper()
 		cmd := exec.Command(cli, append([]string{"redrive", "--json", "--endpoint-url", q.URL()}, args...)...)
 		cmd.Env = append(s.envWithout("AWS_ENDPOINT_URL_"), "AWS_ENDPOINT_URL_LAMBDA="+lambdaAPI.URL)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
-		var rep redrive.Report
+		var rep sqs.Report
 		if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil || err != nil {
 			t.Fatalf("opsloop redrive %v: %v %v\n%s%s", args, err, jerr, stdout.String(), stderr.String())
 		}
 		return rep
 	}
-	reports := []redrive.Report{
+	reports := []sqs.Report{
 		run("--queue", q.QueueURL(classifierDeadLetter), "--function", classifierFunction),
 		run("--queue", q.QueueURL(incidentsDeadLetters), "--to", q.QueueURL(incidentsQueue)),
 	}

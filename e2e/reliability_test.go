@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsloop/opsloop/pkg/awstest"
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/eventfile"
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/eventfile"
 )
 
 // The decision classes AWS calls are counted by.

@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/event"
-	"github.com/opsloop/opsloop/pkg/eventfile"
-	"github.com/opsloop/opsloop/pkg/memory"
-	"github.com/opsloop/opsloop/pkg/pattern"
-	"github.com/opsloop/opsloop/pkg/routing"
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/routing"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // templateFile is what scripts/synth.sh (run by scripts/test.sh before the

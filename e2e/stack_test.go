@@ -21,19 +21,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/signal"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/opsloop/opsloop/pkg/awstest"
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/eventfile"
-	"github.com/opsloop/opsloop/pkg/incidents"
-	"github.com/opsloop/opsloop/pkg/metrics"
-	"github.com/opsloop/opsloop/pkg/problems"
-	"github.com/opsloop/opsloop/pkg/repotest"
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/incidents"
+	"github.com/opsloop/opsloop/internal/metrics"
+	"github.com/opsloop/opsloop/internal/problems"
+	"github.com/opsloop/opsloop/internal/repotest"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // The platform's retry settings the deployment configures, which the stack
@@ -457,7 +459,7 @@ func (s *stack) learn(ctx context.Context, copies func(i int) int) {
 	all := s.bus.Events()
 	routed := 0
 	for _, ev := range all[s.learned:] {
-		if ev.Bus != busName || ev.Source != incidents.EventSource ||
+		if ev.Bus != busName || ev.Source != signal.Source ||
 			(ev.DetailType != incidents.DetailOpened && ev.DetailType != incidents.DetailResolved) {
 			continue
 		}
@@ -488,8 +490,8 @@ func (s *stack) signals() []*message {
 	all := s.bus.Events()
 	var msgs []*message
 	for _, ev := range all[s.routed:] {
-		if ev.Bus != busName || ev.Source != incidents.EventSource ||
-			(ev.DetailType != incidents.DetailDetected && ev.DetailType != incidents.DetailRecovered) {
+		if ev.Bus != busName || ev.Source != signal.Source ||
+			(ev.DetailType != signal.DetailDetected && ev.DetailType != signal.DetailRecovered) {
 			continue
 		}
 		s.seq++
@@ -684,8 +686,8 @@ func (s *stack) review(ctx context.Context, end time.Time, copies int) {
 
 // problemRecords reads every problem record from the table.
 func (s *stack) problemRecords() map[string]string {
-	client := dynamodb.New(dynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(s.dyn.url()), Credentials: awstest.Credentials()})
-	store := dynamo.NewProblems(client, tableName, dynamo.ProblemsOptions{})
+	client := awsdynamodb.New(awsdynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(s.dyn.url()), Credentials: awstest.Credentials()})
+	store := dynamodb.NewProblems(client, tableName, dynamodb.ProblemsOptions{})
 	out := map[string]string{}
 	for _, status := range append([]problems.Status{problems.Candidate}, problems.Statuses...) {
 		ps, err := store.List(context.Background(), status)
@@ -763,12 +765,12 @@ func compareStates(t *testing.T, got, want state) {
 func createTableAt(t *testing.T, url string) {
 	t.Helper()
 	ctx := context.Background()
-	client := dynamodb.New(dynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(url), Credentials: awstest.Credentials()})
-	if _, err := client.CreateTable(ctx, dynamo.TableDefinition(tableName)); err != nil {
+	client := awsdynamodb.New(awsdynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(url), Credentials: awstest.Credentials()})
+	if _, err := client.CreateTable(ctx, dynamodb.TableDefinition(tableName)); err != nil {
 		t.Fatalf("CreateTable(%s) = %v", tableName, err)
 	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 10*time.Second); err != nil {
+	waiter := awsdynamodb.NewTableExistsWaiter(client, func(o *awsdynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+	if err := waiter.Wait(ctx, &awsdynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 10*time.Second); err != nil {
 		t.Fatalf("wait for table %s: %v", tableName, err)
 	}
 }

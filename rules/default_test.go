@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/event"
-	"github.com/opsloop/opsloop/pkg/memory"
-	ruleset "github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	ruleset "github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/rules"
 )
 

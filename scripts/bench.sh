@@ -38,9 +38,9 @@ echo "== machine"
 
 echo "== go benchmarks (count $count, benchtime $benchtime)"
 go test -run '^$' -bench 'BenchmarkClassify|BenchmarkSetMatch|BenchmarkLinearMatch|BenchmarkParseEvent' \
-	-benchmem -count "$count" -benchtime "$benchtime" ./pkg/classify ./pkg/pattern >"$out/go.txt"
+	-benchmem -count "$count" -benchtime "$benchtime" ./internal/classify ./internal/pattern >"$out/go.txt"
 go test -run '^$' -bench 'BenchmarkParse$|BenchmarkValues|BenchmarkSplit' \
-	-benchmem -count "$count" -benchtime "$benchtime" ./pkg/event ./pkg/eventfile >>"$out/go.txt"
+	-benchmem -count "$count" -benchtime "$benchtime" ./internal/event ./internal/eventfile >>"$out/go.txt"
 "${benchstat[@]}" "$out/go.txt" | tee "$out/go.benchstat.txt"
 
 echo "== replay of $records generated CloudTrail records vs decompress+decode (count $replay_count)"
@@ -50,7 +50,7 @@ if [[ ! -d "$trail" ]]; then
 fi
 echo "trail: $(find "$trail" -name '*.json.gz' | wc -l) files, $(du -sh "$trail" | cut -f1) compressed"
 OPSLOOP_BENCH_TRAIL="$trail" go test -run '^$' -bench 'BenchmarkReplayTrail' -benchtime 1x -count "$replay_count" \
-	-timeout 60m ./pkg/replay >"$out/replay.txt"
+	-timeout 60m ./internal/local/replay >"$out/replay.txt"
 "${benchstat[@]}" -col /.name "$out/replay.txt" 2>/dev/null | tee "$out/replay.benchstat.txt" ||
 	"${benchstat[@]}" "$out/replay.txt" | tee "$out/replay.benchstat.txt"
 

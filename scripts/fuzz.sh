@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-10s}
 
 dirs=()
-for d in cmd pkg rules functions e2e; do [[ -d $d ]] && dirs+=("$d"); done
+for d in cmd internal rules functions e2e; do [[ -d $d ]] && dirs+=("$d"); done
 
 # fuzz runs one target; returns 0 on success, 75 on the boundary flake, 1 otherwise.
 fuzz() {

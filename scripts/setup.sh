@@ -54,7 +54,7 @@ lambda_rie() {
 
 # --- end of the Lambda Runtime Interface Emulator block -------------------
 
-# --- Chromium (the review report's browser tests, pkg/review) ------------
+# --- Chromium (the review report's browser tests, internal/review) ------------
 
 # chromium_browser installs Debian's chromium, which the browser tests of
 # the review report run headless, unless a Chromium or Chrome is on PATH.

@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/opsloop/opsloop/pkg/pattern"
+	"github.com/opsloop/opsloop/internal/pattern"
 )
 
 // patternMatch prints "match" or "no match" and exits 0 or 1; an invalid

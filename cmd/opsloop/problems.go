@@ -13,13 +13,13 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/memory"
-	"github.com/opsloop/opsloop/pkg/problems"
-	"github.com/opsloop/opsloop/pkg/replay"
-	"github.com/opsloop/opsloop/pkg/review"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/local/replay"
+	"github.com/opsloop/opsloop/internal/problems"
+	"github.com/opsloop/opsloop/internal/review"
 )
 
 // problemsSource is where the problems commands read problems from: the
@@ -54,12 +54,12 @@ func tableFlag(fs *flag.FlagSet) *string {
 }
 
 // openTable returns the problems store of a deployed opsloop.
-func openTable(ctx context.Context, table string) (*dynamo.Problems, error) {
+func openTable(ctx context.Context, table string) (*dynamodb.Problems, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return dynamo.NewProblems(dynamodb.NewFromConfig(cfg), table, dynamo.ProblemsOptions{}), nil
+	return dynamodb.NewProblems(awsdynamodb.NewFromConfig(cfg), table, dynamodb.ProblemsOptions{}), nil
 }
 
 // open returns the store: the table, the state file, or a replay of events.

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsloop/opsloop/pkg/awstest"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/problems"
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/problems"
 )
 
 // TestProblemsOnTable works on problems the deployed functions keep in
@@ -17,7 +17,7 @@ func TestProblemsOnTable(t *testing.T) {
 	ctx := context.Background()
 	dyn := awstest.DynaliteForTest(t)
 	const table = "opsloop-cli-test"
-	if _, err := dyn.Client().CreateTable(ctx, dynamo.TableDefinition(table)); err != nil {
+	if _, err := dyn.Client().CreateTable(ctx, dynamodb.TableDefinition(table)); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", dyn.URL())
@@ -28,7 +28,7 @@ func TestProblemsOnTable(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 
 	// GIVEN a fingerprint that opened three incidents within the window
-	store := dynamo.NewProblems(dyn.Client(), table, dynamo.ProblemsOptions{})
+	store := dynamodb.NewProblems(dyn.Client(), table, dynamodb.ProblemsOptions{})
 	tracker := problems.New(store)
 	at := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
 	for i, id := range []string{"oi-1", "oi-2", "oi-3"} {

@@ -10,12 +10,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/opsloop/opsloop/pkg/bus"
-	"github.com/opsloop/opsloop/pkg/redrive"
+	"github.com/opsloop/opsloop/internal/aws/eventbridge"
+	"github.com/opsloop/opsloop/internal/aws/sqs"
 )
 
 const redriveUsage = `opsloop redrive moves the messages of a dead-letter queue back where they failed to go,
@@ -78,28 +78,28 @@ func redriveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "opsloop redrive: load AWS config: %v\n", err)
 		return exitFailed
 	}
-	sqsClient := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+	sqsClient := awssqs.NewFromConfig(cfg, func(o *awssqs.Options) {
 		if *endpoint != "" {
 			o.BaseEndpoint = aws.String(*endpoint)
 		}
 	})
-	var dst redrive.Destination
+	var dst sqs.Destination
 	switch {
 	case *to != "":
-		dst = redrive.ToQueue(sqsClient, *to)
+		dst = sqs.ToQueue(sqsClient, *to)
 	case *busName != "":
-		dst = redrive.ToBus(bus.New(eventbridge.NewFromConfig(cfg), *busName, bus.Options{}), *busName)
+		dst = sqs.ToBus(eventbridge.New(awseventbridge.NewFromConfig(cfg), *busName, eventbridge.Options{}), *busName)
 	case *function != "":
-		dst = redrive.ToFunction(lambda.NewFromConfig(cfg), *function)
+		dst = sqs.ToFunction(lambda.NewFromConfig(cfg), *function)
 	case !*dryRun:
-		src, err := redrive.SourceQueue(ctx, sqsClient, *queue)
+		src, err := sqs.SourceQueue(ctx, sqsClient, *queue)
 		if err != nil {
 			fmt.Fprintf(stderr, "opsloop redrive: %v\n", err)
 			return exitInvalid
 		}
-		dst = redrive.ToQueue(sqsClient, src)
+		dst = sqs.ToQueue(sqsClient, src)
 	}
-	rep, err := redrive.Run(ctx, sqsClient, *queue, dst, redrive.Options{Max: *maxN, DryRun: *dryRun, Visibility: *visibility})
+	rep, err := sqs.Run(ctx, sqsClient, *queue, dst, sqs.Options{Max: *maxN, DryRun: *dryRun, Visibility: *visibility})
 	if *asJSON {
 		if perr := printJSONTo(stdout, rep); perr != nil {
 			fmt.Fprintf(stderr, "opsloop redrive: %v\n", perr)
@@ -118,7 +118,7 @@ func redriveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-func printRedrive(w io.Writer, rep redrive.Report) {
+func printRedrive(w io.Writer, rep sqs.Report) {
 	switch {
 	case rep.DryRun:
 		fmt.Fprintf(w, "%s: %d messages waiting (dry run: nothing sent or deleted)\n", rep.Queue, rep.Seen)

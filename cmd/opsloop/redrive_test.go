@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsloop/opsloop/pkg/awstest"
-	"github.com/opsloop/opsloop/pkg/redrive"
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/aws/sqs"
 )
 
 // localAWS points the SDK's default config at the local endpoints, with
@@ -64,7 +64,7 @@ func TestRedriveCommand(t *testing.T) {
 
 	// --max 2, then the rest, to the source queue found by its redrive policy.
 	code, out, errOut = runCLI("redrive", "--queue", dlq, "--endpoint-url", ep, "--max", "2", "--json")
-	var rep redrive.Report
+	var rep sqs.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || rep.Moved != 2 || rep.Destination != "queue "+src {
 		t.Fatalf("redrive --max 2 --json = %d, %+v (%v), stderr %q", code, rep, err, errOut)
 	}

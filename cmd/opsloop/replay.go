@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/replay"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/local/replay"
 )
 
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/opsloop/opsloop/pkg/replay"
-	"github.com/opsloop/opsloop/pkg/review"
+	"github.com/opsloop/opsloop/internal/local/replay"
+	"github.com/opsloop/opsloop/internal/review"
 )
 
 func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

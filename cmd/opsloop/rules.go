@@ -12,11 +12,11 @@ import (
 
 	defaultrules "github.com/opsloop/opsloop/rules"
 
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/event"
-	"github.com/opsloop/opsloop/pkg/memory"
-	"github.com/opsloop/opsloop/pkg/pattern"
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // loadRules loads the rules at path, or the embedded defaults when path is empty.

@@ -1,7 +1,7 @@
 // Command classifier is the Lambda function that classifies the account's
 // events: EventBridge invokes it with one event, which it decides on under
 // the operator's rules and, for incidents and recoveries, signals on the
-// opsloop bus.
+// opsloop eventbridge.
 package main
 
 import (
@@ -11,22 +11,24 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/opsloop/opsloop/internal/functions/liverules"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/opsloop/opsloop/pkg/bus"
-	opsconfig "github.com/opsloop/opsloop/pkg/config"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/lambdafn"
-	"github.com/opsloop/opsloop/pkg/params"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/eventbridge"
+	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/functions/classifierfn"
+	"github.com/opsloop/opsloop/internal/lambdaenv"
 )
 
 func main() {
-	out := lambdafn.Locked(os.Stdout)
-	log := lambdafn.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
+	out := lambdaenv.Locked(os.Stdout)
+	log := lambdaenv.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	h, err := setup(context.Background(), out, log)
 	if err != nil {
 		log.Error("init failed", "error", err.Error())
@@ -37,8 +39,8 @@ func main() {
 
 // setup reads the settings and builds the clients once per execution
 // environment; the rules are loaded by the first invocation.
-func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*lambdafn.Classifier, error) {
-	s, err := lambdafn.ReadClassifierSettings(opsconfig.FromOS())
+func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*classifierfn.Classifier, error) {
+	s, err := classifierfn.ReadClassifierSettings(lambdaenv.FromOS())
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +48,10 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*lambdafn.Clas
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	m := lambdafn.NewMetrics(out, log)
-	table := dynamo.New(dynamodb.NewFromConfig(cfg), s.Table, dynamo.Options{})
-	loader := params.NewLoader(ssm.NewFromConfig(cfg), s.RulesPath, params.Options{TTL: s.RulesTTL})
-	rules := lambdafn.NewRules(loader, table, log, m)
-	publisher := bus.New(eventbridge.NewFromConfig(cfg), s.Bus, bus.Options{})
-	return lambdafn.NewClassifier(rules, publisher, log, m), nil
+	m := lambdaenv.NewMetrics(out, log)
+	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
+	loader := ssm.NewLoader(awsssm.NewFromConfig(cfg), s.RulesPath, ssm.LoaderOptions{TTL: s.RulesTTL})
+	rules := liverules.New(loader, table, log, m)
+	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
+	return classifierfn.NewClassifier(rules, publisher, log, m), nil
 }

@@ -13,22 +13,21 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/opsloop/opsloop/pkg/bus"
-	opsconfig "github.com/opsloop/opsloop/pkg/config"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/incidents"
-	"github.com/opsloop/opsloop/pkg/lambdafn"
-	"github.com/opsloop/opsloop/pkg/opscenter"
-	"github.com/opsloop/opsloop/pkg/pipeline"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/eventbridge"
+	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/functions/incidentsfn"
+	"github.com/opsloop/opsloop/internal/incidents"
+	"github.com/opsloop/opsloop/internal/lambdaenv"
 )
 
 func main() {
-	out := lambdafn.Locked(os.Stdout)
-	log := lambdafn.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
+	out := lambdaenv.Locked(os.Stdout)
+	log := lambdaenv.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	h, err := setup(context.Background(), out, log)
 	if err != nil {
 		log.Error("init failed", "error", err.Error())
@@ -39,8 +38,8 @@ func main() {
 
 // setup reads the settings and builds the clients once per execution
 // environment.
-func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*lambdafn.Incidents, error) {
-	s, err := lambdafn.ReadIncidentsSettings(opsconfig.FromOS())
+func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.Incidents, error) {
+	s, err := incidentsfn.ReadIncidentsSettings(lambdaenv.FromOS())
 	if err != nil {
 		return nil, err
 	}
@@ -48,13 +47,13 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*lambdafn.Inci
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	table := dynamo.New(dynamodb.NewFromConfig(cfg), s.Table, dynamo.Options{})
-	ops := opscenter.New(ssm.NewFromConfig(cfg), opscenter.Options{})
-	publisher := bus.New(eventbridge.NewFromConfig(cfg), s.Bus, bus.Options{})
+	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
+	ops := ssm.NewOpsCenter(awsssm.NewFromConfig(cfg), ssm.OpsCenterOptions{})
+	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	manager := incidents.New(ops, table,
-		incidents.WithPublisher(lambdafn.Publisher(publisher)),
-		incidents.WithChanges(pipeline.ChangesFrom(table), 0),
+		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
+		incidents.WithChanges(table, 0),
 		incidents.WithDefaultTopic(s.Topic),
 		incidents.WithLogger(log))
-	return lambdafn.NewIncidents(manager, log, lambdafn.NewMetrics(out, log)), nil
+	return incidentsfn.NewIncidents(manager, log, lambdaenv.NewMetrics(out, log)), nil
 }

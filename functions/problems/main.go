@@ -12,25 +12,26 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/opsloop/opsloop/internal/functions/liverules"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	opsconfig "github.com/opsloop/opsloop/pkg/config"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/lambdafn"
-	"github.com/opsloop/opsloop/pkg/notify"
-	"github.com/opsloop/opsloop/pkg/opscenter"
-	"github.com/opsloop/opsloop/pkg/params"
-	"github.com/opsloop/opsloop/pkg/reports"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/s3"
+	"github.com/opsloop/opsloop/internal/aws/sns"
+	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/functions/problemsfn"
+	"github.com/opsloop/opsloop/internal/lambdaenv"
 )
 
 func main() {
-	out := lambdafn.Locked(os.Stdout)
-	log := lambdafn.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
+	out := lambdaenv.Locked(os.Stdout)
+	log := lambdaenv.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	h, err := setup(context.Background(), out, log)
 	if err != nil {
 		log.Error("init failed", "error", err.Error())
@@ -41,8 +42,8 @@ func main() {
 
 // setup reads the settings and builds the clients once per execution
 // environment; the rules are loaded by the first invocation.
-func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*lambdafn.Problems, error) {
-	s, err := lambdafn.ReadProblemsSettings(opsconfig.FromOS())
+func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*problemsfn.Problems, error) {
+	s, err := problemsfn.ReadProblemsSettings(lambdaenv.FromOS())
 	if err != nil {
 		return nil, err
 	}
@@ -50,22 +51,22 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*lambdafn.Prob
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	m := lambdafn.NewMetrics(out, log)
-	db := dynamodb.NewFromConfig(cfg)
-	table := dynamo.New(db, s.Table, dynamo.Options{})
-	state := dynamo.NewProblems(db, s.Table, dynamo.ProblemsOptions{})
-	ssmClient := ssm.NewFromConfig(cfg)
-	loader := params.NewLoader(ssmClient, s.RulesPath, params.Options{TTL: s.RulesTTL})
-	return lambdafn.NewProblems(lambdafn.ProblemsConfig{
-		Rules:     lambdafn.NewRules(loader, table, log, m),
+	m := lambdaenv.NewMetrics(out, log)
+	db := awsdynamodb.NewFromConfig(cfg)
+	table := dynamodb.New(db, s.Table, dynamodb.Options{})
+	state := dynamodb.NewProblems(db, s.Table, dynamodb.ProblemsOptions{})
+	ssmClient := awsssm.NewFromConfig(cfg)
+	loader := ssm.NewLoader(ssmClient, s.RulesPath, ssm.LoaderOptions{TTL: s.RulesTTL})
+	return problemsfn.NewProblems(problemsfn.ProblemsConfig{
+		Rules:     liverules.New(loader, table, log, m),
 		Store:     state,
 		Relations: state,
 		Changes:   table,
-		Relater:   lambdafn.Relater(opscenter.New(ssmClient, opscenter.Options{}), log),
+		Relater:   problemsfn.Relater(ssm.NewOpsCenter(ssmClient, ssm.OpsCenterOptions{}), log),
 		Log:       state,
 		Marks:     state,
-		Reports:   reports.New(s3.NewFromConfig(cfg), s.ReportBucket, reports.Options{Region: cfg.Region}),
-		Notifier:  notify.New(sns.NewFromConfig(cfg), s.Topic),
+		Reports:   s3.New(awss3.NewFromConfig(cfg), s.ReportBucket, s3.Options{Region: cfg.Region}),
+		Notifier:  sns.New(awssns.NewFromConfig(cfg), s.Topic),
 		Logger:    log,
 		Metrics:   m,
 	}), nil

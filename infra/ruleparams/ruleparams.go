@@ -13,7 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // StandardTierMax is the most bytes a Standard-tier parameter holds (4 KB).

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/rules"
 	defaultrules "github.com/opsloop/opsloop/rules"
 )
 

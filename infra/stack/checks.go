@@ -5,7 +5,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-	"github.com/opsloop/opsloop/pkg/reports"
+
+	"github.com/opsloop/opsloop/internal/aws/s3"
 )
 
 // Check applies cdk-nag's AwsSolutions rules to everything under scope (the
@@ -48,7 +49,7 @@ func (s *PipelineStack) suppressions() {
 	add(s.findOpsItems, suppression("AwsSolutions-IAM5",
 		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write.",
 		"Resource::*"))
-	reportObjects := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/" + reports.DefaultPrefix + "*"
+	reportObjects := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/" + s3.DefaultPrefix + "*"
 	add(s.Problems.Role(), xray, params, suppression("AwsSolutions-IAM5",
 		"The function links the OpsItems of one problem as related OpsItems (UpdateOpsItem only); OpsCenter assigns their ids at creation.",
 		opsItems), suppression("AwsSolutions-IAM5",

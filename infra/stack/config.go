@@ -19,7 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/opsloop/opsloop/infra/ruleparams"
-	"github.com/opsloop/opsloop/pkg/routing"
+	"github.com/opsloop/opsloop/internal/routing"
 )
 
 // Context keys an account owner sets in cdk.json or with `cdk deploy -c key=value`.

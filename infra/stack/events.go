@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/opsloop/opsloop/internal/signal"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/opsloop/opsloop/pkg/incidents"
-	"github.com/opsloop/opsloop/pkg/routing"
+	"github.com/opsloop/opsloop/internal/incidents"
+	"github.com/opsloop/opsloop/internal/routing"
 )
 
 // OpsCenter's own events on the default bus when an OpsItem is created or
@@ -76,7 +78,7 @@ func (s *PipelineStack) busRules(cfg Config) {
 		Description: jsii.String("opsloop: incidents detected and recovered, to the incidents queue"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(eventSource),
-			DetailType: jsii.Strings(incidents.DetailDetected, incidents.DetailRecovered),
+			DetailType: jsii.Strings(signal.DetailDetected, signal.DetailRecovered),
 		},
 	})
 	signals.AddTarget(awseventstargets.NewSqsQueue(s.IncidentsQueue, &awseventstargets.SqsQueueProps{

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/opsloop/opsloop/pkg/config"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/reports"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/s3"
+	"github.com/opsloop/opsloop/internal/lambdaenv"
 )
 
 // function describes one Lambda function.
@@ -101,8 +101,8 @@ func (s *PipelineStack) functions(cfg Config) {
 	opsItems := st.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ssm"), Resource: jsii.String("opsitem"), ResourceName: jsii.String("*")})
 	// withRules adds what a function that reads the rules needs to find them.
 	withRules := func(env map[string]*string) map[string]*string {
-		env[config.EnvRulesPath] = jsii.String(cfg.RulesPath)
-		env[config.EnvRulesTTL] = jsii.String(cfg.RulesTTL.String())
+		env[lambdaenv.EnvRulesPath] = jsii.String(cfg.RulesPath)
+		env[lambdaenv.EnvRulesTTL] = jsii.String(cfg.RulesTTL.String())
 		return env
 	}
 
@@ -116,7 +116,7 @@ func (s *PipelineStack) functions(cfg Config) {
 		description: "opsloop: classifies the account's events with the rules",
 		memoryMB:    256,
 		timeout:     30 * time.Second,
-		env:         withRules(map[string]*string{config.EnvTable: s.Table.TableName(), config.EnvBus: s.Bus.EventBusName()}),
+		env:         withRules(map[string]*string{lambdaenv.EnvTable: s.Table.TableName(), lambdaenv.EnvBus: s.Bus.EventBusName()}),
 		async:       true,
 	})
 	// DeleteItem forgets a delivery whose classification failed, so that
@@ -144,9 +144,9 @@ func (s *PipelineStack) functions(cfg Config) {
 		// The signals carry the rule's response plan, so this function
 		// needs no access to the rules.
 		env: map[string]*string{
-			config.EnvTable: s.Table.TableName(),
-			config.EnvBus:   s.Bus.EventBusName(),
-			config.EnvTopic: s.Topic.TopicArn(),
+			lambdaenv.EnvTable: s.Table.TableName(),
+			lambdaenv.EnvBus:   s.Bus.EventBusName(),
+			lambdaenv.EnvTopic: s.Topic.TopicArn(),
 		},
 		reserved: cfg.IncidentsConcurrency,
 	})
@@ -185,21 +185,21 @@ func (s *PipelineStack) functions(cfg Config) {
 		description: "opsloop: records recurring incidents as problems and writes the weekly review",
 		memoryMB:    512,
 		timeout:     5 * time.Minute,
-		env:         withRules(map[string]*string{config.EnvTable: s.Table.TableName(), config.EnvReportBucket: s.Reports.BucketName(), config.EnvTopic: s.Topic.TopicArn()}),
+		env:         withRules(map[string]*string{lambdaenv.EnvTable: s.Table.TableName(), lambdaenv.EnvReportBucket: s.Reports.BucketName(), lambdaenv.EnvTopic: s.Topic.TopicArn()}),
 		async:       true,
 	})
 	// DeleteItem gives up the claim on sending a review that failed.
 	s.Problems.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
-		table, jsii.String(*table+"/index/"+dynamo.StatusIndex)))
+		table, jsii.String(*table+"/index/"+dynamodb.StatusIndex)))
 	s.Problems.AddToRolePolicy(statement("Rules", []string{"ssm:GetParametersByPath"}, rulesParams...))
 	s.Problems.AddToRolePolicy(statement("OpsItems", []string{"ssm:UpdateOpsItem"}, opsItems))
-	s.Problems.AddToRolePolicy(statement("Reports", []string{"s3:PutObject", "s3:GetObject"}, s.Reports.ArnForObjects(jsii.String(reports.DefaultPrefix+"*"))))
+	s.Problems.AddToRolePolicy(statement("Reports", []string{"s3:PutObject", "s3:GetObject"}, s.Reports.ArnForObjects(jsii.String(s3.DefaultPrefix+"*"))))
 	// The previous review is found by listing the reviews' prefix only.
 	s.Problems.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("ListReports"),
 		Actions:    jsii.Strings("s3:ListBucket"),
 		Resources:  jsii.Strings(*s.Reports.BucketArn()),
-		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{reports.DefaultPrefix + "*"}}},
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{s3.DefaultPrefix + "*"}}},
 	}))
 	// The weekly review's text summary goes to the topic, which is
 	// encrypted: publishing needs a data key of the topic's key.

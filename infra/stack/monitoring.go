@@ -8,9 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/opsloop/opsloop/pkg/classify"
-	"github.com/opsloop/opsloop/pkg/lambdafn"
-	"github.com/opsloop/opsloop/pkg/metrics"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/metrics"
 )
 
 // incidentsQueueMaxAge is how old the oldest waiting signal may grow before
@@ -103,7 +102,7 @@ func (s *PipelineStack) monitoring(cfg Config) {
 					metric(metrics.TimeToResolve, "p50", "median", nil), metric(metrics.TimeToResolve, "p90", "p90", nil), metric(metrics.TimeToResolve, "Maximum", "longest", nil)),
 				graph("OpsItem quota, rules reloads, rejected input", 12, false,
 					metric(metrics.OpsItemLimitExceeded, "Sum", "OpsItem quota reached", nil), metric(metrics.RulesReloadFailed, "Sum", "rules reload failed", nil),
-					metric(lambdafn.EventsRejected, "Sum", "events rejected", nil), metric(lambdafn.SignalsRejected, "Sum", "signals rejected", nil)),
+					metric(metrics.EventsRejected, "Sum", "events rejected", nil), metric(metrics.SignalsRejected, "Sum", "signals rejected", nil)),
 			},
 			{
 				graph("Function errors and throttles", 12, false, errs...),

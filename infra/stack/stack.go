@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opsloop/opsloop/internal/signal"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -23,10 +25,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/opsloop/opsloop/infra/ruleparams"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/incidents"
-	"github.com/opsloop/opsloop/pkg/routing"
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/routing"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // PipelineStackProps configure NewPipelineStack.
@@ -63,7 +64,7 @@ type PipelineStack struct {
 }
 
 // eventSource is the source of opsloop's own events.
-const eventSource = incidents.EventSource
+const eventSource = signal.Source
 
 // Function names, also the directories of their bundles.
 const (
@@ -130,21 +131,21 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	}
 
 	s.Table = awsdynamodb.NewTable(st, jsii.String("State"), &awsdynamodb.TableProps{
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(dynamo.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(dynamo.SortKey), Type: awsdynamodb.AttributeType_STRING},
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(dynamodb.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(dynamodb.SortKey), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
-		TimeToLiveAttribute: jsii.String(dynamo.TTLAttribute),
+		TimeToLiveAttribute: jsii.String(dynamodb.TTLAttribute),
 		RemovalPolicy:       retain,
 		DeletionProtection:  jsii.Bool(cfg.RetainData),
 	})
 	s.Table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(dynamo.StatusIndex),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(dynamo.StatusIndexPartitionKey), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(dynamo.StatusIndexSortKey), Type: awsdynamodb.AttributeType_STRING},
+		IndexName:      jsii.String(dynamodb.StatusIndex),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(dynamodb.StatusIndexPartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(dynamodb.StatusIndexSortKey), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 

@@ -18,12 +18,12 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/opsloop/opsloop/infra/stack"
-	"github.com/opsloop/opsloop/pkg/config"
-	"github.com/opsloop/opsloop/pkg/dynamo"
-	"github.com/opsloop/opsloop/pkg/metrics"
-	"github.com/opsloop/opsloop/pkg/pattern"
-	"github.com/opsloop/opsloop/pkg/routing"
-	"github.com/opsloop/opsloop/pkg/rules"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/lambdaenv"
+	"github.com/opsloop/opsloop/internal/metrics"
+	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/routing"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // The whole app is synthesized once per test binary: jsii starts node, and
@@ -195,9 +195,9 @@ func TestFunctions(t *testing.T) {
 		reserved any
 		timeout  float64
 	}{
-		{stack.ClassifierName, logicalID(subject.Classifier), []string{config.EnvTable, config.EnvBus, config.EnvRulesPath, config.EnvRulesTTL}, nil, 30},
-		{stack.IncidentsName, logicalID(subject.Incidents), []string{config.EnvTable, config.EnvBus, config.EnvTopic}, 2.0, 120},
-		{stack.ProblemsName, logicalID(subject.Problems), []string{config.EnvTable, config.EnvRulesPath, config.EnvRulesTTL, config.EnvReportBucket, config.EnvTopic}, nil, 300},
+		{stack.ClassifierName, logicalID(subject.Classifier), []string{lambdaenv.EnvTable, lambdaenv.EnvBus, lambdaenv.EnvRulesPath, lambdaenv.EnvRulesTTL}, nil, 30},
+		{stack.IncidentsName, logicalID(subject.Incidents), []string{lambdaenv.EnvTable, lambdaenv.EnvBus, lambdaenv.EnvTopic}, 2.0, 120},
+		{stack.ProblemsName, logicalID(subject.Problems), []string{lambdaenv.EnvTable, lambdaenv.EnvRulesPath, lambdaenv.EnvRulesTTL, lambdaenv.EnvReportBucket, lambdaenv.EnvTopic}, nil, 300},
 	}
 	if len(fns) != len(tests) {
 		t.Errorf("functions = %d, want %d (no CDK-internal functions)", len(fns), len(tests))
@@ -252,8 +252,8 @@ func TestFunctions(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("environment = %v, want %v", got, want)
 			}
-			if slices.Contains(tt.env, config.EnvRulesPath) && vars[config.EnvRulesPath] != "/opsloop/rules" {
-				t.Errorf("%s = %v, want /opsloop/rules", config.EnvRulesPath, vars[config.EnvRulesPath])
+			if slices.Contains(tt.env, lambdaenv.EnvRulesPath) && vars[lambdaenv.EnvRulesPath] != "/opsloop/rules" {
+				t.Errorf("%s = %v, want /opsloop/rules", lambdaenv.EnvRulesPath, vars[lambdaenv.EnvRulesPath])
 			}
 		})
 	}
@@ -628,22 +628,22 @@ func TestEncryptionAndStorage(t *testing.T) {
 			t.Errorf("queue %s has no policy denying insecure transport", id)
 		}
 	}
-	// AND one table: on demand, PITR, encrypted, TTL, keys from pkg/dynamo
+	// AND one table: on demand, PITR, encrypted, TTL, keys from internal/aws/dynamodb
 	template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1))
 	template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
 		"BillingMode":                      "PAY_PER_REQUEST",
 		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 		"SSESpecification":                 map[string]any{"SSEEnabled": true},
-		"TimeToLiveSpecification":          map[string]any{"AttributeName": dynamo.TTLAttribute, "Enabled": true},
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": dynamodb.TTLAttribute, "Enabled": true},
 		"KeySchema": []any{
-			map[string]any{"AttributeName": dynamo.PartitionKey, "KeyType": "HASH"},
-			map[string]any{"AttributeName": dynamo.SortKey, "KeyType": "RANGE"},
+			map[string]any{"AttributeName": dynamodb.PartitionKey, "KeyType": "HASH"},
+			map[string]any{"AttributeName": dynamodb.SortKey, "KeyType": "RANGE"},
 		},
 		"GlobalSecondaryIndexes": []any{assertions.Match_ObjectLike(&map[string]any{
-			"IndexName": dynamo.StatusIndex,
+			"IndexName": dynamodb.StatusIndex,
 			"KeySchema": []any{
-				map[string]any{"AttributeName": dynamo.StatusIndexPartitionKey, "KeyType": "HASH"},
-				map[string]any{"AttributeName": dynamo.StatusIndexSortKey, "KeyType": "RANGE"},
+				map[string]any{"AttributeName": dynamodb.StatusIndexPartitionKey, "KeyType": "HASH"},
+				map[string]any{"AttributeName": dynamodb.StatusIndexSortKey, "KeyType": "RANGE"},
 			},
 		})},
 	})

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/opsloop/opsloop/pkg/synth"
+	"github.com/opsloop/opsloop/internal/trailgen"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func write(dir string, records, perFile int, seed uint64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	g := synth.New(seed, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+	g := trailgen.New(seed, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
 	for n, file := 0, 0; n < records; file++ {
 		name := filepath.Join(dir, fmt.Sprintf("123456789012_CloudTrail_us-east-1_20261001T0000Z_%06d.json.gz", file))
 		count := min(perFile, records-n)
@@ -46,7 +46,7 @@ func write(dir string, records, perFile int, seed uint64) error {
 	return nil
 }
 
-func writeFile(name string, g *synth.Generator, count int) error {
+func writeFile(name string, g *trailgen.Generator, count int) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)

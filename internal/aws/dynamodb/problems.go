@@ -1,0 +1,563 @@
+package dynamodb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/opsloop/opsloop/internal/problems"
+	"github.com/opsloop/opsloop/internal/review"
+)
+
+// Problems is the problems function's state in the table shared with the
+// other functions: problem records, the links from OpsItems to them, the
+// relation index, and the incident log the scheduled review reads. It adds
+// these items to the layout in the package comment:
+//
+//	pk                      sk                          attributes
+//	prb#<key>               problem                     problem (JSON), version, token, status, rule, fingerprint,
+//	                                                    gsi1pk = status, gsi1sk = lastSeen + "#" + key,
+//	                                                    expiresAt (candidates only: lastSeen + recurrence window)
+//	prbopsitem#<OpsItem id> link                        key, expiresAt                        OpsItem → problem
+//	prbopsitem#<OpsItem id> rev                         logpk, logsk, opened, resolved,       OpsItem → incident log
+//	                                                    occurrences, flapping, expiresAt
+//	rel#<resource>          <related resource>          at, expiresAt                         relation index
+//	rev#<ISO week>          <opened>#<OpsItem id>       incident (JSON), resolved,            incident log
+//	                                                    occurrences, flapping, expiresAt
+//	rev#sent                <review id>                 at, expiresAt                         reviews sent
+//
+// The ISO week is that of the incident's opening, in UTC ("2026-W06").
+// Every write is a single-item put or update; a problem's Put is
+// conditional on the version it read.
+type Problems struct {
+	client API
+	name   string
+	table  *Table
+	opts   ProblemsOptions
+}
+
+// Default lifetimes of the problems function's items.
+const (
+	// DefaultLinkTTL keeps an OpsItem's links for resolutions that come
+	// long after the incident opened.
+	DefaultLinkTTL = 400 * 24 * time.Hour
+	// DefaultRelationTTL keeps relations well past the change log they
+	// were learned from.
+	DefaultRelationTTL = 90 * 24 * time.Hour
+	// DefaultIncidentLogTTL keeps the incident log for reviews of up to a
+	// year.
+	DefaultIncidentLogTTL = 400 * 24 * time.Hour
+)
+
+// MaxRelated is how many related resources Related returns, the most
+// recently related.
+const MaxRelated = 50
+
+// ProblemsOptions tune Problems; zero values take the defaults.
+type ProblemsOptions struct {
+	LinkTTL        time.Duration // default DefaultLinkTTL
+	RelationTTL    time.Duration // default DefaultRelationTTL
+	IncidentLogTTL time.Duration // default DefaultIncidentLogTTL
+	// Now is the clock for expiry times; default time.Now.
+	Now func() time.Time
+}
+
+var (
+	_ problems.Store     = (*Problems)(nil)
+	_ problems.Relations = (*Problems)(nil)
+)
+
+// NewProblems returns the problems state in the table named name, reached
+// through client.
+func NewProblems(client API, name string, opts ProblemsOptions) *Problems {
+	if opts.LinkTTL <= 0 {
+		opts.LinkTTL = DefaultLinkTTL
+	}
+	if opts.RelationTTL <= 0 {
+		opts.RelationTTL = DefaultRelationTTL
+	}
+	if opts.IncidentLogTTL <= 0 {
+		opts.IncidentLogTTL = DefaultIncidentLogTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Problems{client: client, name: name, table: New(client, name, Options{Now: opts.Now}), opts: opts}
+}
+
+const (
+	problemSK = "problem"
+	linkSK    = "link"
+	logSK     = "rev"
+	sentPK    = "rev#sent"
+)
+
+func problemPK(key string) string         { return "prb#" + key }
+func opsItemPK(id string) string          { return "prbopsitem#" + id }
+func relationPK(res string) string        { return "rel#" + res }
+func weekPK(t time.Time) string           { return "rev#" + ISOWeek(t) }
+func statusSK(p *problems.Problem) string { return timeKey(p.LastSeen) + "#" + p.Key }
+
+// ISOWeek names the ISO 8601 week of t in UTC, as the incident log's
+// partitions do: "2026-W06".
+func ISOWeek(t time.Time) string {
+	y, w := t.UTC().ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// Get implements problems.Store with a strongly consistent read.
+func (s *Problems) Get(ctx context.Context, key string) (*problems.Problem, error) {
+	item, err := s.get(ctx, keyOf(problemPK(key), problemSK), "get problem "+key)
+	if err != nil || item == nil {
+		return nil, err
+	}
+	p, err := decodeProblem(item)
+	if err != nil {
+		return nil, fmt.Errorf("get problem %s: %w", key, err)
+	}
+	return p, nil
+}
+
+func decodeProblem(item map[string]types.AttributeValue) (*problems.Problem, error) {
+	var p problems.Problem
+	if err := json.Unmarshal([]byte(stringAttr(item, "problem")), &p); err != nil {
+		return nil, fmt.Errorf("decode problem: %w", err)
+	}
+	v, err := numberAttr(item, "version")
+	if err != nil {
+		return nil, err
+	}
+	p.Version = v
+	return &p, nil
+}
+
+// Put implements problems.Store: a PutItem with the condition
+// attribute_not_exists(pk) for version 0 and version = p.Version
+// otherwise, storing version p.Version+1; a failed condition is
+// problems.ErrConflict. A put the SDK retried after it had in fact
+// succeeded still succeeds: the item carries a token unique to this call.
+func (s *Problems) Put(ctx context.Context, p *problems.Problem) error {
+	next := p.Version + 1
+	stored := p.Clone()
+	stored.Version = next
+	data, err := json.Marshal(stored)
+	if err != nil {
+		return fmt.Errorf("put problem %s: %w", p.Key, err)
+	}
+	token := newToken()
+	k := keyOf(problemPK(p.Key), problemSK)
+	item := map[string]types.AttributeValue{
+		PartitionKey: k[PartitionKey], SortKey: k[SortKey],
+		"problem": str(string(data)), "version": num(next), "token": str(token),
+		"status": str(string(p.Status)), "rule": str(p.Rule), "fingerprint": str(p.Fingerprint),
+		StatusIndexPartitionKey: str(string(p.Status)), StatusIndexSortKey: str(statusSK(p)),
+	}
+	if !p.IsProblem() {
+		window := p.Recurrence.Window()
+		if window <= 0 {
+			window = problems.DefaultRecurrence.Window()
+		}
+		item[TTLAttribute] = epochSeconds(later(p.LastSeen, s.opts.Now()).Add(window))
+	}
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}
+	if p.Version == 0 {
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ExpressionAttributeNames = map[string]string{"#pk": PartitionKey}
+	} else {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(p.Version)}
+	}
+	_, err = s.client.PutItem(ctx, in)
+	if err == nil {
+		return nil
+	}
+	if !conditionFailed(err) {
+		return fmt.Errorf("put problem %s: %w", p.Key, err)
+	}
+	now, err := s.get(ctx, k, "put problem "+p.Key)
+	if err != nil {
+		return err
+	}
+	if v, _ := numberAttr(now, "version"); now != nil && v == next && stringAttr(now, "token") == token {
+		return nil
+	}
+	return fmt.Errorf("put problem %s over version %d: %w", p.Key, p.Version, problems.ErrConflict)
+}
+
+// List implements problems.Store with a Query of the StatusIndex, which is
+// eventually consistent: a record written a moment ago may be listed as it
+// was before. Records come the most recently seen first, then by key.
+func (s *Problems) List(ctx context.Context, status problems.Status) ([]problems.Problem, error) {
+	var out []problems.Problem
+	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:                aws.String(s.name),
+		IndexName:                aws.String(StatusIndex),
+		KeyConditionExpression:   aws.String("#s = :s"),
+		ExpressionAttributeNames: map[string]string{"#s": StatusIndexPartitionKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s": str(string(status)),
+		},
+		ScanIndexForward: aws.Bool(false),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s problems: %w", status, err)
+		}
+		for _, item := range page.Items {
+			p, err := decodeProblem(item)
+			if err != nil {
+				return nil, fmt.Errorf("list %s problems: %s: %w", status, stringAttr(item, PartitionKey), err)
+			}
+			out = append(out, *p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b problems.Problem) int {
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return out, nil
+}
+
+// PutLink implements problems.Store. It updates only the link's own
+// attributes, so writing it again changes nothing.
+func (s *Problems) PutLink(ctx context.Context, opsItemID, key string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: keyOf(opsItemPK(opsItemID), linkSK),
+		UpdateExpression:         aws.String("SET #k = :k, #exp = :exp"),
+		ExpressionAttributeNames: map[string]string{"#k": "key", "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k": str(key), ":exp": epochSeconds(s.opts.Now().Add(s.opts.LinkTTL)),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("link OpsItem %s to %s: %w", opsItemID, key, err)
+	}
+	return nil
+}
+
+// Link implements problems.Store.
+func (s *Problems) Link(ctx context.Context, opsItemID string) (string, error) {
+	item, err := s.get(ctx, keyOf(opsItemPK(opsItemID), linkSK), "link of OpsItem "+opsItemID)
+	if err != nil || item == nil {
+		return "", err
+	}
+	return stringAttr(item, "key"), nil
+}
+
+// Relate implements problems.Relations: one item per pair, whose time only
+// moves forward, so relating again or out of order changes nothing.
+func (s *Problems) Relate(ctx context.Context, resource string, related []string, t time.Time) error {
+	exp := epochSeconds(later(t, s.opts.Now()).Add(s.opts.RelationTTL))
+	for _, r := range related {
+		if r == "" || r == resource {
+			continue
+		}
+		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.name), Key: keyOf(relationPK(resource), r),
+			UpdateExpression:         aws.String("SET #at = :at, #exp = :exp"),
+			ConditionExpression:      aws.String("attribute_not_exists(#at) OR #at < :at"),
+			ExpressionAttributeNames: map[string]string{"#at": "at", "#exp": TTLAttribute},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":at": str(timeKey(t)), ":exp": exp,
+			},
+		})
+		if err != nil && !conditionFailed(err) {
+			return fmt.Errorf("relate %s to %s: %w", resource, r, err)
+		}
+	}
+	return nil
+}
+
+// Related implements problems.Relations: at most MaxRelated resources, the
+// most recently related first.
+func (s *Problems) Related(ctx context.Context, resource string) ([]string, error) {
+	type rel struct{ res, at string }
+	var rs []rel
+	err := s.table.query(ctx, "related to "+resource, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": PartitionKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(relationPK(resource))},
+	}, func(item map[string]types.AttributeValue) error {
+		rs = append(rs, rel{stringAttr(item, SortKey), stringAttr(item, "at")})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(rs, func(a, b rel) int {
+		if c := strings.Compare(b.at, a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.res, b.res)
+	})
+	out := make([]string, 0, min(len(rs), MaxRelated))
+	for _, r := range rs[:min(len(rs), MaxRelated)] {
+		out = append(out, r.res)
+	}
+	return out, nil
+}
+
+// LogOpened keeps an opened incident in the incident log of its opening's
+// ISO week, for the review. Logging it again changes nothing, and a
+// resolution logged before it (events arrive in any order) is applied.
+func (s *Problems) LogOpened(ctx context.Context, inc review.Incident) error {
+	id := inc.OpsItemID
+	if id == "" {
+		id = "fp:" + inc.Fingerprint
+	}
+	opened := inc
+	opened.Resolved, opened.Occurrences, opened.Flapping = time.Time{}, 0, false
+	data, err := json.Marshal(opened)
+	if err != nil {
+		return fmt.Errorf("log incident %s: %w", id, err)
+	}
+	exp := epochSeconds(later(inc.Opened, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	lk := keyOf(weekPK(inc.Opened), timeKey(inc.Opened)+"#"+id)
+	// The log item first, then the OpsItem's index naming it: a resolution
+	// that finds the index finds the item too.
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: lk,
+		UpdateExpression:         aws.String("SET #inc = :inc, #exp = :exp"),
+		ExpressionAttributeNames: map[string]string{"#inc": "incident", "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":inc": str(string(data)), ":exp": exp,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("log incident %s: %w", id, err)
+	}
+	if inc.OpsItemID == "" {
+		return nil
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: keyOf(opsItemPK(inc.OpsItemID), logSK),
+		UpdateExpression:         aws.String("SET #lpk = :lpk, #lsk = :lsk, #op = :op, #exp = :exp"),
+		ExpressionAttributeNames: map[string]string{"#lpk": "logpk", "#lsk": "logsk", "#op": "opened", "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":lpk": lk[PartitionKey], ":lsk": lk[SortKey], ":op": str(timeKey(inc.Opened)), ":exp": exp,
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return fmt.Errorf("log incident %s: index: %w", id, err)
+	}
+	if res := resolutionOf(out.Attributes); res != nil {
+		return s.resolveLogItem(ctx, lk, *res, "log incident "+id)
+	}
+	return nil
+}
+
+// LogResolved records an incident's resolution in the incident log. first
+// reports whether the log had no resolution of the OpsItem before, and inc
+// is the incident as logged (Opened is zero while its opening is not
+// logged yet). The first resolution's time is kept; occurrences and
+// flapping come from opsloop's own "Incident Resolved" whenever it brings
+// them, since OpsCenter's events have neither.
+func (s *Problems) LogResolved(ctx context.Context, r problems.Resolution) (inc review.Incident, first bool, err error) {
+	op := "log resolution of " + r.OpsItemID
+	res := logResolution{resolved: r.Resolved, occurrences: r.Occurrences, flapping: r.Flapping}
+	expr := "SET #res = if_not_exists(#res, :res), #exp = if_not_exists(#exp, :exp)"
+	names := map[string]string{"#res": "resolved", "#exp": TTLAttribute}
+	values := map[string]types.AttributeValue{
+		":res": str(timeKey(r.Resolved)),
+		":exp": epochSeconds(later(r.Resolved, s.opts.Now()).Add(s.opts.IncidentLogTTL)),
+	}
+	if r.Occurrences > 0 || r.Flapping {
+		expr += ", #occ = :occ, #flap = :flap"
+		names["#occ"], names["#flap"] = "occurrences", "flapping"
+		values[":occ"], values[":flap"] = num(int64(r.Occurrences)), &types.AttributeValueMemberBOOL{Value: r.Flapping}
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: keyOf(opsItemPK(r.OpsItemID), logSK),
+		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return review.Incident{}, false, fmt.Errorf("%s: %w", op, err)
+	}
+	old := out.Attributes
+	prev := resolutionOf(old)
+	first = prev == nil
+	if prev != nil {
+		res.resolved = prev.resolved
+		if r.Occurrences == 0 && !r.Flapping {
+			res.occurrences, res.flapping = prev.occurrences, prev.flapping
+		}
+	}
+	inc = review.Incident{OpsItemID: r.OpsItemID, Fingerprint: r.Fingerprint, Resolved: res.resolved, Occurrences: res.occurrences, Flapping: res.flapping}
+	if t, err := time.Parse(sortTime, stringAttr(old, "opened")); err == nil {
+		inc.Opened = t
+	}
+	lpk, lsk := stringAttr(old, "logpk"), stringAttr(old, "logsk")
+	if lpk == "" || lsk == "" {
+		return inc, first, nil
+	}
+	if err := s.resolveLogItem(ctx, keyOf(lpk, lsk), res, op); err != nil {
+		return inc, first, err
+	}
+	return inc, first, nil
+}
+
+type logResolution struct {
+	resolved    time.Time
+	occurrences int
+	flapping    bool
+}
+
+// resolutionOf reads the resolution an item holds, nil when none.
+func resolutionOf(item map[string]types.AttributeValue) *logResolution {
+	t, err := time.Parse(sortTime, stringAttr(item, "resolved"))
+	if err != nil {
+		return nil
+	}
+	r := &logResolution{resolved: t}
+	if n, err := numberAttr(item, "occurrences"); err == nil {
+		r.occurrences = int(n)
+	}
+	if b, ok := item["flapping"].(*types.AttributeValueMemberBOOL); ok {
+		r.flapping = b.Value
+	}
+	return r
+}
+
+// resolveLogItem applies a resolution to a log item that exists; the item
+// gone (expired) is not an error.
+func (s *Problems) resolveLogItem(ctx context.Context, k map[string]types.AttributeValue, r logResolution, op string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: k,
+		UpdateExpression:         aws.String("SET #res = if_not_exists(#res, :res), #occ = :occ, #flap = :flap"),
+		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#res": "resolved", "#occ": "occurrences", "#flap": "flapping"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":res": str(timeKey(r.resolved)), ":occ": num(int64(r.occurrences)),
+			":flap": &types.AttributeValueMemberBOOL{Value: r.flapping},
+		},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// Incidents returns the logged incidents opened within [from, to], oldest
+// first, with their resolutions.
+func (s *Problems) Incidents(ctx context.Context, from, to time.Time) ([]review.Incident, error) {
+	if to.Before(from) {
+		return nil, fmt.Errorf("incidents from %s to %s: the period ends before it starts", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	var out []review.Incident
+	for _, week := range weeks(from, to) {
+		err := s.table.query(ctx, "incidents of "+week, &dynamodb.QueryInput{
+			KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+			ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str("rev#" + week), ":lo": str(timeKey(from)), ":hi": str(timeKey(to) + "$"),
+			},
+		}, func(item map[string]types.AttributeValue) error {
+			data := stringAttr(item, "incident")
+			if data == "" {
+				// Only a resolution reached an item that had expired: nothing to show.
+				return nil
+			}
+			var inc review.Incident
+			if err := json.Unmarshal([]byte(data), &inc); err != nil {
+				return fmt.Errorf("decode incident %s: %w", stringAttr(item, SortKey), err)
+			}
+			if r := resolutionOf(item); r != nil {
+				inc.Resolved, inc.Occurrences, inc.Flapping = r.resolved, r.occurrences, r.flapping
+			}
+			out = append(out, inc)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortStableFunc(out, func(a, b review.Incident) int { return a.Opened.Compare(b.Opened) })
+	return out, nil
+}
+
+// weeks names the ISO weeks that [from, to] touches, in order.
+func weeks(from, to time.Time) []string {
+	from, to = from.UTC(), to.UTC()
+	// Monday 00:00 of from's week.
+	day := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	day = day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+	var out []string
+	for ; !day.After(to); day = day.AddDate(0, 0, 7) {
+		out = append(out, ISOWeek(day))
+	}
+	return out
+}
+
+// ReviewSent reports whether the review id was marked as sent.
+func (s *Problems) ReviewSent(ctx context.Context, id string) (bool, error) {
+	item, err := s.get(ctx, keyOf(sentPK, id), "review "+id)
+	return item != nil && item["at"] != nil, err
+}
+
+// ClaimReview implements lambdafn.ReviewMarks with a conditional write: the
+// review's item is written with the claim's end unless the review was sent
+// or another claim lasts beyond at.
+func (s *Problems) ClaimReview(ctx context.Context, id string, at, until time.Time) (bool, error) {
+	item := keyOf(sentPK, id)
+	item["until"] = str(timeKey(until))
+	item[TTLAttribute] = epochSeconds(later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.name), Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR (attribute_not_exists(#at) AND #until < :at)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": PartitionKey, "#at": "at", "#until": "until"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(timeKey(at))},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim review %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// ReleaseReview implements lambdafn.ReviewMarks: the claim is deleted unless
+// the review was sent meanwhile.
+func (s *Problems) ReleaseReview(ctx context.Context, id string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.name), Key: keyOf(sentPK, id),
+		ConditionExpression:      aws.String("attribute_not_exists(#at)"),
+		ExpressionAttributeNames: map[string]string{"#at": "at"},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("release review %s: %w", id, err)
+	}
+	return nil
+}
+
+// MarkReviewSent records that the review id was sent at, so that a
+// redelivery of its schedule does not send it again.
+func (s *Problems) MarkReviewSent(ctx context.Context, id string, at time.Time) error {
+	item := keyOf(sentPK, id)
+	item["at"] = str(timeKey(at))
+	item[TTLAttribute] = epochSeconds(later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}); err != nil {
+		return fmt.Errorf("mark review %s sent: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Problems) get(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
+	return s.table.get(ctx, k, op)
+}
+
+// keyOf is the item key of pk and sk, for methods whose parameters hide key.
+func keyOf(pk, sk string) map[string]types.AttributeValue { return key(pk, sk) }

@@ -1,0 +1,244 @@
+package dynamodb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/changelog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/opsloop/opsloop/internal/classify"
+)
+
+var _ classify.State = (*Table)(nil)
+
+// Deliver implements classify.State with a conditional put of a dedup item
+// that expires after Options.DeliveryTTL. A put the SDK retried after it
+// had in fact succeeded is still reported as the first delivery: the item
+// carries a token unique to this call.
+func (t *Table) Deliver(ctx context.Context, id string, at time.Time) (bool, error) {
+	token := newToken()
+	k := key("evt#"+id, "evt")
+	item := map[string]types.AttributeValue{
+		PartitionKey: k[PartitionKey], SortKey: k[SortKey],
+		"at": str(timeKey(at)), "token": str(token),
+		TTLAttribute: epochSeconds(later(at, t.opts.Now()).Add(t.opts.DeliveryTTL)),
+	}
+	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(t.name), Item: item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey},
+	})
+	if err == nil {
+		return true, nil
+	}
+	if !conditionFailed(err) {
+		return false, fmt.Errorf("deliver %s: %w", id, err)
+	}
+	stored, err := t.get(ctx, k, "deliver "+id)
+	if err != nil {
+		return false, err
+	}
+	return stored != nil && stringAttr(stored, "token") == token, nil
+}
+
+// Forget implements classify.State by deleting the dedup item.
+func (t *Table) Forget(ctx context.Context, id string) error {
+	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: key("evt#"+id, "evt")})
+	if err != nil {
+		return fmt.Errorf("forget delivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// bucketsPerWindow is how finely Count divides a window.
+const bucketsPerWindow = 12
+
+// Count implements classify.State with a sliding window of time buckets:
+// an atomic ADD on the bucket holding t, then one Query summing the
+// buckets of (t-window, t]. Buckets are window/12 wide (at least 1s) and
+// expire once no window can reach them.
+//
+// The count is approximate at bucket granularity: a bucket counts when it
+// starts after t-window, so occurrences in the oldest, partly covered
+// bucket are left out (at most one bucket's worth of time), and those later
+// than t in t's own bucket are counted. An ADD that the SDK retried after
+// it had in fact succeeded (its response lost) adds nothing the second
+// time: each bucket keeps the id it added last, and the ADD is conditioned
+// on another id. Deliver keeps redelivered events from adding at all.
+func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.Duration, id string) (int, error) {
+	if window <= 0 {
+		return 0, fmt.Errorf("count %s: window %s is not positive", k, window)
+	}
+	width := max(window/bucketsPerWindow, time.Second).Milliseconds()
+	ms := at.UnixMilli()
+	hi := floorDiv(ms, width)
+	lo := floorDiv(ms-window.Milliseconds(), width) + 1
+	pk := "cnt#" + k
+	bucket := func(i int64) string { return fmt.Sprintf("%012d#%015d", width, i) }
+
+	if id != "" {
+		end := time.UnixMilli((hi + 1) * width)
+		_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(t.name), Key: key(pk, bucket(hi)),
+			UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp, #last = :id"),
+			ConditionExpression:      aws.String("attribute_not_exists(#last) OR #last <> :id"),
+			ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": TTLAttribute, "#last": "last"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":one": num(1), ":exp": epochSeconds(later(end, t.opts.Now()).Add(window + time.Hour)), ":id": str(id),
+			},
+		})
+		if err != nil && !conditionFailed(err) { // failed condition: id was added already
+			return 0, fmt.Errorf("count %s: %w", k, err)
+		}
+	}
+	if lo > hi {
+		return 0, nil
+	}
+	total := 0
+	err := t.query(ctx, "count "+k, &dynamodb.QueryInput{
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey, "#n": "n"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(pk), ":lo": str(bucket(lo)), ":hi": str(bucket(hi)),
+		},
+		ProjectionExpression: aws.String("#n"),
+	}, func(item map[string]types.AttributeValue) error {
+		n, err := numberAttr(item, "n")
+		total += int(n)
+		return err
+	})
+	return total, err
+}
+
+// RecordChange implements classify.State: one item per resource, keyed by
+// the change's time and event id, so writing it again changes nothing.
+func (t *Table) RecordChange(ctx context.Context, c changelog.Change) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("record change %s: %w", c.EventID, err)
+	}
+	expires := epochSeconds(later(c.Time, t.opts.Now()).Add(t.opts.ChangeTTL))
+	for _, r := range c.Resources {
+		k := key("chg#"+r, timeKey(c.Time)+"#"+c.EventID)
+		k["change"] = str(string(data))
+		k[TTLAttribute] = expires
+		if _, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.name), Item: k}); err != nil {
+			return fmt.Errorf("record change %s to %s: %w", c.EventID, r, err)
+		}
+	}
+	return nil
+}
+
+// Changes returns the changes recorded for resource within
+// (at-lookback, at], oldest first.
+func (t *Table) Changes(ctx context.Context, resource string, at time.Time, lookback time.Duration) ([]changelog.Change, error) {
+	from := at.Add(-lookback)
+	var out []changelog.Change
+	err := t.query(ctx, "changes of "+resource, &dynamodb.QueryInput{
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			// "$" sorts after the "#" that follows the time.
+			":pk": str("chg#" + resource), ":lo": str(timeKey(from)), ":hi": str(timeKey(at) + "$"),
+		},
+	}, func(item map[string]types.AttributeValue) error {
+		var c changelog.Change
+		if err := json.Unmarshal([]byte(stringAttr(item, "change")), &c); err != nil {
+			return fmt.Errorf("decode change %s: %w", stringAttr(item, SortKey), err)
+		}
+		if c.Time.After(from) && !c.Time.After(at) {
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// query runs a strongly consistent Query on the table over every page.
+func (t *Table) query(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	in.TableName = aws.String(t.name)
+	in.ConsistentRead = aws.Bool(true)
+	pages := dynamodb.NewQueryPaginator(t.client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
+	}
+	return nil
+}
+
+// get reads one item with a strongly consistent read; nil when absent.
+func (t *Table) get(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
+	out, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.name), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return out.Item, nil
+}
+
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+func stringAttr(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func numberAttr(item map[string]types.AttributeValue, name string) (int64, error) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("attribute %s is not a number", name)
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return n, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// newToken returns a value unique to one write, to recognise it later.
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

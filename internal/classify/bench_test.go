@@ -1,0 +1,128 @@
+package classify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/trailgen"
+	defaultrules "github.com/opsloop/opsloop/rules"
+)
+
+// cloudTrailEvents returns n EventBridge events converted from synthetic
+// CloudTrail records (1.5-2.5 KB each, as real ones).
+func cloudTrailEvents(tb testing.TB, n int) []*event.Event {
+	tb.Helper()
+	g := trailgen.New(7, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+	evs := make([]*event.Event, n)
+	for i := range evs {
+		rec, err := json.Marshal(g.Record())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		raw, err := event.FromCloudTrailRecord(rec)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if evs[i], err = event.Parse(raw); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return evs
+}
+
+// manyRules returns the default rules plus n generated operator rules of
+// the shapes operators write: services and event names, error codes,
+// prefixes, wildcards, anything-but, numeric and exists conditions.
+func manyRules(tb testing.TB, n int) *rules.Set {
+	tb.Helper()
+	def, err := defaultrules.FS.ReadFile("default.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	services := []string{"ec2", "s3", "iam", "kms", "lambda", "dynamodb", "rds", "sts", "sns", "sqs", "ecs", "eks", "cloudformation", "logs", "events", "ssm", "secretsmanager", "route53", "elasticloadbalancing", "autoscaling"}
+	rs := []map[string]any{}
+	for i := range n {
+		svc := services[i%len(services)]
+		detail := map[string]any{"eventSource": []any{svc + ".amazonaws.com"}}
+		switch i % 6 {
+		case 0:
+			detail["eventName"] = []any{fmt.Sprintf("Create%dThing", i), fmt.Sprintf("Delete%dThing", i)}
+		case 1:
+			detail["errorCode"] = []any{map[string]any{"prefix": fmt.Sprintf("Err%d", i)}}
+		case 2:
+			detail["eventName"] = []any{map[string]any{"wildcard": fmt.Sprintf("Put*Policy%d", i)}}
+		case 3:
+			detail["userIdentity"] = map[string]any{"userName": []any{fmt.Sprintf("user-%d", i)}, "type": []any{map[string]any{"anything-but": "AWSService"}}}
+		case 4:
+			detail["requestParameters"] = map[string]any{"maxCount": []any{map[string]any{"numeric": []any{">", 100 + i}}}}
+		case 5:
+			detail["eventName"] = []any{fmt.Sprintf("Modify%d", i)}
+			detail["errorCode"] = []any{map[string]any{"exists": false}}
+		}
+		rs = append(rs, map[string]any{
+			"name": fmt.Sprintf("gen-%04d", i), "pattern": map[string]any{"source": []any{"aws." + svc}, "detail": detail},
+			"action": "record",
+		})
+	}
+	gen, err := json.Marshal(map[string]any{"rules": rs})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	set, err := rules.Build([]rules.File{{Name: "default.json", Data: def}, {Name: "generated.json", Data: gen}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return set
+}
+
+// BenchmarkClassify measures events per second per core on CloudTrail-sized
+// events; the cost must stay nearly flat as the rule count grows.
+func BenchmarkClassify(b *testing.B) {
+	evs := cloudTrailEvents(b, 4096)
+	for _, n := range []int{0, 100, 1000} {
+		set := manyRules(b, n)
+		b.Run(fmt.Sprintf("rules=%d", len(set.Rules)), func(b *testing.B) {
+			c := classify.New(set, memory.New())
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				ev := *evs[i%len(evs)]
+				ev.ID = fmt.Sprint(i) // every delivery is a new event
+				if _, err := c.Classify(ctx, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// TestManyRulesSameDecisions guards the benchmark's premise: the generated
+// rules change no decision of the default rules on these events.
+func TestManyRulesSameDecisions(t *testing.T) {
+	evs := cloudTrailEvents(t, 500)
+	a := classify.New(manyRules(t, 0), memory.New())
+	b := classify.New(manyRules(t, 1000), memory.New())
+	ctx := context.Background()
+	for _, ev := range evs {
+		da, err := a.Classify(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := b.Classify(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if da.Action != db.Action || da.Rule != db.Rule {
+			t.Fatalf("event %s: default rules say %s/%s, with 1000 more %s/%s", ev.ID, da.Action, da.Rule, db.Action, db.Rule)
+		}
+	}
+}

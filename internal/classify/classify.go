@@ -1,0 +1,365 @@
+// Package classify decides what an event means under the operator's rules:
+// ignore it, record it as evidence, open (or repeat) an incident, or recover one.
+package classify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/changelog"
+
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/rules"
+)
+
+// Action is a decision's outcome.
+type Action string
+
+// The outcomes of classification.
+const (
+	Ignore   Action = "ignore"
+	Record   Action = "record"
+	Incident Action = "incident"
+	Recover  Action = "recover"
+)
+
+// Actions lists every action, in report order.
+var Actions = []Action{Ignore, Record, Incident, Recover}
+
+// State is what classification remembers between events. Implementations
+// must make each method safe to call again with the same arguments after a
+// failure (at-least-once delivery).
+type State interface {
+	// Deliver records that the event id was seen at t and reports whether
+	// this is its first delivery.
+	Deliver(ctx context.Context, id string, t time.Time) (first bool, err error)
+	// Count adds the occurrence of event id under key at t (when id is not
+	// empty) and returns the number of occurrences in (t-window, t]. Adding
+	// the id that was added last under key again adds nothing, so a retry
+	// whose first response was lost counts once.
+	Count(ctx context.Context, key string, t time.Time, window time.Duration, id string) (int, error)
+	// RecordChange keeps a change for "what changed before this incident?".
+	RecordChange(ctx context.Context, c changelog.Change) error
+	// Forget undoes Deliver, so that the next delivery of id is its first:
+	// classifying a first delivery failed, and its retry must count it.
+	Forget(ctx context.Context, id string) error
+}
+
+// Decision is the outcome of classifying one event, with the reasons.
+type Decision struct {
+	EventID     string    `json:"eventId"`
+	Time        time.Time `json:"time"`
+	Action      Action    `json:"action"`
+	Rule        string    `json:"rule,omitempty"`
+	Matched     []string  `json:"matched,omitempty"` // other rules that matched
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Group       []string  `json:"group,omitempty"`
+	Severity    string    `json:"severity,omitempty"`
+	Category    string    `json:"category,omitempty"`
+	Title       string    `json:"title,omitempty"`
+	Resources   []string  `json:"resources,omitempty"`
+	Actor       string    `json:"actor,omitempty"`
+	// Count is the occurrences of the fingerprint in the threshold window.
+	Count     int    `json:"count,omitempty"`
+	Silence   string `json:"silence,omitempty"`
+	Escalated bool   `json:"escalated,omitempty"`
+	Flapping  bool   `json:"flapping,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	// Change is true when the event was kept in the change log.
+	Change bool   `json:"change,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Classifier applies one rules.Set. It is safe for concurrent use when its
+// State is.
+type Classifier struct {
+	set      *rules.Set
+	state    State
+	rules    *pattern.Set
+	recovers *pattern.Set
+	silences *pattern.Set
+	byName   map[string]*rules.Rule
+	silence  map[string]*rules.Silence
+}
+
+// New compiles the rules' patterns into indexes.
+func New(set *rules.Set, state State) *Classifier {
+	c := &Classifier{
+		set: set, state: state,
+		rules: pattern.NewSet(), recovers: pattern.NewSet(), silences: pattern.NewSet(),
+		byName: map[string]*rules.Rule{}, silence: map[string]*rules.Silence{},
+	}
+	for _, r := range set.Rules {
+		c.byName[r.Name] = r
+		c.rules.Add(r.Name, r.Pattern)
+		if r.Recover != nil {
+			c.recovers.Add(r.Name, r.Recover)
+		}
+	}
+	for _, s := range set.Silences {
+		c.silence[s.Name] = s
+		c.silences.Add(s.Name, s.Pattern)
+	}
+	return c
+}
+
+// Rules returns the rule set the classifier applies.
+func (c *Classifier) Rules() *rules.Set { return c.set }
+
+// defaultEscalationWindow counts repeats of rules that have no threshold.
+const defaultEscalationWindow = time.Hour
+
+// Classify decides what ev means. Errors come only from State and are
+// retryable; a redelivered event gets the same decision without being
+// counted twice. When classifying a first delivery fails, the delivery is
+// forgotten so that the retry counts the event; the idempotent writes come
+// first and the one count that is not idempotent comes last, so a failure
+// leaves nothing counted.
+func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, error) {
+	d, first, err := c.classify(ctx, ev)
+	if err != nil && first {
+		if ferr := c.state.Forget(context.WithoutCancel(ctx), ev.ID); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("forget delivery of %s: %w", ev.ID, ferr))
+		}
+	}
+	return d, err
+}
+
+func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision, first bool, err error) {
+	d = Decision{EventID: ev.ID, Time: ev.Time}
+	fields, err := pattern.ParseEvent(ev.Raw)
+	if err != nil {
+		// event.Parse accepted it, so this is a bug, not bad input.
+		return d, false, fmt.Errorf("index event %s: %w", ev.ID, err)
+	}
+	first, err = c.state.Deliver(ctx, ev.ID, ev.Time)
+	if err != nil {
+		return d, false, fmt.Errorf("dedup event %s: %w", ev.ID, err)
+	}
+	d.Duplicate = !first
+	add := first
+
+	matched := c.pick(c.rules.Match(fields))
+	var decider *rules.Rule
+	if len(matched) > 0 {
+		decider = matched[0]
+		for _, r := range matched[1:] {
+			d.Matched = append(d.Matched, r.Name)
+		}
+	}
+	recovering := c.pick(c.recovers.Match(fields))
+	for _, r := range matched {
+		if r.Action == rules.Record {
+			// The change log is written first: it is idempotent.
+			if d.Change, err = c.keep(ctx, r, ev, add); err != nil {
+				return d, first, err
+			}
+			break
+		}
+	}
+
+	switch {
+	case len(recovering) > 0 && (decider == nil || (decider.Action != rules.Incident && decider.Priority <= recovering[0].Priority)):
+		r := recovering[0]
+		c.describe(&d, r, ev)
+		d.Action = Recover
+		d.Reason = fmt.Sprintf("matches recoverWhen of rule %q", r.Name)
+		if r.Flapping.Transitions > 0 {
+			n, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, counted(ev, add))
+			if err != nil {
+				return d, first, fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
+			}
+			if n > r.Flapping.Transitions {
+				d.Flapping = true
+				d.Reason += fmt.Sprintf("; flapping: recovered %d times within %s, so the incident is held open", n, r.Flapping.Window)
+			}
+		}
+	case decider == nil:
+		d.Action = Ignore
+		d.Reason = "no rule matched"
+	case decider.Action == rules.Ignore:
+		// Most of an account's events are ignored: describing them would
+		// cost more than matching them.
+		d.Rule = decider.Name
+		d.Action = Ignore
+		d.Reason = fmt.Sprintf("rule %q ignores it", decider.Name)
+	case decider.Action == rules.Record:
+		c.describe(&d, decider, ev)
+		d.Action = Record
+		d.Reason = fmt.Sprintf("rule %q records it as evidence", decider.Name)
+	default:
+		if err := c.incident(ctx, &d, decider, ev, fields, add); err != nil {
+			return d, first, err
+		}
+	}
+	return d, first, nil
+}
+
+// counted is the id Count adds for ev: none when ev is not to be added.
+func counted(ev *event.Event, add bool) string {
+	if add {
+		return ev.ID
+	}
+	return ""
+}
+
+// keep records ev in the change log as rule r describes it, when it names
+// resources; it reports whether ev is a change.
+func (c *Classifier) keep(ctx context.Context, r *rules.Rule, ev *event.Event, add bool) (bool, error) {
+	var ch Decision
+	c.describe(&ch, r, ev)
+	if len(ch.Resources) == 0 {
+		return false, nil
+	}
+	if add {
+		change := changelog.Change{EventID: ev.ID, Time: ev.Time, Rule: ch.Rule, Title: ch.Title, Actor: ch.Actor, Resources: ch.Resources,
+			EventName: first1(ev.Values("detail.eventName"))}
+		if err := c.state.RecordChange(ctx, change); err != nil {
+			return true, fmt.Errorf("record change %s: %w", ev.ID, err)
+		}
+	}
+	return true, nil
+}
+
+func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, ev *event.Event, fields *pattern.Fields, add bool) error {
+	c.describe(d, r, ev)
+	d.Action = Incident
+	d.Reason = fmt.Sprintf("rule %q opens an incident", r.Name)
+	for _, id := range c.silences.Match(fields) {
+		if s := c.silence[id]; s.Active(ev.Time) {
+			d.Action = Record
+			d.Silence = s.Name
+			d.Reason = fmt.Sprintf("rule %q matched, but silence %q is active: recorded, no incident", r.Name, s.Name)
+			return nil
+		}
+	}
+	// Reads first: the window count below is the one write that is not
+	// idempotent, so it comes last.
+	recoveries := 0
+	if r.Flapping.Transitions > 0 {
+		m, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, "")
+		if err != nil {
+			return fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
+		}
+		recoveries = m
+	}
+	window, need := defaultEscalationWindow, 1
+	if r.Threshold != nil {
+		window, need = r.Threshold.Window, r.Threshold.Count
+	}
+	n, err := c.state.Count(ctx, "win#"+d.Fingerprint, ev.Time, window, counted(ev, add))
+	if err != nil {
+		return fmt.Errorf("count %s: %w", d.Fingerprint, err)
+	}
+	d.Count = n
+	if n < need {
+		d.Action = Record
+		d.Reason = fmt.Sprintf("rule %q matched %d of %d times within %s: below threshold", r.Name, n, need, window)
+		return nil
+	}
+	if r.Threshold != nil {
+		d.Reason = fmt.Sprintf("rule %q matched %d times within %s (threshold %d)", r.Name, n, window, need)
+	}
+	if f := r.Escalation.Factor; f > 0 && n >= f*need {
+		if up := c.set.Escalate(d.Severity); up != d.Severity {
+			d.Reason += fmt.Sprintf("; escalated from %s: %d repeats reach %dx the threshold", d.Severity, n, f)
+			d.Severity, d.Escalated = up, true
+		}
+	}
+	if r.Flapping.Transitions > 0 && recoveries > r.Flapping.Transitions {
+		d.Flapping = true
+		d.Reason += fmt.Sprintf("; flapping: recovered %d times within %s", recoveries, r.Flapping.Window)
+	}
+	return nil
+}
+
+// describe fills what the rule says about the event: group, fingerprint,
+// severity, category, title, resources and actor.
+func (c *Classifier) describe(d *Decision, r *rules.Rule, ev *event.Event) {
+	d.Rule = r.Name
+	d.Severity, d.Category = r.Severity, r.Category
+	for _, ref := range ev.ResourceRefs() {
+		d.Resources = append(d.Resources, resourceName(ref))
+	}
+	d.Actor = ev.Actor()
+	if len(r.GroupBy) == 0 {
+		d.Group = append([]string(nil), d.Resources...)
+	} else {
+		for _, p := range r.GroupBy {
+			vals := ev.Values(p)
+			if len(vals) == 0 {
+				d.Group = append(d.Group, "-")
+				continue
+			}
+			d.Group = append(d.Group, strings.Join(vals, ","))
+		}
+	}
+	d.Fingerprint = Fingerprint(r.Name, d.Group)
+	if r.Title != nil {
+		d.Title = r.Title.Render(ev.Values)
+	} else {
+		d.Title = fmt.Sprintf("%s: %s", r.Name, ev.Summary())
+	}
+}
+
+// maxFingerprint keeps fingerprints well inside OpsCenter's 512-character
+// dedup string and DynamoDB key limits.
+const maxFingerprint = 200
+
+// Fingerprint identifies one ongoing failure: the rule and its group key.
+func Fingerprint(rule string, group []string) string {
+	fp := rule + ":" + strings.Join(group, "/")
+	if len(fp) <= maxFingerprint {
+		return fp
+	}
+	sum := sha256.Sum256([]byte(fp))
+	return rule + ":sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// pick orders matching rules by precedence: higher priority, then incident
+// over record over ignore, then the more severe severity, then load order.
+func (c *Classifier) pick(names []string) []*rules.Rule {
+	if len(names) == 0 {
+		return nil
+	}
+	rs := make([]*rules.Rule, len(names))
+	for i, n := range names {
+		rs[i] = c.byName[n]
+	}
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		if actionRank[a.Action] != actionRank[b.Action] {
+			return actionRank[a.Action] > actionRank[b.Action]
+		}
+		return c.set.Rank(a.Severity) < c.set.Rank(b.Severity)
+	})
+	return rs
+}
+
+var actionRank = map[rules.Action]int{rules.Ignore: 0, rules.Record: 1, rules.Incident: 2}
+
+// resourceName is how a resource is named in fingerprints, OpsItems and the
+// change log: its ARN when known.
+func resourceName(r event.Resource) string {
+	if r.ARN != "" {
+		return r.ARN
+	}
+	return r.Type + "/" + r.ID
+}
+
+func first1(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}

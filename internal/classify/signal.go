@@ -1,0 +1,72 @@
+package classify
+
+import (
+	"unicode/utf8"
+
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/signal"
+)
+
+// maxExcerpt bounds the raw event carried in a signal: enough for a
+// responder to recognise the event, small enough for PutEvents.
+const maxExcerpt = 4096
+
+// SignalFor turns an incident or recover decision into the signal the
+// incident lifecycle acts on; ok is false for other decisions.
+func SignalFor(set *rules.Set, d Decision, ev *event.Event) (s signal.Signal, ok bool) {
+	var kind string
+	switch d.Action {
+	case Incident:
+		kind = signal.Detected
+	case Recover:
+		kind = signal.Recovered
+	default:
+		return s, false
+	}
+	s = signal.Signal{
+		SchemaVersion: signal.SchemaVersion,
+		Kind:          kind,
+		EventID:       ev.ID,
+		Time:          ev.Time,
+		Rule:          d.Rule,
+		Fingerprint:   d.Fingerprint,
+		Title:         d.Title,
+		Severity:      d.Severity,
+		Category:      d.Category,
+		Resources:     d.Resources,
+		Account:       ev.Account,
+		Region:        ev.Region,
+		Source:        ev.Source,
+		DetailType:    ev.DetailType,
+		Actor:         d.Actor,
+		Summary:       ev.Summary(),
+		Reason:        d.Reason,
+		Count:         d.Count,
+		Escalated:     d.Escalated,
+		Flapping:      d.Flapping,
+		Excerpt:       excerpt(ev.Raw),
+	}
+	if sev := set.Severities[d.Severity]; sev != nil {
+		s.Plan = signal.Plan{
+			OpsItemSeverity: sev.OpsItemSeverity,
+			Priority:        sev.Priority,
+			Notify:          sev.Notify,
+			Runbooks:        sev.Runbooks,
+			ResponseTime:    sev.ResponseTime,
+		}
+	}
+	return s, true
+}
+
+// excerpt cuts raw to maxExcerpt bytes on a rune boundary.
+func excerpt(raw []byte) string {
+	if len(raw) <= maxExcerpt {
+		return string(raw)
+	}
+	cut := maxExcerpt
+	for cut > 0 && !utf8.RuneStart(raw[cut]) {
+		cut--
+	}
+	return string(raw[:cut]) + "…"
+}

@@ -1,0 +1,57 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/signal"
+)
+
+func TestSignalFor(t *testing.T) {
+	set := &rules.Set{Severities: map[string]*rules.Severity{
+		"high": {Name: "high", OpsItemSeverity: "2", Priority: 2, Notify: []string{"default"}, Runbooks: []string{"AWS-RestartEC2Instance"}, ResponseTime: time.Hour},
+	}}
+	ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: "123456789012", Region: "us-east-1",
+		Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Raw: []byte(`{"id":"e1"}`)}
+	tests := []struct {
+		action Action
+		kind   string
+		ok     bool
+	}{
+		{Incident, signal.Detected, true},
+		{Recover, signal.Recovered, true},
+		{Record, "", false},
+		{Ignore, "", false},
+	}
+	for _, tt := range tests {
+		d := Decision{Action: tt.action, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "Alarm db"}
+		s, ok := SignalFor(set, d, ev)
+		if ok != tt.ok || s.Kind != tt.kind {
+			t.Errorf("SignalFor(%s) = kind %q, %v; want %q, %v", tt.action, s.Kind, ok, tt.kind, tt.ok)
+		}
+		if !ok {
+			continue
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("SignalFor(%s) is not a valid signal: %v", tt.action, err)
+		}
+		if s.EventID != "e1" || s.Fingerprint != "alarm:db" || s.Plan.OpsItemSeverity != "2" || s.Plan.Notify[0] != "default" || s.Plan.ResponseTime != time.Hour {
+			t.Errorf("SignalFor(%s) = %+v, want the event's id, the decision's fingerprint and the severity's plan", tt.action, s)
+		}
+	}
+}
+
+func TestExcerptCutsOnRuneBoundary(t *testing.T) {
+	raw := []byte(strings.Repeat("é", maxExcerpt)) // two bytes each
+	got := excerpt(raw)
+	if !utf8.ValidString(got) || len(got) > maxExcerpt+len("…") || !strings.HasSuffix(got, "…") {
+		t.Errorf("excerpt of %d bytes = %d bytes, valid UTF-8 %v; want at most %d, valid, marked as cut", len(raw), len(got), utf8.ValidString(got), maxExcerpt)
+	}
+	if short := excerpt([]byte(`{"a":1}`)); short != `{"a":1}` {
+		t.Errorf("excerpt of a short event = %q, want it whole", short)
+	}
+}

@@ -1,0 +1,372 @@
+// Package eventfile reads EventBridge events from files for replay and
+// tests: single event files, JSON lines, JSON arrays of events, CloudTrail
+// log files (whose records become the events EventBridge would deliver),
+// gzip-compressed or not, and directories of them.
+package eventfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/opsloop/opsloop/internal/event"
+)
+
+// MaxItem is the largest single item (event, line or record) read, in
+// bytes. It is above event.MaxSize so that an oversized event still reaches
+// event.Parse and is rejected there with its size in the reason.
+const MaxItem = 4 * event.MaxSize
+
+// Item is one event read from a file, or the reason one could not be read.
+type Item struct {
+	// Raw is the event, in EventBridge's form (CloudTrail records are
+	// converted). Each Raw is a fresh slice the callee may keep.
+	Raw []byte
+	// Pos says where the item came from: "file" for a file holding one
+	// event, "file:LINE" for JSON lines, "file#Records[i]" for CloudTrail
+	// log files and "file#[i]" for JSON arrays of events.
+	Pos string
+	// Err is set, and Raw nil, when the item is not valid JSON or a
+	// CloudTrail record could not be converted.
+	Err error
+	// Event is the event parsed, as event.Parse(Raw) returns it, when
+	// reading had to parse it anyway (CloudTrail records); nil otherwise.
+	// Its Raw is Raw.
+	Event *event.Event
+}
+
+// extensions are the names Read picks up when it walks a directory.
+var extensions = []string{".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"}
+
+// Read reads every event in paths, in order, and calls fn with each.
+// Directories are walked recursively in lexical order, reading the files
+// whose names end in one of .json, .jsonl, .ndjson and their .gz forms;
+// files named directly are read whatever their names. A bad item is
+// delivered as an Item with Err set and reading goes on. Read returns an
+// error only for a path it cannot read, when ctx is done, or when fn
+// returns one, which stops the reading.
+func Read(ctx context.Context, paths []string, fn func(Item) error) error {
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("read events: %w", err)
+		}
+		files := []string{p}
+		if info.IsDir() {
+			if files, err = listDir(p); err != nil {
+				return fmt.Errorf("read events: %w", err)
+			}
+		}
+		for _, f := range files {
+			if err := readFile(ctx, f, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// listDir lists the event files under dir, skipping hidden files and
+// directories.
+func listDir(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !hasEventExtension(d.Name()) {
+			return nil
+		}
+		switch {
+		case d.Type().IsRegular():
+			files = append(files, path)
+		case d.Type()&fs.ModeSymlink != 0:
+			// Links to files are read; a broken link is kept so that
+			// reading it reports the path. Links to directories are not
+			// followed, which rules out cycles.
+			if info, err := os.Stat(path); err != nil || info.Mode().IsRegular() {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	return files, err
+}
+
+func hasEventExtension(name string) bool {
+	for _, ext := range extensions {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func readFile(ctx context.Context, path string, fn func(Item) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	defer f.Close()
+	return readStream(ctx, path, f, fn)
+}
+
+// readStream reads the events of one file's content; name gives positions
+// and, for JSON lines, the format.
+func readStream(ctx context.Context, name string, r io.Reader, fn func(Item) error) error {
+	em := &emitter{ctx: ctx, name: name, fn: fn}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return em.fail(fmt.Errorf("open gzip: %w", err))
+		}
+		defer gz.Close()
+		br = bufio.NewReaderSize(gz, 64<<10)
+	}
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xef, 0xbb, 0xbf}) {
+		_, _ = br.Discard(3)
+	}
+	base := strings.TrimSuffix(name, ".gz")
+	if strings.HasSuffix(base, ".jsonl") || strings.HasSuffix(base, ".ndjson") {
+		return em.lines(br)
+	}
+	first, newlines, err := skipSpace(br)
+	if err == io.EOF {
+		return em.fail(errors.New("no events: the file is empty"))
+	}
+	if err != nil {
+		return em.fail(fmt.Errorf("read: %w", err))
+	}
+	switch {
+	case first == '[':
+		return em.array(br)
+	case first == '{' && startsWithRecords(br):
+		return em.cloudTrail(br)
+	}
+	return em.values(br, 1+newlines)
+}
+
+// skipSpace consumes leading whitespace, counting line ends, and returns
+// the next byte without consuming it.
+func skipSpace(br *bufio.Reader) (next byte, newlines int, err error) {
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return 0, newlines, err
+		}
+		if c == '\n' {
+			newlines++
+		}
+		if !isSpace(c) {
+			return c, newlines, br.UnreadByte()
+		}
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// startsWithRecords reports whether the object ahead opens with a
+// "Records" key, as CloudTrail log files do, looking at its first bytes
+// only so a large file is not read twice.
+func startsWithRecords(br *bufio.Reader) bool {
+	head, _ := br.Peek(4096)
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	key, err := dec.Token()
+	return err == nil && key == "Records"
+}
+
+// emitter delivers items, numbering positions and honouring ctx.
+type emitter struct {
+	ctx  context.Context
+	name string
+	fn   func(Item) error
+}
+
+func (em *emitter) emit(it Item) error {
+	if err := em.ctx.Err(); err != nil {
+		return err
+	}
+	return em.fn(it)
+}
+
+// fail delivers an error about the file as a whole.
+func (em *emitter) fail(err error) error {
+	return em.emit(Item{Pos: em.name, Err: err})
+}
+
+func (em *emitter) at(line int) string { return em.name + ":" + strconv.Itoa(line) }
+
+// lines reads JSON lines: one event per non-blank line.
+func (em *emitter) lines(br *bufio.Reader) error {
+	for line := 1; ; line++ {
+		text, tooLong, err := readLine(br)
+		if err != nil && err != io.EOF {
+			// A line cut short by a read error is not worth reporting
+			// apart from the error itself.
+			return em.emit(Item{Pos: em.at(line), Err: fmt.Errorf("read: %w", err)})
+		}
+		if len(text) > 0 || tooLong {
+			it := Item{Pos: em.at(line)}
+			switch {
+			case tooLong:
+				it.Err = fmt.Errorf("line longer than %d bytes", MaxItem)
+			default:
+				if it.Err = validJSON(text); it.Err == nil {
+					it.Raw = text
+				}
+			}
+			if err := em.emit(it); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+// readLine returns the next line, in a fresh slice, without its line ending
+// and surrounding whitespace, dropping the content of lines over MaxItem.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			buf = append(buf, chunk...)
+			if len(buf) > MaxItem {
+				tooLong, buf = true, nil
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return bytes.TrimSpace(buf), tooLong, err
+	}
+}
+
+// validJSON says why text is not one valid JSON value, if it is not.
+func validJSON(text []byte) error {
+	if json.Valid(text) {
+		return nil
+	}
+	var v json.RawMessage
+	err := json.Unmarshal(text, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("not valid JSON: %s at byte %d", strings.TrimPrefix(se.Error(), "json: "), se.Offset)
+	}
+	return errors.New("not valid JSON")
+}
+
+// array reads a JSON array of events.
+func (em *emitter) array(br *bufio.Reader) error {
+	dec := json.NewDecoder(br)
+	if _, err := dec.Token(); err != nil {
+		return em.fail(fmt.Errorf("not valid JSON: %w", err))
+	}
+	i := 0
+	for ; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			// The decoder cannot resynchronise after a syntax error.
+			return em.emit(Item{Pos: fmt.Sprintf("%s#[%d]", em.name, i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
+		}
+		if err := em.emit(Item{Raw: raw, Pos: fmt.Sprintf("%s#[%d]", em.name, i)}); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return em.emit(Item{Pos: fmt.Sprintf("%s#[%d]", em.name, i), Err: fmt.Errorf("not valid JSON: %w", err)})
+	}
+	return em.trailing(dec)
+}
+
+// cloudTrail reads a CloudTrail log file, one record at a time, and
+// delivers each record as the event EventBridge would have delivered.
+func (em *emitter) cloudTrail(br *bufio.Reader) error {
+	dec := json.NewDecoder(br)
+	if _, err := dec.Token(); err != nil {
+		return em.fail(fmt.Errorf("not valid JSON: %w", err))
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return em.fail(fmt.Errorf("not valid JSON: %w", err))
+		}
+		if key != "Records" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return em.fail(fmt.Errorf("not valid JSON: %w", err))
+			}
+			continue
+		}
+		if done, err := em.records(dec); done || err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return em.fail(fmt.Errorf("not valid JSON: %w", err))
+	}
+	return em.trailing(dec)
+}
+
+// records streams the Records array; done reports that the file cannot be
+// read further, its reason already delivered.
+func (em *emitter) records(dec *json.Decoder) (done bool, err error) {
+	pos := func(i int) string { return fmt.Sprintf("%s#Records[%d]", em.name, i) }
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('[') {
+		return true, em.fail(errors.New(`"Records" is not an array`))
+	}
+	i := 0
+	for ; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
+		}
+		it := Item{Pos: pos(i)}
+		if it.Event, it.Err = event.ParseCloudTrailRecord(raw); it.Event != nil {
+			it.Raw = it.Event.Raw
+		}
+		if err := em.emit(it); err != nil {
+			return true, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON: %w", err)})
+	}
+	return false, nil
+}
+
+// trailing reports anything but whitespace after the file's one value.
+func (em *emitter) trailing(dec *json.Decoder) error {
+	var extra json.RawMessage
+	err := dec.Decode(&extra)
+	if err == io.EOF {
+		return nil
+	}
+	return em.fail(errors.New("unexpected data after the top-level value"))
+}

@@ -1,0 +1,184 @@
+// Package replay runs events through the whole pipeline in one process, on
+// embedded state, and reports what would have happened: the operator's backtest.
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/incidents"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/problems"
+	"github.com/opsloop/opsloop/internal/rules"
+)
+
+// Report is what a replay found. Its JSON form is a contract other tools rely on.
+type Report struct {
+	Events     int                     `json:"events"`
+	Invalid    Invalid                 `json:"invalid"`
+	Duplicates int                     `json:"duplicates"`
+	Decisions  map[classify.Action]int `json:"decisions"`
+	Rules      map[string]*RuleCount   `json:"rules"`
+	// Lifecycle counts what the incident lifecycle did with the signals.
+	Lifecycle map[incidents.Action]int `json:"lifecycle"`
+	// OpsCenterCalls counts the calls the lifecycle made to OpsCenter.
+	OpsCenterCalls memory.OpsCenterStats `json:"opsCenterCalls"`
+	OpsItems       []memory.Item         `json:"opsItems"`
+	// Problems are the recurring incidents the problems tracker recorded.
+	Problems []problems.Problem `json:"problems"`
+	// Learned is the problems tracker's state, for the problems and
+	// report commands.
+	Learned *Learned `json:"-"`
+}
+
+// Invalid counts rejected input by reason and keeps the first items.
+type Invalid struct {
+	Count   int            `json:"count"`
+	Reasons map[string]int `json:"reasons"`
+	Items   []Rejected     `json:"items"`
+}
+
+// Rejected is one bad event and where it was.
+type Rejected struct {
+	Pos   string `json:"pos"`
+	Error string `json:"error"`
+}
+
+// RuleCount is what one rule did during the replay.
+type RuleCount struct {
+	// Matched counts events the rule's pattern matched, deciding or not.
+	Matched int `json:"matched"`
+	// Decided counts events the rule decided.
+	Decided   int `json:"decided"`
+	Incidents int `json:"incidents"`
+	Recovers  int `json:"recovers"`
+}
+
+// maxRejected bounds the rejected items kept in a report.
+const maxRejected = 1000
+
+// Progress is told the number of items read so far.
+type Progress func(items int)
+
+// Run replays the events found at paths under set.
+func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress) (*Report, error) {
+	rep := &Report{
+		Invalid:   Invalid{Reasons: map[string]int{}, Items: []Rejected{}},
+		Decisions: map[classify.Action]int{},
+		Rules:     map[string]*RuleCount{},
+		Lifecycle: map[incidents.Action]int{},
+		OpsItems:  []memory.Item{},
+		Problems:  []problems.Problem{},
+	}
+	for _, a := range classify.Actions {
+		rep.Decisions[a] = 0
+	}
+	for _, r := range set.Rules {
+		rep.Rules[r.Name] = &RuleCount{}
+	}
+	local := NewLocal(set)
+	learn := newLearning(set, local)
+	items := 0
+	err := eventfile.Read(ctx, paths, func(it eventfile.Item) error {
+		items++
+		if progress != nil {
+			progress(items)
+		}
+		if it.Err != nil {
+			rep.reject(it.Pos, it.Err)
+			return nil
+		}
+		ev := it.Event
+		if ev == nil {
+			var err error
+			if ev, err = event.Parse(it.Raw); err != nil {
+				rep.reject(it.Pos, err)
+				return nil
+			}
+		}
+		rep.Events++
+		res, err := local.Process(ctx, ev)
+		if err != nil {
+			return fmt.Errorf("process %s: %w", it.Pos, err)
+		}
+		rep.tally(res.Decision)
+		if res.Outcome != nil {
+			rep.Lifecycle[res.Outcome.Action]++
+		}
+		if err := learn.observe(ctx, ev, res); err != nil {
+			return fmt.Errorf("learn from %s: %w", it.Pos, err)
+		}
+		return ctx.Err()
+	})
+	rep.OpsItems = append(rep.OpsItems, local.OpsCenter.Items()...)
+	rep.OpsCenterCalls = local.OpsCenter.Stats()
+	if ferr := learn.fill(ctx, rep); err == nil {
+		err = ferr
+	}
+	return rep, err
+}
+
+func (r *Report) reject(pos string, err error) {
+	r.Invalid.Count++
+	r.Invalid.Reasons[reasonKey(err)]++
+	if len(r.Invalid.Items) < maxRejected {
+		r.Invalid.Items = append(r.Invalid.Items, Rejected{Pos: pos, Error: err.Error()})
+	}
+}
+
+// reasonKey groups rejections: the parser names the field and what is wrong
+// with it, which is the reason; values quoted after it are not.
+func reasonKey(err error) string {
+	var pe *event.ParseError
+	if errors.As(err, &pe) {
+		what, _, _ := strings.Cut(pe.Reason, ":")
+		if pe.Field == "" {
+			return what
+		}
+		return fmt.Sprintf("field %q: %s", pe.Field, what)
+	}
+	msg := err.Error()
+	if len(msg) > 100 {
+		msg = msg[:100]
+	}
+	return msg
+}
+
+func (r *Report) tally(d classify.Decision) {
+	if d.Duplicate {
+		r.Duplicates++
+		return
+	}
+	r.Decisions[d.Action]++
+	if d.Rule != "" {
+		rc := r.Rules[d.Rule]
+		rc.Decided++
+		switch d.Action {
+		case classify.Incident:
+			rc.Incidents++
+		case classify.Recover:
+			rc.Recovers++
+		}
+	}
+	for _, name := range append([]string{d.Rule}, d.Matched...) {
+		if rc := r.Rules[name]; rc != nil && (name != d.Rule || d.Action != classify.Recover) {
+			rc.Matched++
+		}
+	}
+}
+
+// RuleNames lists the report's rules in name order.
+func (r *Report) RuleNames() []string {
+	names := make([]string, 0, len(r.Rules))
+	for n := range r.Rules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

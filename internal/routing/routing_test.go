@@ -1,0 +1,340 @@
+package routing_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/repotest"
+	"github.com/opsloop/opsloop/internal/routing"
+	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/trailgen"
+	defaultrules "github.com/opsloop/opsloop/rules"
+)
+
+type sample struct {
+	name string
+	data []byte
+}
+
+// samples reads every event in events-samples.
+func samples(t testing.TB) []sample {
+	t.Helper()
+	root := filepath.Join(repotest.Root(t), "events-samples")
+	var out []sample
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, sample{rel, data})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read samples: %v", err)
+	}
+	if len(out) < 20 {
+		t.Fatalf("found %d sample events in %s, want the repository's samples", len(out), root)
+	}
+	return out
+}
+
+// syntheticEvents converts generated CloudTrail records to the events
+// EventBridge delivers, for a corpus larger than the samples.
+func syntheticEvents(t testing.TB, n int) []sample {
+	t.Helper()
+	g := trailgen.New(7, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	var out []sample
+	for range n {
+		rec, err := json.Marshal(g.Record())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := event.FromCloudTrailRecord(rec)
+		if err != nil {
+			continue
+		}
+		out = append(out, sample{"synthetic", ev})
+	}
+	if len(out) < n/2 {
+		t.Fatalf("converted %d of %d synthetic records", len(out), n)
+	}
+	return out
+}
+
+func defaultSet(t testing.TB) *rules.Set {
+	t.Helper()
+	set, err := rules.LoadFS(defaultrules.FS)
+	if err != nil {
+		t.Fatalf("load default rules: %v", err)
+	}
+	return set
+}
+
+func compile(t testing.TB, routes []routing.Route) []*pattern.Pattern {
+	t.Helper()
+	ps := make([]*pattern.Pattern, len(routes))
+	for i, r := range routes {
+		p, err := pattern.Compile([]byte(r.Pattern))
+		if err != nil {
+			t.Fatalf("route %d: Compile(%s) error = %v", i, r.Pattern, err)
+		}
+		ps[i] = p
+	}
+	return ps
+}
+
+func matches(t testing.TB, ps []*pattern.Pattern, data []byte) int {
+	t.Helper()
+	n := 0
+	for _, p := range ps {
+		ok, err := p.Match(data)
+		if err != nil {
+			t.Fatalf("Match: %v", err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+// wanted reports whether some routed input matches the event.
+func wanted(t testing.TB, in []routing.Input, data []byte) bool {
+	t.Helper()
+	for _, i := range in {
+		ok, err := i.Pattern.Match(data)
+		if err != nil {
+			t.Fatalf("Match: %v", err)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPatternsRouteExactlyTheMatchedEvents checks the default rules' routes
+// against every sample and a synthetic CloudTrail corpus, for pattern size
+// limits that need one route and several: every event a routed rule matches
+// is routed, no other event is, and while one source and detail-type fit one
+// pattern, no event is routed twice.
+func TestPatternsRouteExactlyTheMatchedEvents(t *testing.T) {
+	set := defaultSet(t)
+	in := routing.Inputs(set)
+	events := append(samples(t), syntheticEvents(t, 3000)...)
+	for _, tt := range []struct {
+		size     int
+		disjoint bool
+	}{{4096, true}, {2048, true}, {1024, true}, {600, true}, {400, false}} {
+		size := tt.size
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: size})
+			if err != nil {
+				t.Fatalf("Patterns() error = %v", err)
+			}
+			for _, r := range routes {
+				if len(r.Pattern) > size {
+					t.Errorf("route of %d characters, want at most %d: %s", len(r.Pattern), size, r.Pattern)
+				}
+			}
+			ps := compile(t, routes)
+			routed := 0
+			for _, ev := range events {
+				want := wanted(t, in, ev.data)
+				got := matches(t, ps, ev.data)
+				if want && got == 0 {
+					t.Errorf("%s: a rule matches it, but no route does", ev.name)
+				}
+				if !want && got > 0 {
+					t.Errorf("%s: no routed rule matches it, but %d routes do", ev.name, got)
+				}
+				if got > 1 && tt.disjoint {
+					t.Errorf("%s: routed %d times, want once", ev.name, got)
+				}
+				if got > 0 {
+					routed++
+				}
+			}
+			if routed == 0 || routed == len(events) {
+				t.Errorf("routed %d of %d events; the corpus should hold both kinds", routed, len(events))
+			}
+			t.Logf("limit %d: %d routes, %d of %d events routed", size, len(routes), routed, len(events))
+		})
+	}
+}
+
+// TestPatternsPackDefaultRules pins how few EventBridge rules the default
+// rules take: one when the quota is raised to 4096 characters, two at the
+// default 2048.
+func TestPatternsPackDefaultRules(t *testing.T) {
+	set := defaultSet(t)
+	for _, tt := range []struct{ size, want int }{{4096, 1}, {2048, 2}} {
+		routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: tt.size})
+		if err != nil {
+			t.Fatalf("Patterns(%d) error = %v", tt.size, err)
+		}
+		if len(routes) != tt.want {
+			t.Errorf("Patterns(limit %d) = %d routes, want %d", tt.size, len(routes), tt.want)
+		}
+	}
+}
+
+func TestPatternsSkipIgnoreOnlyEvents(t *testing.T) {
+	set := defaultSet(t)
+	routes, err := routing.Patterns(set, routing.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := compile(t, routes)
+	data, err := os.ReadFile(filepath.Join(repotest.Root(t), "events-samples", "ec2", "describe-instances.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := matches(t, ps, data); n != 0 {
+		t.Errorf("a read-only call (only the ignore rule api-read matches) is routed by %d routes, want 0", n)
+	}
+	for _, r := range routes {
+		for _, name := range r.Inputs {
+			if set.Rule(name).Action == rules.Ignore {
+				t.Errorf("route carries ignore rule %s", name)
+			}
+		}
+	}
+}
+
+func TestPackSources(t *testing.T) {
+	set := defaultSet(t)
+	in := routing.Inputs(set)
+	sources := []string{"aws.cloudwatch", "aws.ec2"}
+	for _, size := range []int{2048, 500} {
+		routes, err := routing.Pack(in, routing.Options{MaxPatternSize: size, Sources: sources})
+		if err != nil {
+			t.Fatalf("Pack(sources %v) error = %v", sources, err)
+		}
+		ps := compile(t, routes)
+		for _, ev := range samples(t) {
+			var env struct{ Source string }
+			if err := json.Unmarshal(ev.data, &env); err != nil {
+				t.Fatal(err)
+			}
+			enabled := env.Source == sources[0] || env.Source == sources[1]
+			want := enabled && wanted(t, in, ev.data)
+			if got := matches(t, ps, ev.data) > 0; got != want {
+				t.Errorf("limit %d: %s from %s routed = %v, want %v", size, ev.name, env.Source, got, want)
+			}
+		}
+	}
+}
+
+func mustCompile(t testing.TB, src string) *pattern.Pattern {
+	t.Helper()
+	p, err := pattern.Compile([]byte(src))
+	if err != nil {
+		t.Fatalf("Compile(%s) error = %v", src, err)
+	}
+	return p
+}
+
+// TestPackSimplifies pins the pattern written for small inputs.
+func TestPackSimplifies(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want string
+	}{
+		{
+			name: "values of one field merged",
+			in: []string{
+				`{"source":["aws.cloudwatch"],"detail":{"state":{"value":["ALARM"]}}}`,
+				`{"source":["aws.cloudwatch"],"detail":{"state":{"value":["OK"]}}}`,
+			},
+			want: `{"detail":{"state":{"value":["ALARM","OK"]}},"source":["aws.cloudwatch"]}`,
+		},
+		{
+			name: "narrower alternative dropped",
+			in: []string{
+				`{"source":["aws.cloudwatch"],"detail":{"state":{"value":["ALARM"]}}}`,
+				`{"source":["aws.cloudwatch"],"detail":{"alarmName":[{"prefix":"critical-"}],"state":{"value":["ALARM"]}}}`,
+			},
+			want: `{"detail":{"state":{"value":["ALARM"]}},"source":["aws.cloudwatch"]}`,
+		},
+		{
+			name: "shared fields written once",
+			in: []string{
+				`{"source":["aws.ec2"],"detail":{"state":["stopped"]}}`,
+				`{"source":["aws.ec2"],"detail":{"eventName":["RunInstances"]}}`,
+			},
+			want: `{"detail":{"$or":[{"eventName":["RunInstances"]},{"state":["stopped"]}]},"source":["aws.ec2"]}`,
+		},
+		{
+			name: "anything-but lists kept apart",
+			in: []string{
+				`{"source":["a"],"detail":{"x":[{"anything-but":"1"}]}}`,
+				`{"source":["a"],"detail":{"x":["2"]}}`,
+			},
+			want: `{"detail":{"$or":[{"x":["2"]},{"x":[{"anything-but":"1"}]}]},"source":["a"]}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in []routing.Input
+			for i, src := range tt.in {
+				in = append(in, routing.Input{Name: "r" + strconv.Itoa(i), Pattern: mustCompile(t, src)})
+			}
+			routes, err := routing.Pack(in, routing.Options{})
+			if err != nil {
+				t.Fatalf("Pack() error = %v", err)
+			}
+			if len(routes) != 1 || routes[0].Pattern != tt.want {
+				t.Errorf("Pack(%v) = %+v, want one route %s", tt.in, routes, tt.want)
+			}
+		})
+	}
+}
+
+func TestPackRejects(t *testing.T) {
+	long := `{"source":["aws.ec2"],"detail":{"eventName":["` + strings.Repeat("x", 300) + `"]}}`
+	tests := []struct {
+		name    string
+		in      []string
+		opts    routing.Options
+		wantErr string
+	}{
+		{"one pattern over the limit", []string{long}, routing.Options{MaxPatternSize: 200}, "big alone is"},
+		{"more routes than allowed", []string{
+			`{"source":["a"],"detail":{"x":["` + strings.Repeat("a", 150) + `"]}}`,
+			`{"source":["b"],"detail":{"x":["` + strings.Repeat("b", 150) + `"]}}`,
+			`{"source":["c"],"detail":{"x":["` + strings.Repeat("c", 150) + `"]}}`,
+		}, routing.Options{MaxPatternSize: 200, MaxRoutes: 2}, "need 3 EventBridge rules"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in []routing.Input
+			for _, src := range tt.in {
+				in = append(in, routing.Input{Name: "big", Pattern: mustCompile(t, src)})
+			}
+			routes, err := routing.Pack(in, tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Pack() = %v, %v; want an error containing %q", routes, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestPackNothingToRoute(t *testing.T) {
+	routes, err := routing.Pack(nil, routing.Options{})
+	if err != nil || len(routes) != 0 {
+		t.Errorf("Pack(nil) = %v, %v; want no routes", routes, err)
+	}
+}

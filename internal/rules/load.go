@@ -1,0 +1,948 @@
+package rules
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/pattern"
+)
+
+// Error is one mistake in a rules file, located by file, line, rule and field.
+type Error struct {
+	File  string
+	Line  int
+	Col   int
+	Rule  string // empty outside a rule
+	Field string // dotted path of the field, empty for the whole file
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d:%d: ", e.File, e.Line, e.Col)
+	if e.Rule != "" {
+		fmt.Fprintf(&b, "rule %q: ", e.Rule)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, "%s: ", e.Field)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors lists every mistake found, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// File is one rules file's name and contents.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Load reads rule files and directories (their *.json files, recursively,
+// in name order, schema files excepted) and builds the Set.
+func Load(paths ...string) (*Set, error) {
+	var files []File
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || (name != p && !isRulesFile(name)) {
+				return nil
+			}
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			files = append(files, File{Name: name, Data: data})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read rules %s: %w", p, err)
+		}
+	}
+	return Build(files)
+}
+
+// LoadFS builds the Set from the rules files in fsys, such as the embedded defaults.
+func LoadFS(fsys fs.FS) (*Set, error) {
+	var files []File
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !isRulesFile(name) {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		files = append(files, File{Name: path.Join("rules", name), Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read embedded rules: %w", err)
+	}
+	return Build(files)
+}
+
+func isRulesFile(name string) bool {
+	return strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".schema.json")
+}
+
+// Build validates files together and returns the Set, or Errors listing every
+// mistake found.
+func Build(files []File) (*Set, error) {
+	b := &builder{set: &Set{Severities: map[string]*Severity{}}}
+	if len(files) == 0 {
+		return nil, Errors{{File: "rules", Msg: "no rules files found"}}
+	}
+	for _, f := range files {
+		b.file(f)
+	}
+	b.crossCheck()
+	if len(b.errs) > 0 {
+		return nil, b.errs
+	}
+	return b.set, nil
+}
+
+type builder struct {
+	set  *Set
+	errs Errors
+	// seen rule and silence names, for duplicates across files
+	ruleAt, silenceAt map[string]string
+	severityRefs      []severityRef
+	severitiesFrom    string
+	problemsFrom      string
+	defaultsFrom      string
+	defaults          *Defaults
+	recurrence        *Recurrence
+	perRuleDefaults   []*ruleDefaults
+}
+
+type severityRef struct {
+	loc  location
+	name string
+}
+
+// ruleDefaults remembers which per-rule settings were left to the defaults.
+type ruleDefaults struct {
+	rule                           *Rule
+	escalation, flapping, problems bool
+}
+
+type location struct {
+	file  *File
+	off   int
+	rule  string
+	field string
+}
+
+func (b *builder) errAt(loc location, format string, args ...any) {
+	line, col := lineCol(loc.file.Data, loc.off)
+	b.errs = append(b.errs, &Error{File: loc.file.Name, Line: line, Col: col, Rule: loc.rule, Field: loc.field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l location) at(n *node, field string) location {
+	l.off = n.start
+	if l.field != "" && field != "" {
+		field = l.field + "." + field
+	} else if field == "" {
+		field = l.field
+	}
+	l.field = field
+	return l
+}
+
+var (
+	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults"}
+	ruleFields     = []string{"name", "description", "priority", "pattern", "action", "severity", "category", "threshold", "groupBy", "title", "recoverWhen", "escalation", "flapping", "problems"}
+	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description"}
+	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
+	scheduleFields = []string{"days", "from", "to", "timezone"}
+	nameRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	runbookRE      = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{3,128}$`)
+)
+
+// incidentOnly are rule fields that mean nothing unless the rule opens incidents.
+var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems"}
+
+func (b *builder) file(f File) {
+	b.set.Files = append(b.set.Files, f.Name)
+	root, err := parseTree(f.Data)
+	loc := location{file: &f}
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			loc.off = se.offset
+		}
+		b.errAt(loc, "bad JSON: %v", err)
+		return
+	}
+	if root.kind != kindObject {
+		b.errAt(loc.at(root, ""), "want a JSON object with \"rules\", found %s", root.kind)
+		return
+	}
+	b.fields(loc, root, topFields)
+	if n := root.get("rules"); n != nil {
+		if b.want(loc.at(n, "rules"), n, kindArray) {
+			for i, rn := range n.elems {
+				b.rule(loc.at(rn, fmt.Sprintf("rules[%d]", i)), rn)
+			}
+		}
+	}
+	if n := root.get("severities"); n != nil {
+		b.severities(loc.at(n, "severities"), n)
+	}
+	if n := root.get("problems"); n != nil {
+		if b.problemsFrom != "" {
+			b.errAt(loc.at(n, "problems"), "already set in %s: set it once per deployment", b.problemsFrom)
+		} else {
+			b.problemsFrom = f.Name
+			b.recurrence = b.problemsSection(loc.at(n, "problems"), n)
+		}
+	}
+	if n := root.get("defaults"); n != nil {
+		if b.defaultsFrom != "" {
+			b.errAt(loc.at(n, "defaults"), "already set in %s: set it once per deployment", b.defaultsFrom)
+		} else {
+			b.defaultsFrom = f.Name
+			b.defaults = b.defaultsSection(loc.at(n, "defaults"), n)
+		}
+	}
+	if n := root.get("silences"); n != nil {
+		if b.want(loc.at(n, "silences"), n, kindArray) {
+			for i, sn := range n.elems {
+				b.silence(loc.at(sn, fmt.Sprintf("silences[%d]", i)), sn)
+			}
+		}
+	}
+}
+
+// fields reports unknown and repeated fields of an object.
+func (b *builder) fields(loc location, n *node, known []string) {
+	seen := map[string]bool{}
+	for _, m := range n.members {
+		ml := loc
+		ml.off = m.keyStart
+		if !contains(known, m.key) {
+			ml.field = joinField(loc.field, m.key)
+			if s := closest(m.key, known); s != "" {
+				b.errAt(ml, "unknown field (did you mean %q?)", s)
+			} else {
+				b.errAt(ml, "unknown field (known: %s)", strings.Join(known, ", "))
+			}
+			continue
+		}
+		if seen[m.key] {
+			ml.field = joinField(loc.field, m.key)
+			b.errAt(ml, "given twice")
+		}
+		seen[m.key] = true
+	}
+}
+
+func joinField(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+func (b *builder) want(loc location, n *node, k kind) bool {
+	if n.kind != k {
+		b.errAt(loc, "want %s, found %s", article(k), n.kind)
+		return false
+	}
+	return true
+}
+
+func article(k kind) string {
+	if k == kindArray || k == kindObject {
+		return "an " + k.String()
+	}
+	return "a " + k.String()
+}
+
+func (b *builder) str(loc location, n *node) (string, bool) {
+	if !b.want(loc, n, kindString) {
+		return "", false
+	}
+	return n.str, true
+}
+
+func (b *builder) int(loc location, n *node, lo, hi int) (int, bool) {
+	if !b.want(loc, n, kindNumber) {
+		return 0, false
+	}
+	v, err := n.num.Int64()
+	if err != nil || v < int64(lo) || v > int64(hi) {
+		b.errAt(loc, "want a whole number from %d to %d, found %s", lo, hi, n.num)
+		return 0, false
+	}
+	return int(v), true
+}
+
+func (b *builder) duration(loc location, n *node) (time.Duration, bool) {
+	s, ok := b.str(loc, n)
+	if !ok {
+		return 0, false
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		b.errAt(loc, "%v", err)
+		return 0, false
+	}
+	return d, true
+}
+
+func (b *builder) strings(loc location, n *node) ([]string, bool) {
+	if !b.want(loc, n, kindArray) {
+		return nil, false
+	}
+	out := make([]string, 0, len(n.elems))
+	ok := true
+	for i, e := range n.elems {
+		s, good := b.str(loc.at(e, fmt.Sprintf("[%d]", i)), e)
+		ok = ok && good
+		out = append(out, s)
+	}
+	return out, ok
+}
+
+// pattern compiles the pattern at n, locating its errors inside the file.
+func (b *builder) pattern(loc location, n *node, src []byte) *pattern.Pattern {
+	if !b.want(loc, n, kindObject) {
+		return nil
+	}
+	if src == nil {
+		src = loc.file.Data[n.start:n.end]
+	}
+	p, err := pattern.Compile(src)
+	if err != nil {
+		var pe *pattern.Error
+		if errors.As(err, &pe) {
+			inner := locate(n, pe.Path)
+			l := loc.at(inner, pe.Path)
+			l.off = inner.start
+			b.errAt(l, "invalid pattern: %s", pe.Reason)
+		} else {
+			b.errAt(loc, "invalid pattern: %v", err)
+		}
+		return nil
+	}
+	return p
+}
+
+// locate finds the node a dotted pattern path points at, as far as it exists.
+func locate(n *node, p string) *node {
+	for p != "" {
+		if n.kind != kindObject {
+			return n
+		}
+		var next *node
+		var rest string
+		// Keys may contain dots themselves: prefer the longest key that fits.
+		for _, m := range n.members {
+			if (p == m.key || strings.HasPrefix(p, m.key+".")) && (next == nil || len(m.key) > len(p)-len(rest)) {
+				next, rest = m.value, strings.TrimPrefix(strings.TrimPrefix(p, m.key), ".")
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n, p = next, rest
+	}
+	return n
+}
+
+func (b *builder) rule(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	r := &Rule{File: loc.file.Name}
+	r.Line, _ = lineCol(loc.file.Data, n.start)
+	if nn := n.get("name"); nn != nil {
+		if s, ok := b.str(loc.at(nn, "name"), nn); ok {
+			if !nameRE.MatchString(s) {
+				b.errAt(loc.at(nn, "name"), "%q is not a valid name: letters, digits, '.', '_', '-', at most 64", s)
+			}
+			r.Name = s
+		}
+	} else {
+		b.errAt(loc, "missing name")
+	}
+	loc.rule = r.Name
+	loc.field = ""
+	b.fields(loc, n, ruleFields)
+	if r.Name != "" {
+		if b.ruleAt == nil {
+			b.ruleAt = map[string]string{}
+		}
+		if prev, dup := b.ruleAt[r.Name]; dup {
+			b.errAt(loc, "duplicate rule name (first defined at %s)", prev)
+		} else {
+			b.ruleAt[r.Name] = fmt.Sprintf("%s:%d", r.File, r.Line)
+		}
+	}
+	if d := n.get("description"); d != nil {
+		r.Description, _ = b.str(loc.at(d, "description"), d)
+	}
+	if p := n.get("priority"); p != nil {
+		r.Priority, _ = b.int(loc.at(p, "priority"), p, -1000, 1000)
+	}
+	pn := n.get("pattern")
+	if pn == nil {
+		b.errAt(loc, "missing pattern")
+	} else {
+		r.Pattern = b.pattern(loc.at(pn, "pattern"), pn, nil)
+	}
+	if a := n.get("action"); a != nil {
+		if s, ok := b.str(loc.at(a, "action"), a); ok {
+			switch Action(s) {
+			case Ignore, Record, Incident:
+				r.Action = Action(s)
+			default:
+				b.errAt(loc.at(a, "action"), "unknown action %q (want ignore, record or incident)", s)
+			}
+		}
+	} else {
+		b.errAt(loc, "missing action (ignore, record or incident)")
+	}
+	if r.Action != Incident && r.Action != "" {
+		for _, f := range incidentOnly {
+			if fn := n.get(f); fn != nil {
+				b.errAt(loc.at(fn, f), "applies only to incident rules, and this rule's action is %q: it would never take effect", r.Action)
+			}
+		}
+	}
+	if g := n.get("groupBy"); g != nil {
+		if paths, ok := b.strings(loc.at(g, "groupBy"), g); ok {
+			for i, p := range paths {
+				if err := CheckPath(p); err != nil {
+					b.errAt(loc.at(g.elems[i], fmt.Sprintf("groupBy[%d]", i)), "%v", err)
+				}
+			}
+			r.GroupBy = paths
+		}
+	}
+	if t := n.get("title"); t != nil {
+		if s, ok := b.str(loc.at(t, "title"), t); ok {
+			tpl, err := ParseTemplate(s)
+			if err != nil {
+				b.errAt(loc.at(t, "title"), "%v", err)
+			}
+			r.Title = tpl
+		}
+	}
+	if r.Action == Incident {
+		b.incidentRule(loc, n, pn, r)
+	}
+	b.set.Rules = append(b.set.Rules, r)
+}
+
+func (b *builder) incidentRule(loc location, n, pn *node, r *Rule) {
+	if s := n.get("severity"); s != nil {
+		if name, ok := b.str(loc.at(s, "severity"), s); ok {
+			r.Severity = name
+			b.severityRefs = append(b.severityRefs, severityRef{loc: loc.at(s, "severity"), name: name})
+		}
+	} else {
+		b.errAt(loc, "missing severity: an incident rule needs one of the deployment's severities")
+	}
+	if c := n.get("category"); c != nil {
+		if s, ok := b.str(loc.at(c, "category"), c); ok {
+			if !contains(Categories, s) {
+				b.errAt(loc.at(c, "category"), "unknown category %q (want one of %s)", s, strings.Join(Categories, ", "))
+			}
+			r.Category = s
+		}
+	}
+	if t := n.get("threshold"); t != nil {
+		r.Threshold = b.threshold(loc.at(t, "threshold"), t, r.GroupBy)
+	}
+	if rw := n.get("recoverWhen"); rw != nil && pn != nil && b.want(loc.at(rw, "recoverWhen"), rw, kindObject) {
+		merged, err := json.Marshal(mergePatterns(toValue(pn), toValue(rw)))
+		if err == nil {
+			r.Recover = b.pattern(loc.at(rw, "recoverWhen"), rw, merged)
+		}
+		if b.recoverIsFailure(r) {
+			b.errAt(loc.at(rw, "recoverWhen"), "matches the same events as the rule's pattern, so an incident would recover as soon as it opened")
+		}
+	}
+	rd := &ruleDefaults{rule: r, escalation: true, flapping: true, problems: true}
+	if e := n.get("escalation"); e != nil {
+		rd.escalation = false
+		l := loc.at(e, "escalation")
+		if b.want(l, e, kindObject) {
+			b.fields(l, e, []string{"factor"})
+			if f := e.get("factor"); f != nil {
+				r.Escalation.Factor, _ = b.int(l.at(f, "factor"), f, 0, 1_000_000)
+			}
+		}
+	}
+	if f := n.get("flapping"); f != nil {
+		rd.flapping = false
+		r.Flapping = b.flapping(loc.at(f, "flapping"), f)
+	}
+	if p := n.get("problems"); p != nil {
+		rd.problems = false
+		if rec := b.problemsSection(loc.at(p, "problems"), p); rec != nil {
+			r.Problems = *rec
+		}
+	}
+	b.perRuleDefaults = append(b.perRuleDefaults, rd)
+}
+
+// recoverIsFailure catches a recoverWhen that adds nothing to the pattern.
+func (b *builder) recoverIsFailure(r *Rule) bool {
+	return r.Recover != nil && r.Pattern != nil && r.Recover.String() == r.Pattern.String()
+}
+
+func (b *builder) threshold(loc location, n *node, groupBy []string) *Threshold {
+	if !b.want(loc, n, kindObject) {
+		return nil
+	}
+	b.fields(loc, n, []string{"count", "window"})
+	t := &Threshold{}
+	c, w := n.get("count"), n.get("window")
+	if c == nil || w == nil {
+		b.errAt(loc, "needs both count and window")
+		return nil
+	}
+	var ok1, ok2 bool
+	if t.Count, ok1 = b.int(loc.at(c, "count"), c, 1, 1_000_000); !ok1 {
+		return nil
+	}
+	if t.Window, ok2 = b.duration(loc.at(w, "window"), w); !ok2 {
+		return nil
+	}
+	if t.Window > maxWindow {
+		b.errAt(loc.at(w, "window"), "%s is longer than the %s opsloop keeps counts for: it can never fire as meant", w.str, maxWindow)
+	}
+	if t.Count > 1 {
+		for _, g := range groupBy {
+			if g == "id" || g == "time" {
+				b.errAt(loc.at(c, "count"), "can never fire: groupBy %q gives every event its own group, so no group reaches %d", g, t.Count)
+			}
+		}
+	}
+	return t
+}
+
+// maxWindow is how long window counters are kept.
+const maxWindow = 31 * 24 * time.Hour
+
+func (b *builder) flapping(loc location, n *node) Flapping {
+	var f Flapping
+	if !b.want(loc, n, kindObject) {
+		return f
+	}
+	b.fields(loc, n, []string{"transitions", "window"})
+	if t := n.get("transitions"); t != nil {
+		f.Transitions, _ = b.int(loc.at(t, "transitions"), t, 0, 1000)
+	}
+	if w := n.get("window"); w != nil {
+		f.Window, _ = b.duration(loc.at(w, "window"), w)
+	} else if f.Transitions > 0 {
+		b.errAt(loc, "needs a window")
+	}
+	return f
+}
+
+func (b *builder) problemsSection(loc location, n *node) *Recurrence {
+	if !b.want(loc, n, kindObject) {
+		return nil
+	}
+	b.fields(loc, n, []string{"recurrence"})
+	rn := n.get("recurrence")
+	if rn == nil {
+		b.errAt(loc, "missing recurrence {\"count\", \"window\"}")
+		return nil
+	}
+	l := loc.at(rn, "recurrence")
+	if !b.want(l, rn, kindObject) {
+		return nil
+	}
+	b.fields(l, rn, []string{"count", "window"})
+	c, w := rn.get("count"), rn.get("window")
+	if c == nil || w == nil {
+		b.errAt(l, "needs both count and window")
+		return nil
+	}
+	cnt, ok1 := b.int(l.at(c, "count"), c, 2, 10_000)
+	win, ok2 := b.duration(l.at(w, "window"), w)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return &Recurrence{Count: cnt, Window: win}
+}
+
+func (b *builder) defaultsSection(loc location, n *node) *Defaults {
+	if !b.want(loc, n, kindObject) {
+		return nil
+	}
+	b.fields(loc, n, []string{"escalation", "flapping"})
+	d := builtinDefaults
+	if e := n.get("escalation"); e != nil {
+		l := loc.at(e, "escalation")
+		if b.want(l, e, kindObject) {
+			b.fields(l, e, []string{"factor"})
+			if f := e.get("factor"); f != nil {
+				d.Escalation.Factor, _ = b.int(l.at(f, "factor"), f, 0, 1_000_000)
+			}
+		}
+	}
+	if f := n.get("flapping"); f != nil {
+		d.Flapping = b.flapping(loc.at(f, "flapping"), f)
+	}
+	return &d
+}
+
+func (b *builder) severities(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	if b.severitiesFrom != "" {
+		b.errAt(loc, "already set in %s: set severities once per deployment", b.severitiesFrom)
+		return
+	}
+	b.severitiesFrom = loc.file.Name
+	seen := map[string]bool{}
+	for _, m := range n.members {
+		l := loc.at(m.value, m.key)
+		l.off = m.keyStart
+		if seen[m.key] {
+			b.errAt(l, "given twice")
+			continue
+		}
+		seen[m.key] = true
+		if !nameRE.MatchString(m.key) {
+			b.errAt(l, "%q is not a valid severity name", m.key)
+		}
+		sev := b.severity(l, m.key, m.value)
+		if sev != nil {
+			b.set.Severities[m.key] = sev
+		}
+	}
+}
+
+var arnSNSRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$`)
+
+func (b *builder) severity(loc location, name string, n *node) *Severity {
+	if !b.want(loc, n, kindObject) {
+		return nil
+	}
+	b.fields(loc, n, severityFields)
+	s := &Severity{Name: name}
+	if o := n.get("opsItemSeverity"); o != nil {
+		if v, ok := b.str(loc.at(o, "opsItemSeverity"), o); ok {
+			if v < "1" || v > "4" || len(v) != 1 {
+				b.errAt(loc.at(o, "opsItemSeverity"), "want \"1\" (most severe) to \"4\", found %q", v)
+			}
+			s.OpsItemSeverity = v
+		}
+	} else {
+		b.errAt(loc, "missing opsItemSeverity (\"1\" to \"4\")")
+	}
+	if p := n.get("priority"); p != nil {
+		s.Priority, _ = b.int(loc.at(p, "priority"), p, 1, 5)
+	} else {
+		b.errAt(loc, "missing priority (1 to 5)")
+	}
+	if nt := n.get("notify"); nt != nil {
+		if arns, ok := b.strings(loc.at(nt, "notify"), nt); ok {
+			for i, a := range arns {
+				if a != DefaultTopic && !arnSNSRE.MatchString(a) {
+					b.errAt(loc.at(nt.elems[i], fmt.Sprintf("notify[%d]", i)), "%q is not an SNS topic ARN nor %q (the deployment's topic)", a, DefaultTopic)
+				}
+			}
+			s.Notify = arns
+		}
+	}
+	if rb := n.get("runbooks"); rb != nil {
+		if docs, ok := b.strings(loc.at(rb, "runbooks"), rb); ok {
+			for i, d := range docs {
+				if !runbookRE.MatchString(d) {
+					b.errAt(loc.at(rb.elems[i], fmt.Sprintf("runbooks[%d]", i)), "%q is not an SSM document name or ARN", d)
+				}
+			}
+			s.Runbooks = docs
+		}
+	}
+	if rt := n.get("responseTime"); rt != nil {
+		s.ResponseTime, _ = b.duration(loc.at(rt, "responseTime"), rt)
+	}
+	return s
+}
+
+// DefaultTopic in a severity's notify list stands for the notification topic
+// the deployment creates.
+const DefaultTopic = "default"
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+func (b *builder) silence(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	s := &Silence{File: loc.file.Name}
+	s.Line, _ = lineCol(loc.file.Data, n.start)
+	b.fields(loc, n, silenceFields)
+	if nn := n.get("name"); nn != nil {
+		if name, ok := b.str(loc.at(nn, "name"), nn); ok {
+			s.Name = name
+			if b.silenceAt == nil {
+				b.silenceAt = map[string]string{}
+			}
+			if prev, dup := b.silenceAt[name]; dup {
+				b.errAt(loc.at(nn, "name"), "duplicate silence name %q (first defined at %s)", name, prev)
+			}
+			b.silenceAt[name] = fmt.Sprintf("%s:%d", s.File, s.Line)
+		}
+	} else {
+		b.errAt(loc, "missing name")
+	}
+	if c := n.get("comment"); c != nil {
+		s.Comment, _ = b.str(loc.at(c, "comment"), c)
+	}
+	if p := n.get("pattern"); p != nil {
+		s.Pattern = b.pattern(loc.at(p, "pattern"), p, nil)
+	} else {
+		b.errAt(loc, "missing pattern")
+	}
+	start, end, sched := n.get("start"), n.get("end"), n.get("schedule")
+	switch {
+	case sched != nil && (start != nil || end != nil):
+		b.errAt(loc, "give either start and end (one-off) or schedule (recurring), not both")
+	case sched != nil:
+		s.Schedule = b.schedule(loc.at(sched, "schedule"), sched)
+	case start != nil && end != nil:
+		s.Start, _ = b.time(loc.at(start, "start"), start)
+		s.End, _ = b.time(loc.at(end, "end"), end)
+		if !s.End.After(s.Start) {
+			b.errAt(loc.at(end, "end"), "must be after start")
+		}
+	default:
+		b.errAt(loc, "needs start and end (one-off) or schedule (recurring)")
+	}
+	b.set.Silences = append(b.set.Silences, s)
+}
+
+func (b *builder) time(loc location, n *node) (time.Time, bool) {
+	s, ok := b.str(loc, n)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		b.errAt(loc, "want an RFC 3339 time such as \"2026-12-01T22:00:00Z\", found %q", s)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func (b *builder) schedule(loc location, n *node) *Schedule {
+	if !b.want(loc, n, kindObject) {
+		return nil
+	}
+	b.fields(loc, n, scheduleFields)
+	sc := &Schedule{Location: time.UTC}
+	if d := n.get("days"); d != nil {
+		if days, ok := b.strings(loc.at(d, "days"), d); ok {
+			for i, day := range days {
+				wd, known := weekdays[strings.ToLower(day)]
+				if !known {
+					b.errAt(loc.at(d.elems[i], fmt.Sprintf("days[%d]", i)), "unknown day %q (want Mon, Tue, Wed, Thu, Fri, Sat or Sun)", day)
+				}
+				sc.Days = append(sc.Days, wd)
+			}
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *time.Duration
+	}{{"from", &sc.From}, {"to", &sc.To}} {
+		fn := n.get(f.key)
+		if fn == nil {
+			b.errAt(loc, "missing %s (\"HH:MM\")", f.key)
+			continue
+		}
+		s, ok := b.str(loc.at(fn, f.key), fn)
+		if !ok {
+			continue
+		}
+		t, err := time.Parse("15:04", s)
+		if err != nil {
+			b.errAt(loc.at(fn, f.key), "want a time of day \"HH:MM\", found %q", s)
+			continue
+		}
+		*f.dst = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	}
+	if tz := n.get("timezone"); tz != nil {
+		if name, ok := b.str(loc.at(tz, "timezone"), tz); ok {
+			l, err := time.LoadLocation(name)
+			if err != nil {
+				b.errAt(loc.at(tz, "timezone"), "unknown time zone %q", name)
+			} else {
+				sc.Location = l
+			}
+		}
+	}
+	return sc
+}
+
+// crossCheck resolves what only all files together can tell.
+func (b *builder) crossCheck() {
+	s := b.set
+	for _, ref := range b.severityRefs {
+		if _, ok := s.Severities[ref.name]; !ok {
+			known := make([]string, 0, len(s.Severities))
+			for k := range s.Severities {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			if len(known) == 0 {
+				b.errAt(ref.loc, "unknown severity %q: no file defines \"severities\"", ref.name)
+			} else {
+				b.errAt(ref.loc, "unknown severity %q (defined: %s)", ref.name, strings.Join(known, ", "))
+			}
+		}
+	}
+	for name := range s.Severities {
+		s.Order = append(s.Order, name)
+	}
+	sort.Slice(s.Order, func(i, j int) bool {
+		a, c := s.Severities[s.Order[i]], s.Severities[s.Order[j]]
+		if a.OpsItemSeverity != c.OpsItemSeverity {
+			return a.OpsItemSeverity < c.OpsItemSeverity
+		}
+		if a.Priority != c.Priority {
+			return a.Priority < c.Priority
+		}
+		return s.Order[i] < s.Order[j]
+	})
+	s.Defaults = builtinDefaults
+	if b.defaults != nil {
+		s.Defaults = *b.defaults
+	}
+	s.Problems = builtinRecurrence
+	if b.recurrence != nil {
+		s.Problems = *b.recurrence
+	}
+	for _, rd := range b.perRuleDefaults {
+		if rd.escalation {
+			rd.rule.Escalation = s.Defaults.Escalation
+		}
+		if rd.flapping {
+			rd.rule.Flapping = s.Defaults.Flapping
+		}
+		if rd.problems {
+			rd.rule.Problems = s.Problems
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// closest suggests the known name a typo most likely meant.
+func closest(s string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// toValue converts a node back to plain Go values for merging.
+func toValue(n *node) any {
+	switch n.kind {
+	case kindObject:
+		m := make(map[string]any, len(n.members))
+		for _, mem := range n.members {
+			m[mem.key] = toValue(mem.value)
+		}
+		return m
+	case kindArray:
+		a := make([]any, len(n.elems))
+		for i, e := range n.elems {
+			a[i] = toValue(e)
+		}
+		return a
+	case kindString:
+		return n.str
+	case kindNumber:
+		return n.num
+	case kindBool:
+		return n.boolean
+	}
+	return nil
+}
+
+// mergePatterns overlays over onto base: objects merge key by key, anything
+// else in over replaces what base has at that path.
+func mergePatterns(base, over any) any {
+	bm, ok1 := base.(map[string]any)
+	om, ok2 := over.(map[string]any)
+	if !ok1 || !ok2 {
+		return over
+	}
+	out := make(map[string]any, len(bm)+len(om))
+	for k, v := range bm {
+		out[k] = v
+	}
+	for k, v := range om {
+		if bv, ok := out[k]; ok {
+			out[k] = mergePatterns(bv, v)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}

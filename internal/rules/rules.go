@@ -1,0 +1,151 @@
+// Package rules loads and validates the operators' JSON rule files: which
+// events matter, when an event becomes an incident, with which severity and
+// response plan, and which events are silenced.
+package rules
+
+import (
+	"time"
+
+	"github.com/opsloop/opsloop/internal/pattern"
+)
+
+// Action is what a rule decides for the events it matches.
+type Action string
+
+// The actions a rule may take.
+const (
+	Ignore   Action = "ignore"
+	Record   Action = "record"
+	Incident Action = "incident"
+)
+
+// Categories are OpsCenter's OpsItem categories.
+var Categories = []string{"Availability", "Cost", "Performance", "Recovery", "Security"}
+
+// Set is a validated, ready-to-use collection of rules with the deployment's
+// severities, problem recurrence and silences. Build it with Load, LoadFS or Build.
+type Set struct {
+	Rules      []*Rule
+	Severities map[string]*Severity
+	// Order lists severity names from the most to the least severe.
+	Order    []string
+	Problems Recurrence
+	Silences []*Silence
+	Defaults Defaults
+	// Files lists the files the set was built from, in load order.
+	Files []string
+}
+
+// Rule is one operator rule.
+type Rule struct {
+	Name        string
+	Description string
+	// Priority decides between several matching rules: higher wins.
+	Priority int
+	Pattern  *pattern.Pattern
+	Action   Action
+	Severity string
+	Category string
+	// Threshold is nil for rules that act on every matching event.
+	Threshold *Threshold
+	// GroupBy lists event paths whose values form the group key; empty means
+	// the event's resources.
+	GroupBy []string
+	Title   *Template
+	// Recover is the rule's pattern merged with its recoverWhen pattern; nil
+	// when the rule has no recoverWhen.
+	Recover    *pattern.Pattern
+	Escalation Escalation
+	Flapping   Flapping
+	Problems   Recurrence
+	// File and Line locate the rule for messages.
+	File string
+	Line int
+}
+
+// Threshold turns matching events into an incident only once Count of them
+// fall within Window for one group key.
+type Threshold struct {
+	Count  int
+	Window time.Duration
+}
+
+// Severity is one severity level with its response plan.
+type Severity struct {
+	Name string
+	// OpsItemSeverity is OpsCenter's "1" (most severe) to "4".
+	OpsItemSeverity string
+	// Priority is OpsCenter's priority, 1 (highest) to 5.
+	Priority int
+	// Notify lists SNS topic ARNs OpsCenter notifies on changes.
+	Notify []string
+	// Runbooks lists SSM Automation documents offered on the OpsItem.
+	Runbooks []string
+	// ResponseTime is how soon a responder is expected to act.
+	ResponseTime time.Duration
+}
+
+// Recurrence says when repeated incidents of one fingerprint form a problem.
+type Recurrence struct {
+	Count  int
+	Window time.Duration
+}
+
+// Escalation raises an open incident's severity one step once it has repeated
+// Factor times its threshold (or Factor times, for rules without one).
+// Factor 0 disables escalation.
+type Escalation struct {
+	Factor int
+}
+
+// Flapping holds an incident open, marked flapping, once it has recovered more
+// than Transitions times within Window. Transitions 0 disables detection.
+type Flapping struct {
+	Transitions int
+	Window      time.Duration
+}
+
+// Defaults apply to every incident rule that does not set its own.
+type Defaults struct {
+	Escalation Escalation
+	Flapping   Flapping
+}
+
+// builtinDefaults are used when no file sets "defaults".
+var builtinDefaults = Defaults{
+	Escalation: Escalation{Factor: 10},
+	Flapping:   Flapping{Transitions: 3, Window: time.Hour},
+}
+
+// builtinRecurrence is used when no file sets "problems".
+var builtinRecurrence = Recurrence{Count: 3, Window: 7 * 24 * time.Hour}
+
+// Rule returns the rule named name, or nil.
+func (s *Set) Rule(name string) *Rule {
+	for _, r := range s.Rules {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Rank is a severity's position in Order: 0 is the most severe; unknown
+// severities rank last.
+func (s *Set) Rank(severity string) int {
+	for i, name := range s.Order {
+		if name == severity {
+			return i
+		}
+	}
+	return len(s.Order)
+}
+
+// Escalate returns the severity one step more severe than severity, or
+// severity itself when it is already the most severe.
+func (s *Set) Escalate(severity string) string {
+	if i := s.Rank(severity); i > 0 && i < len(s.Order) {
+		return s.Order[i-1]
+	}
+	return severity
+}

@@ -1,0 +1,154 @@
+// Package signal is the contract between the classifier and the incident
+// lifecycle: the detail of the "Incident Detected" and "Incident Recovered"
+// events on the opsloop bus. Both functions import it, and nothing else of
+// each other.
+package signal
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/event"
+)
+
+// SchemaVersion is the version of the detail of opsloop's own events.
+const SchemaVersion = "1"
+
+// Source is the source of opsloop's own events.
+const Source = "opsloop"
+
+// Detail types of the signals on the opsloop bus.
+const (
+	DetailDetected  = "Incident Detected"
+	DetailRecovered = "Incident Recovered"
+)
+
+// Signal kinds.
+const (
+	Detected  = "detected"
+	Recovered = "recovered"
+)
+
+// Signal is the detail of "Incident Detected" and "Incident Recovered":
+// what the classifier tells the incidents function about one source event.
+// Its JSON form is a published, versioned schema (docs/events.md).
+type Signal struct {
+	SchemaVersion string    `json:"schemaVersion"`
+	Kind          string    `json:"kind"`    // "detected" or "recovered"
+	EventID       string    `json:"eventId"` // the source event's id: the idempotency key
+	Time          time.Time `json:"time"`    // the source event's time
+	Rule          string    `json:"rule"`
+	Fingerprint   string    `json:"fingerprint"`
+	Title         string    `json:"title"`
+	Severity      string    `json:"severity,omitempty"`
+	Category      string    `json:"category,omitempty"`
+	Plan          Plan      `json:"plan"`
+	Resources     []string  `json:"resources,omitempty"`
+	Account       string    `json:"account"`
+	Region        string    `json:"region"`
+	Source        string    `json:"source"`     // the source event's source, e.g. aws.cloudwatch
+	DetailType    string    `json:"detailType"` // the source event's detail-type
+	Actor         string    `json:"actor,omitempty"`
+	Summary       string    `json:"summary"` // one line: what happened
+	Reason        string    `json:"reason"`  // why the rule decided so
+	Count         int       `json:"count,omitempty"`
+	Escalated     bool      `json:"escalated,omitempty"`
+	Flapping      bool      `json:"flapping,omitempty"`
+	Excerpt       string    `json:"excerpt,omitempty"` // the source event, truncated
+}
+
+// Plan is the severity's response plan, resolved by the classifier so the
+// incidents function needs no rules.
+type Plan struct {
+	OpsItemSeverity string        `json:"opsItemSeverity,omitempty"` // "1".."4"
+	Priority        int           `json:"priority,omitempty"`        // 1..5
+	Notify          []string      `json:"notify,omitempty"`          // SNS topic ARNs, or "default"
+	Runbooks        []string      `json:"runbooks,omitempty"`
+	ResponseTime    time.Duration `json:"responseTime,omitempty"`
+}
+
+// BusDetailType is the detail type of the opsloop event carrying s.
+func (s *Signal) BusDetailType() string {
+	if s.Kind == Recovered {
+		return DetailRecovered
+	}
+	return DetailDetected
+}
+
+// Clone returns a deep copy of s; nil stays nil.
+func (s *Signal) Clone() *Signal {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Resources = slices.Clone(s.Resources)
+	c.Plan = s.Plan.Clone()
+	return &c
+}
+
+// Clone returns a deep copy of p.
+func (p Plan) Clone() Plan {
+	p.Notify = slices.Clone(p.Notify)
+	p.Runbooks = slices.Clone(p.Runbooks)
+	return p
+}
+
+// Validate reports what makes s unusable, if anything.
+func (s *Signal) Validate() error {
+	var problems []string
+	if s.SchemaVersion != "" && s.SchemaVersion != SchemaVersion {
+		problems = append(problems, fmt.Sprintf("unsupported schemaVersion %q", s.SchemaVersion))
+	}
+	if s.Kind != Detected && s.Kind != Recovered {
+		problems = append(problems, fmt.Sprintf("kind %q is neither %q nor %q", s.Kind, Detected, Recovered))
+	}
+	if blank(s.EventID) {
+		problems = append(problems, "eventId is empty")
+	}
+	if blank(s.Fingerprint) {
+		problems = append(problems, "fingerprint is empty")
+	}
+	if blank(s.Rule) {
+		problems = append(problems, "rule is empty")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid signal: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// Decode reads the signal out of an SQS message body: the EventBridge
+// event the opsloop bus delivered, whose detail is a Signal.
+// Unknown detail fields are ignored, so that newer classifiers can add them;
+// the signal itself is validated by the lifecycle.
+func Decode(body []byte) (Signal, error) {
+	var s Signal
+	ev, err := event.Parse(body)
+	if err != nil {
+		return s, fmt.Errorf("decode signal: %w", err)
+	}
+	if ev.Source != Source {
+		return s, fmt.Errorf("decode signal %s: source %q is not %q", ev.ID, ev.Source, Source)
+	}
+	var kind string
+	switch ev.DetailType {
+	case DetailDetected:
+		kind = Detected
+	case DetailRecovered:
+		kind = Recovered
+	default:
+		return s, fmt.Errorf("decode signal %s: detail-type %q is neither %q nor %q", ev.ID, ev.DetailType, DetailDetected, DetailRecovered)
+	}
+	if err := json.Unmarshal(ev.Detail, &s); err != nil {
+		return s, fmt.Errorf("decode signal %s: detail: %w", ev.ID, err)
+	}
+	if s.Kind != kind {
+		return s, fmt.Errorf("decode signal %s: kind %q does not match detail-type %q", ev.ID, s.Kind, ev.DetailType)
+	}
+	return s, nil
+}
