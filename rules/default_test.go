@@ -11,18 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/local/memory"
-	ruleset "github.com/opsloop/opsloop/internal/rules"
-	"github.com/opsloop/opsloop/rules"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/samples.golden")
 
-func defaults(t *testing.T) *ruleset.Set {
+func defaults(t *testing.T) *rules.Set {
 	t.Helper()
-	set, err := ruleset.LoadFS(rules.FS)
+	set, err := rules.LoadFS(opsloop.DefaultRules)
 	if err != nil {
 		t.Fatalf("default rules are invalid:\n%v", err)
 	}
@@ -99,7 +99,7 @@ func TestEveryRuleHasASample(t *testing.T) {
 				if d.Rule != r.Name {
 					continue
 				}
-				want := map[ruleset.Action]classify.Action{ruleset.Incident: classify.Incident, ruleset.Record: classify.Record, ruleset.Ignore: classify.Ignore}[r.Action]
+				want := map[rules.Action]classify.Action{rules.Incident: classify.Incident, rules.Record: classify.Record, rules.Ignore: classify.Ignore}[r.Action]
 				if d.Action != want {
 					t.Errorf("sample %s decided by %s: %s, want %s (%s)", name, r.Name, d.Action, want, d.Reason)
 				}
@@ -112,7 +112,7 @@ func TestEveryRuleHasASample(t *testing.T) {
 
 // decideRepeated classifies ev as often as r's threshold needs, as distinct
 // events a second apart, and returns the last decision.
-func decideRepeated(t *testing.T, set *ruleset.Set, ev *event.Event, r *ruleset.Rule) classify.Decision {
+func decideRepeated(t *testing.T, set *rules.Set, ev *event.Event, r *rules.Rule) classify.Decision {
 	t.Helper()
 	n := 1
 	if r.Threshold != nil {

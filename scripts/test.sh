@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 # Listed, not ./..., because node_modules holds Go template files of its own.
-pkgs=(./cmd/... ./internal/... ./rules/... ./scripts/...)
+pkgs=(. ./cmd/... ./internal/... ./rules/... ./scripts/...)
 for d in functions infra e2e; do
 	[[ -n $(find "$d" -name '*.go' -print -quit 2>/dev/null) ]] && pkgs+=("./$d/...")
 done

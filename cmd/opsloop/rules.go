@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
 
-	defaultrules "github.com/opsloop/opsloop/rules"
+	"github.com/opsloop/opsloop"
 
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
@@ -22,7 +23,7 @@ import (
 // loadRules loads the rules at path, or the embedded defaults when path is empty.
 func loadRules(path string) (*rules.Set, error) {
 	if path == "" {
-		return rules.LoadFS(defaultrules.FS)
+		return rules.LoadFS(opsloop.DefaultRules)
 	}
 	return rules.Load(path)
 }
@@ -55,7 +56,7 @@ func rulesValidate(_ context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 func rulesSchema(_ context.Context, _ []string, stdout, stderr io.Writer) int {
-	data, err := defaultrules.FS.ReadFile("opsloop-rules.schema.json")
+	data, err := fs.ReadFile(opsloop.DefaultRules, "opsloop-rules.schema.json")
 	if err != nil {
 		fmt.Fprintf(stderr, "opsloop rules schema: %v\n", err)
 		return exitFailed

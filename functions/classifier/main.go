@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 	"github.com/opsloop/opsloop/internal/functions/classifierfn"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 )
@@ -50,7 +50,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*classifierfn.
 	}
 	m := lambdaenv.NewMetrics(out, log)
 	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
-	loader := ssm.NewLoader(awsssm.NewFromConfig(cfg), s.RulesPath, ssm.LoaderOptions{TTL: s.RulesTTL})
+	loader := parameterstore.NewLoader(ssm.NewFromConfig(cfg), s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
 	rules := liverules.New(loader, table, log, m)
 	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	return classifierfn.NewClassifier(rules, publisher, log, m), nil

@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
 	"github.com/opsloop/opsloop/internal/functions/incidentsfn"
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
@@ -48,7 +48,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
-	ops := ssm.NewOpsCenter(awsssm.NewFromConfig(cfg), ssm.OpsCenterOptions{})
+	ops := opscenter.New(ssm.NewFromConfig(cfg), opscenter.Options{})
 	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	manager := incidents.New(ops, table,
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),

@@ -19,12 +19,13 @@ import (
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
-	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/s3"
 	"github.com/opsloop/opsloop/internal/aws/sns"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 	"github.com/opsloop/opsloop/internal/functions/problemsfn"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 )
@@ -55,14 +56,14 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*problemsfn.Pr
 	db := awsdynamodb.NewFromConfig(cfg)
 	table := dynamodb.New(db, s.Table, dynamodb.Options{})
 	state := dynamodb.NewProblems(db, s.Table, dynamodb.ProblemsOptions{})
-	ssmClient := awsssm.NewFromConfig(cfg)
-	loader := ssm.NewLoader(ssmClient, s.RulesPath, ssm.LoaderOptions{TTL: s.RulesTTL})
+	ssmClient := ssm.NewFromConfig(cfg)
+	loader := parameterstore.NewLoader(ssmClient, s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
 	return problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules:     liverules.New(loader, table, log, m),
 		Store:     state,
 		Relations: state,
 		Changes:   table,
-		Relater:   problemsfn.Relater(ssm.NewOpsCenter(ssmClient, ssm.OpsCenterOptions{}), log),
+		Relater:   problemsfn.Relater(opscenter.New(ssmClient, opscenter.Options{}), log),
 		Log:       state,
 		Marks:     state,
 		Reports:   s3.New(awss3.NewFromConfig(cfg), s.ReportBucket, s3.Options{Region: cfg.Region}),

@@ -9,18 +9,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opsloop/opsloop"
 	"github.com/opsloop/opsloop/internal/rules"
-	defaultrules "github.com/opsloop/opsloop/rules"
 )
 
 func defaultFiles(t *testing.T) []rules.File {
 	t.Helper()
 	var files []rules.File
-	err := fs.WalkDir(defaultrules.FS, ".", func(name string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(opsloop.DefaultRules, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(name, ".schema.json") {
 			return err
 		}
-		data, err := fs.ReadFile(defaultrules.FS, name)
+		data, err := fs.ReadFile(opsloop.DefaultRules, name)
 		files = append(files, rules.File{Name: "rules/" + name, Data: data})
 		return err
 	})

@@ -4,15 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/local/memory"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/trailgen"
-	defaultrules "github.com/opsloop/opsloop/rules"
 )
 
 // cloudTrailEvents returns n EventBridge events converted from synthetic
@@ -42,7 +43,7 @@ func cloudTrailEvents(tb testing.TB, n int) []*event.Event {
 // prefixes, wildcards, anything-but, numeric and exists conditions.
 func manyRules(tb testing.TB, n int) *rules.Set {
 	tb.Helper()
-	def, err := defaultrules.FS.ReadFile("default.json")
+	def, err := fs.ReadFile(opsloop.DefaultRules, "default.json")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -22,7 +22,8 @@ import (
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 	"github.com/opsloop/opsloop/internal/incidents"
 )
 
@@ -65,10 +66,10 @@ func deploy(t *testing.T, d *awstest.Dynalite, table string) *deployment {
 	m := lambdaenv.NewMetrics(w, log)
 	state := dynamodb.New(client, table, dynamodb.Options{})
 	// A TTL of a nanosecond reloads the rules on every event.
-	loader := ssm.NewLoader(dep.ssm.Client(), rulesPath, ssm.LoaderOptions{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
+	loader := parameterstore.NewLoader(dep.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
 	publisher := eventbridge.New(dep.bus.Client(), testBus, eventbridge.Options{MaxBackoff: 10 * time.Millisecond})
 	dep.classifier = classifierfn.NewClassifier(liverules.New(loader, state, log, m), publisher, log, m)
-	ops := ssm.NewOpsCenter(dep.ssm.Client(), ssm.OpsCenterOptions{MaxBackoff: 10 * time.Millisecond})
+	ops := opscenter.New(dep.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond})
 	manager := incidents.New(ops, state,
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
 		incidents.WithChanges(state, 0),
@@ -177,7 +178,7 @@ func TestFunctionsOnAdapters(t *testing.T) {
 		d := deploy(t, dyn, "faults")
 		d.classify(t, alarmEvent("f1", "test-disk", "ALARM", t0))
 		// More 5xx than the adapter's attempts: the message is retried.
-		d.ssm.Faults.Script("CreateOpsItem", slices.Repeat([]awstest.Fault{awstest.InternalServerError}, ssm.DefaultMaxAttempts)...)
+		d.ssm.Faults.Script("CreateOpsItem", slices.Repeat([]awstest.Fault{awstest.InternalServerError}, opscenter.DefaultMaxAttempts)...)
 		resp := d.deliver(t)
 		if len(resp.BatchItemFailures) != 1 {
 			t.Fatalf("deliver under faults: failures %v, want the one message", resp.BatchItemFailures)

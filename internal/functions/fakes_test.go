@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 )
 
 // testRules is a small rules file: alarms named test-* open high incidents
@@ -67,13 +67,13 @@ var t0 = time.Date(2026, 2, 3, 15, 4, 0, 0, time.UTC)
 // fakeLoader is a Loader whose answers the test sets.
 type fakeLoader struct {
 	mu      sync.Mutex
-	files   []ssm.File
+	files   []parameterstore.File
 	changed bool
 	err     error
 	calls   int
 }
 
-func (l *fakeLoader) Load(context.Context) ([]ssm.File, bool, error) {
+func (l *fakeLoader) Load(context.Context) ([]parameterstore.File, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
@@ -86,7 +86,7 @@ func (l *fakeLoader) Load(context.Context) ([]ssm.File, bool, error) {
 func (l *fakeLoader) set(data string, version int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.files = []ssm.File{{Name: "/opsloop/rules/test", Data: []byte(data), Version: version}}
+	l.files = []parameterstore.File{{Name: "/opsloop/rules/test", Data: []byte(data), Version: version}}
 	l.changed, l.err = true, nil
 }
 

@@ -18,7 +18,8 @@ import (
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/s3"
 	"github.com/opsloop/opsloop/internal/aws/sns"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 	"github.com/opsloop/opsloop/internal/problems"
@@ -50,10 +51,10 @@ func deployLearning(t *testing.T, dyn *awstest.Dynalite, table string) *learning
 	client := dyn.Client()
 	table0 := dynamodb.New(client, table, dynamodb.Options{})
 	l.state = dynamodb.NewProblems(client, table, dynamodb.ProblemsOptions{})
-	loader := ssm.NewLoader(d.ssm.Client(), rulesPath, ssm.LoaderOptions{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
+	loader := parameterstore.NewLoader(d.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
 	l.problems = problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules: liverules.New(loader, table0, log, m), Store: l.state, Relations: l.state, Changes: table0,
-		Relater: problemsfn.Relater(ssm.NewOpsCenter(d.ssm.Client(), ssm.OpsCenterOptions{MaxBackoff: 10 * time.Millisecond}), log),
+		Relater: problemsfn.Relater(opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond}), log),
 		Log:     l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),
 		Notifier: sns.New(l.sns.Client(), l.topic),

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	defaultrules "github.com/opsloop/opsloop/rules"
+	"github.com/opsloop/opsloop"
 
 	"github.com/opsloop/opsloop/internal/local/replay"
 	"github.com/opsloop/opsloop/internal/repotest"
@@ -94,7 +94,7 @@ func consoleMessages(log string) []string {
 // followed by a recurring alarm, and writes its review.
 func scenarioReport(t *testing.T) (string, *review.Review) {
 	t.Helper()
-	set, err := rules.LoadFS(defaultrules.FS)
+	set, err := rules.LoadFS(opsloop.DefaultRules)
 	if err != nil {
 		t.Fatal(err)
 	}

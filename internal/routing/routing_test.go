@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop"
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/pattern"
 	"github.com/opsloop/opsloop/internal/repotest"
 	"github.com/opsloop/opsloop/internal/routing"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/trailgen"
-	defaultrules "github.com/opsloop/opsloop/rules"
 )
 
 type sample struct {
@@ -74,7 +74,7 @@ func syntheticEvents(t testing.TB, n int) []sample {
 
 func defaultSet(t testing.TB) *rules.Set {
 	t.Helper()
-	set, err := rules.LoadFS(defaultrules.FS)
+	set, err := rules.LoadFS(opsloop.DefaultRules)
 	if err != nil {
 		t.Fatalf("load default rules: %v", err)
 	}

@@ -11,10 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsloop/opsloop/internal/lambdaenv"
-
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/lambdaenv"
 	"github.com/opsloop/opsloop/internal/metrics"
 	"github.com/opsloop/opsloop/internal/rules"
 )
@@ -23,11 +22,11 @@ import (
 // again, when OPSLOOP_RULES_TTL is not set.
 const DefaultTTL = 5 * time.Minute
 
-// Loader supplies the rules files, cached, as ssm.Loader does: changed
+// Loader supplies the rules files, cached, as parameterstore.Loader does: changed
 // says whether the files differ from those of the previous call, and a failed
 // reload returns the last good files with the error.
 type Loader interface {
-	Load(ctx context.Context) (files []ssm.File, changed bool, err error)
+	Load(ctx context.Context) (files []parameterstore.File, changed bool, err error)
 }
 
 // Rules keeps the classifier of the current rules. The rules are loaded on
@@ -115,7 +114,7 @@ func (r *Rules) failed(ctx context.Context, msg string, err error) {
 
 // build validates the parameters as rules files. rules.Build refuses an
 // empty list too: an empty path is a mistake, not a wish to ignore everything.
-func build(files []ssm.File) (*rules.Set, error) {
+func build(files []parameterstore.File) (*rules.Set, error) {
 	in := make([]rules.File, len(files))
 	for i, f := range files {
 		in[i] = rules.File{Name: f.Name, Data: f.Data}

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/local/replay"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/trailgen"
-	defaultrules "github.com/opsloop/opsloop/rules"
 )
 
 // writeTrail writes files CloudTrail log files of per records each.
@@ -44,7 +44,7 @@ func writeTrail(tb testing.TB, dir string, files, per int) {
 }
 
 func defaults(tb testing.TB) *rules.Set {
-	set, err := rules.LoadFS(defaultrules.FS)
+	set, err := rules.LoadFS(opsloop.DefaultRules)
 	if err != nil {
 		tb.Fatal(err)
 	}

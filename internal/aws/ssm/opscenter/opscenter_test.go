@@ -1,4 +1,4 @@
-package ssm_test
+package opscenter_test
 
 import (
 	"context"
@@ -12,18 +12,18 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
 	"github.com/opsloop/opsloop/internal/incidents"
 )
 
 // fast keeps retries quick in tests; the policy is the production one.
-var fast = ssm.OpsCenterOptions{MaxAttempts: 4, MaxBackoff: 5 * time.Millisecond}
+var fast = opscenter.Options{MaxAttempts: 4, MaxBackoff: 5 * time.Millisecond}
 
-func setup(t *testing.T, opts ssm.OpsCenterOptions) (*ssm.OpsCenter, *awstest.SSM) {
+func setup(t *testing.T, opts opscenter.Options) (*opscenter.Client, *awstest.SSM) {
 	t.Helper()
 	srv := awstest.NewSSM()
 	t.Cleanup(srv.Close)
-	return ssm.NewOpsCenter(srv.Client(), opts), srv
+	return opscenter.New(srv.Client(), opts), srv
 }
 
 func dedup(fp string) incidents.Data {
@@ -212,7 +212,7 @@ func TestRetries(t *testing.T) {
 
 func TestRandomFaults(t *testing.T) {
 	ctx := context.Background()
-	c, srv := setup(t, ssm.OpsCenterOptions{MaxAttempts: 10, MaxBackoff: 2 * time.Millisecond})
+	c, srv := setup(t, opscenter.Options{MaxAttempts: 10, MaxBackoff: 2 * time.Millisecond})
 	srv.Faults.SetRate(0.3, 42, []awstest.Fault{awstest.Throttling, awstest.HTTP500, awstest.HTTP503, awstest.InternalServerError})
 	const n = 40
 	for i := range n {
@@ -364,16 +364,16 @@ func TestFind(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		q    ssm.Query
+		q    opscenter.Query
 		want []string
 	}{
-		{"all", ssm.Query{}, ids},
-		{"open", ssm.Query{Statuses: []string{"Open", "InProgress"}}, ids[1:]},
-		{"by data", ssm.Query{Data: map[string]string{"opsloop:fingerprint": "fp-0"}}, []string{ids[0], ids[2], ids[4], ids[6]}},
-		{"by data and status", ssm.Query{Statuses: []string{"Open"}, Data: map[string]string{"opsloop:fingerprint": "fp-0"}}, []string{ids[2], ids[4], ids[6]}},
-		{"not searchable", ssm.Query{Data: map[string]string{"opsloop:hidden": "x"}}, nil},
-		{"limit", ssm.Query{Limit: 3}, ids[:3]},
-		{"source", ssm.Query{Source: "other"}, nil},
+		{"all", opscenter.Query{}, ids},
+		{"open", opscenter.Query{Statuses: []string{"Open", "InProgress"}}, ids[1:]},
+		{"by data", opscenter.Query{Data: map[string]string{"opsloop:fingerprint": "fp-0"}}, []string{ids[0], ids[2], ids[4], ids[6]}},
+		{"by data and status", opscenter.Query{Statuses: []string{"Open"}, Data: map[string]string{"opsloop:fingerprint": "fp-0"}}, []string{ids[2], ids[4], ids[6]}},
+		{"not searchable", opscenter.Query{Data: map[string]string{"opsloop:hidden": "x"}}, nil},
+		{"limit", opscenter.Query{Limit: 3}, ids[:3]},
+		{"source", opscenter.Query{Source: "other"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

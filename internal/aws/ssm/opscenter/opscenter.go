@@ -8,7 +8,7 @@
 // OpsItemLimitExceededException is incidents.ErrLimitExceeded and refusals
 // of the request itself (invalid parameters, unknown OpsItem) are marked
 // incidents.Permanent; neither is retried.
-package ssm
+package opscenter
 
 import (
 	"context"
@@ -26,16 +26,16 @@ import (
 	"github.com/opsloop/opsloop/internal/incidents"
 )
 
-// OpsCenterAPI is the part of the SSM client the Client uses.
-type OpsCenterAPI interface {
+// API is the part of the SSM client the Client uses.
+type API interface {
 	CreateOpsItem(ctx context.Context, in *ssm.CreateOpsItemInput, optFns ...func(*ssm.Options)) (*ssm.CreateOpsItemOutput, error)
 	UpdateOpsItem(ctx context.Context, in *ssm.UpdateOpsItemInput, optFns ...func(*ssm.Options)) (*ssm.UpdateOpsItemOutput, error)
 	GetOpsItem(ctx context.Context, in *ssm.GetOpsItemInput, optFns ...func(*ssm.Options)) (*ssm.GetOpsItemOutput, error)
 	DescribeOpsItems(ctx context.Context, in *ssm.DescribeOpsItemsInput, optFns ...func(*ssm.Options)) (*ssm.DescribeOpsItemsOutput, error)
 }
 
-// OpsCenterOptions tune the Client's retries; zero values take the defaults.
-type OpsCenterOptions struct {
+// Options tune the Client's retries; zero values take the defaults.
+type Options struct {
 	// MaxAttempts bounds the attempts of one call, the first included
 	// (default 5).
 	MaxAttempts int
@@ -50,16 +50,16 @@ const (
 	DefaultMaxBackoff  = 20 * time.Second
 )
 
-// OpsCenter is OpsCenter for the incidents lifecycle.
-type OpsCenter struct {
-	api     OpsCenterAPI
+// Client is OpsCenter for the incidents lifecycle.
+type Client struct {
+	api     API
 	retryer aws.Retryer
 }
 
-var _ incidents.OpsCenter = (*OpsCenter)(nil)
+var _ incidents.OpsCenter = (*Client)(nil)
 
-// NewOpsCenter returns a Client calling api.
-func NewOpsCenter(api OpsCenterAPI, opts OpsCenterOptions) *OpsCenter {
+// New returns a Client calling api.
+func New(api API, opts Options) *Client {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
@@ -71,15 +71,15 @@ func NewOpsCenter(api OpsCenterAPI, opts OpsCenterOptions) *OpsCenter {
 	r := retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts, o.MaxBackoff = opts.MaxAttempts, opts.MaxBackoff
 	})
-	return &OpsCenter{api: api, retryer: r}
+	return &Client{api: api, retryer: r}
 }
 
-func (c *OpsCenter) retries(o *ssm.Options) { o.Retryer = c.retryer }
+func (c *Client) retries(o *ssm.Options) { o.Retryer = c.retryer }
 
 // Create implements incidents.OpsCenter. When OpsCenter's dedup finds an
 // open OpsItem with the same /aws/dedup string it returns that OpsItem's
 // id with existing true.
-func (c *OpsCenter) Create(ctx context.Context, item incidents.OpsItem) (string, bool, error) {
+func (c *Client) Create(ctx context.Context, item incidents.OpsItem) (string, bool, error) {
 	in := &ssm.CreateOpsItemInput{
 		Title:           aws.String(item.Title),
 		Description:     aws.String(item.Description),
@@ -108,7 +108,7 @@ func (c *OpsCenter) Create(ctx context.Context, item incidents.OpsItem) (string,
 // Update implements incidents.OpsCenter: fields left empty in u are not
 // sent, so OpsCenter keeps them; OperationalData keys are added or
 // replaced, others kept.
-func (c *OpsCenter) Update(ctx context.Context, id string, u incidents.Update) error {
+func (c *Client) Update(ctx context.Context, id string, u incidents.Update) error {
 	in := &ssm.UpdateOpsItemInput{
 		OpsItemId:       aws.String(id),
 		Title:           optional(u.Title),
@@ -138,7 +138,7 @@ type OpsItem struct {
 }
 
 // Get returns the OpsItem id.
-func (c *OpsCenter) Get(ctx context.Context, id string) (*OpsItem, error) {
+func (c *Client) Get(ctx context.Context, id string) (*OpsItem, error) {
 	out, err := c.api.GetOpsItem(ctx, &ssm.GetOpsItemInput{OpsItemId: aws.String(id)}, c.retries)
 	if err != nil {
 		return nil, mapError("get OpsItem "+id, err)
@@ -195,7 +195,7 @@ type Summary struct {
 
 // Find lists the OpsItems q selects, following every page of
 // DescribeOpsItems until Limit.
-func (c *OpsCenter) Find(ctx context.Context, q Query) ([]Summary, error) {
+func (c *Client) Find(ctx context.Context, q Query) ([]Summary, error) {
 	in := &ssm.DescribeOpsItemsInput{}
 	if len(q.Statuses) > 0 {
 		in.OpsItemFilters = append(in.OpsItemFilters, types.OpsItemFilter{

@@ -1,4 +1,4 @@
-package ssm_test
+package parameterstore_test
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
-	"github.com/opsloop/opsloop/internal/aws/ssm"
+	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
 )
 
-func names(files []ssm.File) []string {
+func names(files []parameterstore.File) []string {
 	var out []string
 	for _, f := range files {
 		out = append(out, f.Name)
@@ -44,7 +44,7 @@ func TestFetch(t *testing.T) {
 	slices.Sort(want)
 
 	for _, path := range []string{"/opsloop/rules", "/opsloop/rules/"} {
-		got, err := ssm.Fetch(context.Background(), srv.Client(), path)
+		got, err := parameterstore.Fetch(context.Background(), srv.Client(), path)
 		if err != nil {
 			t.Fatalf("Fetch(%s) = %v", path, err)
 		}
@@ -63,7 +63,7 @@ func TestFetch(t *testing.T) {
 	if got := srv.Calls("GetParametersByPath"); got != 6 {
 		t.Errorf("GetParametersByPath calls = %d, want 6 (3 pages, twice)", got)
 	}
-	empty, err := ssm.Fetch(context.Background(), srv.Client(), "/nothing/here")
+	empty, err := parameterstore.Fetch(context.Background(), srv.Client(), "/nothing/here")
 	if err != nil || len(empty) != 0 {
 		t.Errorf("Fetch(/nothing/here) = %v, %v, want no files", names(empty), err)
 	}
@@ -79,7 +79,7 @@ func TestLoaderKeepsLastGood(t *testing.T) {
 	srv := awstest.NewSSM()
 	t.Cleanup(srv.Close)
 	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	l := ssm.NewLoader(srv.Client(), "/opsloop/rules", ssm.LoaderOptions{
+	l := parameterstore.NewLoader(srv.Client(), "/opsloop/rules", parameterstore.Options{
 		TTL: time.Minute, RetryAfter: 10 * time.Second, MaxAttempts: 3, MaxBackoff: time.Millisecond, Now: clk.Now,
 	})
 	set := func(value string) {

@@ -1,8 +1,8 @@
-// Package params loads the operator's rules files from SSM Parameter
+// Package parameterstore loads the operator's rules files from SSM Parameter
 // Store: every parameter under a path is one file. It returns names and
 // bytes only; the caller parses and validates them, so a bad file never
 // replaces good rules.
-package ssm
+package parameterstore
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
-// ParametersAPI is the part of the SSM client the package uses.
-type ParametersAPI interface {
+// API is the part of the SSM client the package uses.
+type API interface {
 	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
 }
 
@@ -30,8 +30,8 @@ type File struct {
 	Version int64
 }
 
-// LoaderOptions tune a Loader; zero values take the defaults.
-type LoaderOptions struct {
+// Options tune a Loader; zero values take the defaults.
+type Options struct {
 	// TTL is how long loaded files are used before they are loaded again
 	// (default 5m).
 	TTL time.Duration
@@ -49,9 +49,9 @@ type LoaderOptions struct {
 // Loader loads the files under a path, caches them for a TTL and keeps the
 // last good files when a reload fails. It is safe for concurrent use.
 type Loader struct {
-	api     ParametersAPI
+	api     API
 	path    string
-	opts    LoaderOptions
+	opts    Options
 	retryer aws.Retryer
 
 	mu       sync.Mutex
@@ -63,7 +63,7 @@ type Loader struct {
 }
 
 // NewLoader returns a Loader of the parameters under path.
-func NewLoader(api ParametersAPI, path string, opts LoaderOptions) *Loader {
+func NewLoader(api API, path string, opts Options) *Loader {
 	if opts.TTL <= 0 {
 		opts.TTL = 5 * time.Minute
 	}
@@ -122,7 +122,7 @@ func (l *Loader) Err() error {
 
 // Fetch reads every parameter under path, recursively and decrypted,
 // following every page, sorted by name.
-func Fetch(ctx context.Context, api ParametersAPI, path string, optFns ...func(*ssm.Options)) ([]File, error) {
+func Fetch(ctx context.Context, api API, path string, optFns ...func(*ssm.Options)) ([]File, error) {
 	in := &ssm.GetParametersByPathInput{
 		Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true),
 	}
