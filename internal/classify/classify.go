@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -71,7 +72,11 @@ type Decision struct {
 	Silence   string `json:"silence,omitempty"`
 	Escalated bool   `json:"escalated,omitempty"`
 	Flapping  bool   `json:"flapping,omitempty"`
-	Duplicate bool   `json:"duplicate,omitempty"`
+	// Unverified is set when the event's source is not an AWS service's:
+	// anyone allowed events:PutEvents could have sent it, and only a rule
+	// naming that source acts on it.
+	Unverified bool `json:"unverified,omitempty"`
+	Duplicate  bool `json:"duplicate,omitempty"`
 	// Change is true when the event was kept in the change log.
 	Change bool   `json:"change,omitempty"`
 	Reason string `json:"reason"`
@@ -87,6 +92,9 @@ type Classifier struct {
 	silences *pattern.Set
 	byName   map[string]*rules.Rule
 	silence  map[string]*rules.Silence
+	// named holds, per rule, the sources its pattern names exactly: the
+	// only non-AWS sources the rule acts on.
+	named map[string]map[string]bool
 }
 
 // New compiles the rules' patterns into indexes.
@@ -95,9 +103,11 @@ func New(set *rules.Set, state State) *Classifier {
 		set: set, state: state,
 		rules: pattern.NewSet(), recovers: pattern.NewSet(), silences: pattern.NewSet(),
 		byName: map[string]*rules.Rule{}, silence: map[string]*rules.Silence{},
+		named: map[string]map[string]bool{},
 	}
 	for _, r := range set.Rules {
 		c.byName[r.Name] = r
+		c.named[r.Name] = NamedSources(r.Pattern)
 		c.rules.Add(r.Name, r.Pattern)
 		if r.Recover != nil {
 			c.recovers.Add(r.Name, r.Recover)
@@ -146,7 +156,9 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 	d.Duplicate = !first
 	add := first
 
-	matched := c.pick(c.rules.Match(fields))
+	verified := strings.HasPrefix(ev.Source, AWSSourcePrefix)
+	d.Unverified = !verified
+	matched, refused := c.trusted(ev, c.pick(c.rules.Match(fields)))
 	var decider *rules.Rule
 	if len(matched) > 0 {
 		decider = matched[0]
@@ -154,9 +166,11 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 			d.Matched = append(d.Matched, r.Name)
 		}
 	}
-	recovering := c.pick(c.recovers.Match(fields))
+	recovering, _ := c.trusted(ev, c.pick(c.recovers.Match(fields)))
 	for _, r := range matched {
-		if r.Action == rules.Record {
+		if r.Action == rules.Record && verified {
+			// A change log entry becomes a suspected cause: only AWS
+			// services' events may blame someone.
 			// The change log is written first: it is idempotent.
 			if d.Change, err = c.keep(ctx, r, ev, add); err != nil {
 				return d, first, err
@@ -181,6 +195,9 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 				d.Reason += fmt.Sprintf("; flapping: recovered %d times within %s, so the incident is held open", n, r.Flapping.Window)
 			}
 		}
+	case decider == nil && refused != "":
+		d.Action = Ignore
+		d.Reason = fmt.Sprintf("rule %q matches, but source %q is not an AWS service's and the rule does not name it", refused, ev.Source)
 	case decider == nil:
 		d.Action = Ignore
 		d.Reason = "no rule matched"
@@ -344,6 +361,57 @@ func (c *Classifier) pick(names []string) []*rules.Rule {
 		return c.set.Rank(a.Severity) < c.set.Rank(b.Severity)
 	})
 	return rs
+}
+
+// AWSSourcePrefix begins the source of every event an AWS service emits;
+// EventBridge refuses it in PutEvents entries, so it cannot be forged.
+const AWSSourcePrefix = "aws."
+
+// trusted keeps the rules that may act on ev: all of them for an AWS
+// service's event, only those naming its source exactly for any other.
+// refused names the first rule dropped, for the reason.
+func (c *Classifier) trusted(ev *event.Event, rs []*rules.Rule) (kept []*rules.Rule, refused string) {
+	if strings.HasPrefix(ev.Source, AWSSourcePrefix) {
+		return rs, ""
+	}
+	kept = rs[:0:0]
+	for _, r := range rs {
+		if c.named[r.Name][ev.Source] {
+			kept = append(kept, r)
+		} else if refused == "" {
+			refused = r.Name
+		}
+	}
+	return kept, refused
+}
+
+// NamedSources lists the sources p names exactly: the plain strings of its
+// top-level source condition, in every $or alternative.
+func NamedSources(p *pattern.Pattern) map[string]bool {
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(p.String()), &doc); err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	var walk func(m map[string]any)
+	walk = func(m map[string]any) {
+		if list, ok := m["source"].([]any); ok {
+			for _, v := range list {
+				if s, ok := v.(string); ok {
+					out[s] = true
+				}
+			}
+		}
+		if alts, ok := m["$or"].([]any); ok {
+			for _, a := range alts {
+				if am, ok := a.(map[string]any); ok {
+					walk(am)
+				}
+			}
+		}
+	}
+	walk(doc)
+	return out
 }
 
 var actionRank = map[rules.Action]int{rules.Ignore: 0, rules.Record: 1, rules.Incident: 2}

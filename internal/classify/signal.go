@@ -45,6 +45,7 @@ func SignalFor(set *rules.Set, d Decision, ev *event.Event) (s signal.Signal, ok
 		Count:         d.Count,
 		Escalated:     d.Escalated,
 		Flapping:      d.Flapping,
+		Unverified:    d.Unverified,
 		Excerpt:       excerpt(ev.Raw),
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {

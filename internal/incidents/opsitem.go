@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/opsloop/opsloop/internal/inert"
+
 	"github.com/opsloop/opsloop/internal/event"
 
 	"github.com/opsloop/opsloop/internal/signal"
@@ -220,14 +222,19 @@ func (r *Record) first() *signal.Signal {
 func (m *Manager) describe(rec *Record) string {
 	first := rec.first()
 	var b strings.Builder
+	// Event text is escaped for Markdown: no link, image or markup of an
+	// event's author reaches the responder.
 	line := func(label, format string, args ...any) {
-		fmt.Fprintf(&b, "- **%s:** %s\n", label, oneLine(fmt.Sprintf(format, args...)))
+		fmt.Fprintf(&b, "- **%s:** %s\n", label, inert.Markdown(oneLine(fmt.Sprintf(format, args...))))
 	}
 	what := first.Summary
 	if blank(what) {
 		what = rec.Title
 	}
-	fmt.Fprintf(&b, "%s\n\n", oneLine(what))
+	fmt.Fprintf(&b, "%s\n\n", inert.Markdown(oneLine(what)))
+	if first.Unverified {
+		line("Unverified source", "%q is not an AWS service's source: any principal allowed events:PutEvents could have sent this event", first.Source)
+	}
 	if rec.Resolution != "" {
 		line("Resolved", "%s", rec.Resolution)
 	}
@@ -279,7 +286,7 @@ func (m *Manager) describe(rec *Record) string {
 			if c.Actor != "" {
 				by = " by " + c.Actor
 			}
-			fmt.Fprintf(&b, "- %s\n", oneLine(fmt.Sprintf("%s %s%s: %s", stamp(c.Time), orUnknown(c.EventName), by, c.Title)))
+			fmt.Fprintf(&b, "- %s\n", inert.Markdown(oneLine(fmt.Sprintf("%s %s%s: %s", stamp(c.Time), orUnknown(c.EventName), by, c.Title))))
 		}
 	}
 	head := b.String()

@@ -87,12 +87,12 @@ func Inputs(set *rules.Set) []Input {
 	return in
 }
 
-// Pack returns routes that together match exactly the events some input
-// matches, each within opts.MaxPatternSize; with Options.Sources set, only
-// those sources' events. When the inputs need more than one route, events
-// from sources no input names exactly share one route, whose source
-// condition is anything-but the named sources, and may match slightly more
-// than the inputs do.
+// Pack returns routes that together match the events some input matches,
+// each within opts.MaxPatternSize; with Options.Sources set, only those
+// sources' events. Every route admits AWS services' events only, or custom
+// sources an input names exactly (awsOnly). When the inputs need more than
+// one route, the inputs that name no exact source share the routes whose
+// source condition is the AWS prefix.
 func Pack(inputs []Input, opts Options) ([]Route, error) {
 	if opts.MaxPatternSize <= 0 {
 		opts.MaxPatternSize = DefaultMaxPatternSize
@@ -112,6 +112,7 @@ func Pack(inputs []Input, opts Options) ([]Route, error) {
 			return nil, fmt.Errorf("routing: the patterns expand to more than %d alternatives", maxClauses*8)
 		}
 	}
+	all = awsOnly(all)
 	if len(opts.Sources) > 0 {
 		var err error
 		if all, err = p.restrict(all); err != nil {
@@ -233,6 +234,47 @@ func (p *packer) restrict(cs []*clause) ([]*clause, error) {
 	return out, nil
 }
 
+// AWSSourcePrefix begins the source of every event an AWS service emits:
+// EventBridge refuses PutEvents entries whose source begins with "aws.", so
+// no principal of the account can forge one (docs/security.md).
+const AWSSourcePrefix = "aws."
+
+// awsSource is the condition that admits AWS services' events only.
+var awsSource = `{"prefix":` + quote(AWSSourcePrefix) + `}`
+
+// awsOnly makes every clause admit only AWS services' events, unless it names
+// its sources exactly: a rule may act on a custom source only by naming it.
+// A clause whose source condition is neither exact names nor the AWS prefix
+// (or a longer prefix) has it replaced by the AWS prefix: the route may carry
+// a little more than the rule matches, and the classifier decides exactly.
+func awsOnly(cs []*clause) []*clause {
+	out := make([]*clause, 0, len(cs))
+	for _, c := range cs {
+		sl := c.slots[sourcePath]
+		if sl != nil && (allPlainStrings(sl.elems) || awsPrefixed(sl.elems)) {
+			out = append(out, c)
+			continue
+		}
+		out = append(out, c.with(&slot{path: []string{"source"}, elems: []string{awsSource}}))
+	}
+	return out
+}
+
+// awsPrefixed reports whether elems is one prefix condition that only AWS
+// services' sources can meet.
+func awsPrefixed(elems []string) bool {
+	if len(elems) != 1 {
+		return false
+	}
+	var c struct {
+		Prefix *string `json:"prefix"`
+	}
+	if err := json.Unmarshal([]byte(elems[0]), &c); err != nil || c.Prefix == nil {
+		return false
+	}
+	return strings.HasPrefix(*c.Prefix, AWSSourcePrefix)
+}
+
 // cellOther is the cell of the values no clause names exactly.
 const cellOther = "\x00other"
 
@@ -274,6 +316,15 @@ func (p *packer) partition(cs []*clause, field string, only []string) (map[strin
 				s, _ := plainString(e)
 				cells[s] = append(cells[s], c.with(&slot{path: path, elems: []string{e}}))
 			}
+			continue
+		}
+		if field == sourcePath && len(only) == 0 {
+			// Only the AWS prefix can stand here (awsOnly): an anything-but
+			// of the named sources would admit forged ones. The clause is not
+			// copied into the named cells, so an event matches two routes
+			// only when it also matches a clause naming its source, and the
+			// classifier's delivery dedup takes the second.
+			cells[cellOther] = append(cells[cellOther], c)
 			continue
 		}
 		for _, s := range names {

@@ -124,11 +124,32 @@ func wanted(t testing.TB, in []routing.Input, data []byte) bool {
 	return false
 }
 
+// namedAndUnnamed reports whether the event matches both an input that
+// names its sources exactly and one that does not: the routes of the two
+// kinds overlap, since the second admits every AWS source.
+func namedAndUnnamed(t testing.TB, in []routing.Input, data []byte) bool {
+	t.Helper()
+	var named, unnamed bool
+	for _, i := range in {
+		ok, err := i.Pattern.Match(data)
+		if err != nil {
+			t.Fatalf("Match: %v", err)
+		}
+		if ok && strings.Contains(i.Pattern.String(), `"source":["`) {
+			named = true
+		} else if ok {
+			unnamed = true
+		}
+	}
+	return named && unnamed
+}
+
 // TestPatternsRouteExactlyTheMatchedEvents checks the default rules' routes
 // against every sample and a synthetic CloudTrail corpus, for pattern size
 // limits that need one route and several: every event a routed rule matches
 // is routed, no other event is, and while one source and detail-type fit one
-// pattern, no event is routed twice.
+// pattern, no event is routed twice unless it matches a rule naming its
+// source and one that does not.
 func TestPatternsRouteExactlyTheMatchedEvents(t *testing.T) {
 	set := defaultSet(t)
 	in := routing.Inputs(set)
@@ -159,8 +180,8 @@ func TestPatternsRouteExactlyTheMatchedEvents(t *testing.T) {
 				if !want && got > 0 {
 					t.Errorf("%s: no routed rule matches it, but %d routes do", ev.name, got)
 				}
-				if got > 1 && tt.disjoint {
-					t.Errorf("%s: routed %d times, want once", ev.name, got)
+				if got > 1 && tt.disjoint && !(got == 2 && namedAndUnnamed(t, in, ev.data)) {
+					t.Errorf("%s: routed %d times, want once (twice only when it matches a rule naming its source and one that does not)", ev.name, got)
 				}
 				if got > 0 {
 					routed++

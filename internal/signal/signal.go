@@ -57,7 +57,10 @@ type Signal struct {
 	Count         int       `json:"count,omitempty"`
 	Escalated     bool      `json:"escalated,omitempty"`
 	Flapping      bool      `json:"flapping,omitempty"`
-	Excerpt       string    `json:"excerpt,omitempty"` // the source event, truncated
+	// Unverified is set when the source event's source is not an AWS
+	// service's: a rule naming a custom source decided it.
+	Unverified bool   `json:"unverified,omitempty"`
+	Excerpt    string `json:"excerpt,omitempty"` // the source event, truncated
 }
 
 // Plan is the severity's response plan, resolved by the classifier so the
