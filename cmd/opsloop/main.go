@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/opsloop/opsloop/internal/inert"
 )
 
 // Exit codes shared by the commands.
@@ -50,7 +52,16 @@ review as one HTML file, printing its text summary. redrive moves the messages o
 dead-letter queue in AWS (or a local endpoint) back where they failed to go.
 `
 
+// run runs the command of args. Everything it prints passes through an
+// inert.Writer: text from events never reaches the terminal as control codes.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	out, errs := inert.NewWriter(stdout), inert.NewWriter(stderr)
+	defer out.Flush()
+	defer errs.Flush()
+	return dispatch(ctx, args, out, errs)
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitInvalid

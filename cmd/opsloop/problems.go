@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/inert"
+
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -212,7 +214,7 @@ func problemsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			c := p.SuspectedCauses[0]
 			cause = fmt.Sprintf("%s by %s at %s (%d of %d)", c.EventName, c.Principal, stamp(c.Time), c.Incidents, p.Incidents)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Key, p.Status, p.Rule, p.Incidents, stamp(p.LastSeen), orDash(p.MTTR()), cause)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", inert.Line(p.Key), p.Status, p.Rule, p.Incidents, stamp(p.LastSeen), orDash(p.MTTR()), inert.Line(cause))
 	}
 	tw.Flush()
 	return exitOK
@@ -311,23 +313,23 @@ func problemsSetStatus(status problems.Status) command {
 			fmt.Fprintf(stderr, "opsloop %s: %v\n", name, err)
 			return exitFailed
 		}
-		fmt.Fprintf(stdout, "%s is %s\n", p.Key, p.Status)
+		fmt.Fprintf(stdout, "%s is %s\n", inert.Line(p.Key), p.Status)
 		return exitOK
 	}
 }
 
 func printProblem(w io.Writer, p *problems.Problem) {
-	fmt.Fprintf(w, "%s  %s\n", p.Key, p.Title)
+	fmt.Fprintf(w, "%s  %s\n", inert.Line(p.Key), inert.Line(p.Title))
 	fmt.Fprintf(w, "status:        %s", p.Status)
 	if !p.StatusChanged.IsZero() {
 		fmt.Fprintf(w, " since %s", stamp(p.StatusChanged))
 	}
 	if p.Note != "" {
-		fmt.Fprintf(w, " (%s)", p.Note)
+		fmt.Fprintf(w, " (%s)", inert.Line(p.Note))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "rule:          %s (%s, %s)\n", p.Rule, orNone(p.Severity), orNone(p.Category))
-	fmt.Fprintf(w, "fingerprint:   %s\n", p.Fingerprint)
+	fmt.Fprintf(w, "fingerprint:   %s\n", inert.Line(p.Fingerprint))
 	fmt.Fprintf(w, "recorded:      %s, %d incidents within %s\n", stamp(p.Recorded), p.Recurrence.Count, review.Window(p.Recurrence.Window()))
 	fmt.Fprintf(w, "seen:          %s to %s, %d incidents", stamp(p.FirstSeen), stamp(p.LastSeen), p.Incidents)
 	if p.Reopened > 0 {
@@ -339,7 +341,7 @@ func printProblem(w io.Writer, p *problems.Problem) {
 	fmt.Fprintf(w, "OpsItems:      %s\n", strings.Join(p.OpsItems, ", "))
 	fmt.Fprintln(w, "resources:")
 	for _, r := range p.Resources {
-		fmt.Fprintf(w, "  %s\n", r)
+		fmt.Fprintf(w, "  %s\n", inert.Line(r))
 	}
 	fmt.Fprintln(w, "\nsuspected causes (changes before its incidents, most incidents preceded first):")
 	if len(p.SuspectedCauses) == 0 {
@@ -355,7 +357,7 @@ func printProblem(w io.Writer, p *problems.Problem) {
 		if c.Via != "" {
 			on += " (related to " + c.Via + ")"
 		}
-		fmt.Fprintf(tw, "  %d of %d\t%s\tby %s\tat %s\ton %s\tevent %s\n", c.Incidents, p.Incidents, c.EventName, orNone(c.Principal), stamp(c.Time), on, c.EventID)
+		fmt.Fprintf(tw, "  %d of %d\t%s\tby %s\tat %s\ton %s\tevent %s\n", c.Incidents, p.Incidents, inert.Line(c.EventName), inert.Line(orNone(c.Principal)), stamp(c.Time), inert.Line(on), inert.Line(c.EventID))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nincidents:")

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/inert"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -131,7 +133,7 @@ func printRedrive(w io.Writer, rep sqs.Report) {
 		fmt.Fprintln(tw, "  COUNT\tSOURCE\tDETAIL TYPE\tFROM\tERROR")
 		for _, g := range rep.Waiting {
 			cause := strings.TrimSpace(g.ErrorCode + " " + g.Error)
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", g.Count, dash(g.Source), dash(g.DetailType), g.Origin, dash(cause))
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", g.Count, inert.Line(dash(g.Source)), inert.Line(dash(g.DetailType)), inert.Line(g.Origin), inert.Line(dash(cause)))
 		}
 		tw.Flush()
 	}
@@ -142,7 +144,7 @@ func printRedrive(w io.Writer, rep sqs.Report) {
 			if f.Sent {
 				state = "sent, left in the queue (will be sent again)"
 			}
-			fmt.Fprintf(w, "  %s: %s: %s\n", f.MessageID, state, f.Reason)
+			fmt.Fprintf(w, "  %s: %s: %s\n", inert.Line(f.MessageID), state, inert.Line(f.Reason))
 		}
 	}
 }

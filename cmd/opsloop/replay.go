@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/inert"
+
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/local/replay"
 )
@@ -69,14 +71,14 @@ func printReport(w io.Writer, rep *replay.Report) {
 	if rep.Invalid.Count > 0 {
 		fmt.Fprintf(w, "\ninvalid input:\n")
 		for reason, n := range rep.Invalid.Reasons {
-			fmt.Fprintf(w, "  %6d  %s\n", n, reason)
+			fmt.Fprintf(w, "  %6d  %s\n", n, inert.Line(reason))
 		}
 		for i, it := range rep.Invalid.Items {
 			if i == 10 {
 				fmt.Fprintf(w, "  ... (--json lists up to %d)\n", len(rep.Invalid.Items))
 				break
 			}
-			fmt.Fprintf(w, "  %s: %s\n", it.Pos, it.Error)
+			fmt.Fprintf(w, "  %s: %s\n", inert.Line(it.Pos), inert.Line(it.Error))
 		}
 	}
 }
@@ -91,6 +93,11 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
+	// The bar is opsloop's own text, drawn with control codes on the
+	// terminal itself, past the inert.Writer that guards the rest.
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = u.Unwrap()
+	}
 	p := &progress{w: w, start: time.Now()}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
@@ -147,7 +154,7 @@ func printOpsItems(w io.Writer, rep *replay.Report) {
 			fmt.Fprintf(tw, "  ... %d more (--json lists them all)\n", len(rep.OpsItems)-i)
 			break
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tseverity %s\t%d×\t%s\n", it.ID, it.Status, it.Severity, it.Occurrences, it.Title)
+		fmt.Fprintf(tw, "  %s\t%s\tseverity %s\t%d×\t%s\n", it.ID, it.Status, it.Severity, it.Occurrences, inert.Line(it.Title))
 	}
 	tw.Flush()
 	if len(rep.Problems) == 0 {
@@ -155,10 +162,10 @@ func printOpsItems(w io.Writer, rep *replay.Report) {
 	}
 	fmt.Fprintf(w, "\nproblems: %d\n", len(rep.Problems))
 	for _, p := range rep.Problems {
-		fmt.Fprintf(w, "  %s  %s  rule %s, %d incidents\n", p.Key, p.Status, p.Rule, p.Incidents)
+		fmt.Fprintf(w, "  %s  %s  rule %s, %d incidents\n", inert.Line(p.Key), p.Status, p.Rule, p.Incidents)
 		if len(p.SuspectedCauses) > 0 {
 			c := p.SuspectedCauses[0]
-			fmt.Fprintf(w, "    top suspected cause: %s by %s at %s (before %d of %d incidents)\n", c.EventName, orNone(c.Principal), stamp(c.Time), c.Incidents, p.Incidents)
+			fmt.Fprintf(w, "    top suspected cause: %s by %s at %s (before %d of %d incidents)\n", inert.Line(c.EventName), inert.Line(orNone(c.Principal)), stamp(c.Time), c.Incidents, p.Incidents)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/opsloop/opsloop/internal/inert"
+
 	"github.com/opsloop/opsloop"
 
 	"github.com/opsloop/opsloop/internal/classify"
@@ -164,7 +166,7 @@ func closest(set *rules.Set, ev *event.Event, n int) []nearMiss {
 func printTest(w io.Writer, res testResult) {
 	fmt.Fprintf(w, "%s\n", res.File)
 	if res.Error != "" {
-		fmt.Fprintf(w, "  error:       %s\n\n", res.Error)
+		fmt.Fprintf(w, "  error:       %s\n\n", inert.Line(res.Error))
 		return
 	}
 	d := res.Decision
@@ -176,16 +178,16 @@ func printTest(w io.Writer, res testResult) {
 		fmt.Fprintf(w, "  also matched: %s\n", strings.Join(d.Matched, ", "))
 	}
 	if d.Action == classify.Incident || d.Action == classify.Recover {
-		fmt.Fprintf(w, "  fingerprint: %s\n", d.Fingerprint)
+		fmt.Fprintf(w, "  fingerprint: %s\n", inert.Line(d.Fingerprint))
 		fmt.Fprintf(w, "  severity:    %s\n  category:    %s\n", d.Severity, d.Category)
 	}
 	if d.Title != "" {
-		fmt.Fprintf(w, "  title:       %s\n", d.Title)
+		fmt.Fprintf(w, "  title:       %s\n", inert.Line(d.Title))
 	}
 	if len(d.Resources) > 0 {
-		fmt.Fprintf(w, "  resources:   %s\n", strings.Join(d.Resources, ", "))
+		fmt.Fprintf(w, "  resources:   %s\n", inert.Line(strings.Join(d.Resources, ", ")))
 	}
-	fmt.Fprintf(w, "  why:         %s\n", d.Reason)
+	fmt.Fprintf(w, "  why:         %s\n", inert.Line(d.Reason))
 	if len(res.Closest) > 0 {
 		fmt.Fprintf(w, "  closest rules:\n")
 		for _, nm := range res.Closest {
@@ -195,7 +197,7 @@ func printTest(w io.Writer, res testResult) {
 				if m.Got != nil {
 					got = strings.Join(m.Got, ", ") // JSON text, as in the event
 				}
-				fmt.Fprintf(w, "      %s: wants %s, event has %s\n", m.Path, m.Want, got)
+				fmt.Fprintf(w, "      %s: wants %s, event has %s\n", inert.Line(m.Path), m.Want, inert.Line(got))
 			}
 		}
 	}

@@ -102,6 +102,10 @@ type Writer struct {
 // NewWriter returns a Writer to w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
+// Unwrap returns the writer t writes to, for output that is opsloop's own
+// and needs control codes (a progress bar on a terminal).
+func (t *Writer) Unwrap() io.Writer { return t.w }
+
 // Write implements io.Writer; n counts the bytes of p taken.
 func (t *Writer) Write(p []byte) (int, error) {
 	data := append(t.pending, p...)

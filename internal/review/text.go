@@ -3,6 +3,8 @@ package review
 import (
 	"fmt"
 	"strings"
+
+	"github.com/opsloop/opsloop/internal/inert"
 )
 
 // maxTextRules bounds the rules named per line of the text.
@@ -12,7 +14,7 @@ const maxTextRules = 5
 // chat), with link pointing to the HTML report when there is one.
 func (r *Review) Text(link string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s, %s to %s\n", r.Title, r.From.Format("2006-01-02 15:04"), r.To.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "%s, %s to %s\n", inert.Line(r.Title), r.From.Format("2006-01-02 15:04"), r.To.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Incidents: %d opened, %d resolved, %d open", r.Totals.Incidents, r.Totals.Resolved, r.Totals.Open)
 	if r.Totals.Resolved > 0 {
 		fmt.Fprintf(&b, "; time to resolve: median %s, p90 %s", Duration(r.Totals.MedianTTR), Duration(r.Totals.P90TTR))
@@ -21,7 +23,7 @@ func (r *Review) Text(link string) string {
 	fmt.Fprintf(&b, "Problems: %d open, %d known errors, %d resolved\n", r.Totals.ProblemsOpen, r.Totals.KnownErrors, r.Totals.Closed)
 	if len(r.Problems) > 0 {
 		p := r.Problems[0]
-		fmt.Fprintf(&b, "Top problem %s (%s, %s): %d incidents, %d in this period", p.Key, p.Status, p.Rule, p.Incidents, p.InPeriod)
+		fmt.Fprintf(&b, "Top problem %s (%s, %s): %d incidents, %d in this period", inert.Line(p.Key), p.Status, p.Rule, p.Incidents, p.InPeriod)
 		if p.MTTRSeconds > 0 {
 			fmt.Fprintf(&b, ", MTTR %s", Duration(p.MTTR()))
 		}
@@ -29,7 +31,7 @@ func (r *Review) Text(link string) string {
 		if len(p.SuspectedCauses) > 0 {
 			c := p.SuspectedCauses[0]
 			fmt.Fprintf(&b, "  suspected cause: %s by %s at %s on %s (preceded %d of %d incidents)\n",
-				c.EventName, orNone(c.Principal), c.Time.UTC().Format("2006-01-02 15:04 MST"), c.Resource, c.Incidents, p.Incidents)
+				inert.Line(c.EventName), inert.Line(orNone(c.Principal)), c.Time.UTC().Format("2006-01-02 15:04 MST"), inert.Line(c.Resource), c.Incidents, p.Incidents)
 		}
 	}
 	line := func(title string, fs []Finding) {
