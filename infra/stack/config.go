@@ -38,6 +38,7 @@ const (
 	KeyRetainData        = "retainData"
 	KeyArchiveDays       = "archiveRetentionDays"
 	KeyIncidentsWorkers  = "incidentsConcurrency"
+	KeyBusPublishers     = "busPublishers"
 )
 
 // Config is what an account owner may choose, read once from the CDK context.
@@ -78,6 +79,10 @@ type Config struct {
 	// it unreserved (for accounts whose concurrency quota is too small to
 	// reserve any), the queue's consumer still running at most 2.
 	IncidentsConcurrency int
+	// BusPublishers are IAM role ARNs allowed to put events on the opsloop
+	// bus besides the deployment's own functions (an organization's
+	// forwarders); nobody else may.
+	BusPublishers []string
 }
 
 // Defaults of the context keys.
@@ -212,6 +217,13 @@ func ConfigFrom(get func(key string) (any, bool)) (Config, error) {
 		}
 	}
 	c.Sources = sources(get, bad)
+	for _, arn := range stringList(get, KeyBusPublishers, bad) {
+		if !roleARNRE.MatchString(arn) {
+			bad(KeyBusPublishers, "%q is not an IAM role ARN", arn)
+			continue
+		}
+		c.BusPublishers = append(c.BusPublishers, arn)
+	}
 	ttl := str(KeyRulesTTL, DefaultRulesTTL.String())
 	if d, err := time.ParseDuration(ttl); err != nil || d < 10*time.Second || d > 24*time.Hour {
 		bad(KeyRulesTTL, "%q: want a Go duration from 10s to 24h", ttl)
@@ -244,10 +256,13 @@ func ConfigFrom(get func(key string) (any, bool)) (Config, error) {
 	return c, nil
 }
 
-// sources reads the enabled sources: a JSON list, or names separated by
+// roleARNRE matches an IAM role's ARN, with or without a path.
+var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+
+// stringList reads a list setting: a JSON list, or values separated by
 // commas or spaces.
-func sources(get func(string) (any, bool), bad func(key, format string, args ...any)) []string {
-	v, ok := get(KeySources)
+func stringList(get func(string) (any, bool), key string, bad func(key, format string, args ...any)) []string {
+	v, ok := get(key)
 	if !ok {
 		return nil
 	}
@@ -257,25 +272,32 @@ func sources(get func(string) (any, bool), bad func(key, format string, args ...
 		for _, e := range s {
 			name, isStr := e.(string)
 			if !isStr {
-				bad(KeySources, "want source names, found %v", e)
+				bad(key, "want a list of strings, found %v", e)
 				return nil
 			}
-			list = append(list, name)
+			list = append(list, strings.TrimSpace(name))
 		}
 	case string:
 		text := strings.TrimSpace(s)
 		if strings.HasPrefix(text, "[") {
 			if err := json.Unmarshal([]byte(text), &list); err != nil {
-				bad(KeySources, "%q: %v", text, err)
+				bad(key, "%q: %v", text, err)
 				return nil
 			}
 			break
 		}
 		list = strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' })
 	default:
-		bad(KeySources, "want a list of source names, found %v", v)
+		bad(key, "want a list, found %v", v)
 		return nil
 	}
+	return list
+}
+
+// sources reads the enabled sources: a JSON list, or names separated by
+// commas or spaces.
+func sources(get func(string) (any, bool), bad func(key, format string, args ...any)) []string {
+	list := stringList(get, KeySources, bad)
 	seen := map[string]bool{}
 	var out []string
 	for _, name := range list {

@@ -184,12 +184,32 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	}
 
 	s.functions(cfg)
+	s.closeBus(cfg)
 	s.routing(patterns)
 	s.busRules(cfg)
 	s.monitoring(cfg)
 	s.outputs()
 	s.suppressions()
 	return s, nil
+}
+
+// closeBus lets only the deployment's own functions (and the listed
+// forwarders) put events on the opsloop bus: a forged "Incident Recovered"
+// would resolve a real OpsItem. An identity policy allowing events:PutEvents
+// on "*" does not override this explicit deny. IfExists spares the
+// deliveries EventBridge makes itself, such as archive replays, which carry
+// no principal ARN.
+func (s *PipelineStack) closeBus(cfg Config) {
+	publishers := []*string{s.Classifier.Role().RoleArn(), s.Incidents.Role().RoleArn()}
+	publishers = append(publishers, *jsii.Strings(cfg.BusPublishers...)...)
+	s.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyOpsloopPublishes"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  &[]*string{s.Bus.EventBusArn()},
+		Conditions: &map[string]any{"ArnNotEqualsIfExists": map[string]any{"aws:PrincipalArn": publishers}},
+	}))
 }
 
 // outputs name what operators' commands take: the table of `opsloop
@@ -242,6 +262,18 @@ func (s *PipelineStack) notifications(cfg Config) awssns.Topic {
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// The stack's own alarms (OpsItem limit, dead letters, rules reloads)
+	// publish as CloudWatch, from this account's alarms only.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
+			"ArnLike":      map[string]any{"aws:SourceArn": s.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})},
+		},
+	}))
 	// OpsCenter publishes an OpsItem's notifications itself, as the
 	// Systems Manager service, to the topics the OpsItem names.
 	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -848,3 +848,74 @@ func TestOutputs(t *testing.T) {
 		t.Errorf("only %d outputs expected: the functions' dead-letter queues are missing from the stack", len(want))
 	}
 }
+
+// TestAlarmActionsMayPublish: every topic an alarm notifies has a policy
+// that lets CloudWatch publish to it, from this account's alarms.
+func TestAlarmActionsMayPublish(t *testing.T) {
+	synthesized(t)
+	policies := resources("AWS::SNS::TopicPolicy")
+	allows := func(topic string) bool {
+		for _, p := range policies {
+			if !refersTo(p["Topics"], topic) {
+				continue
+			}
+			doc, _ := p["PolicyDocument"].(map[string]any)
+			stmts, _ := doc["Statement"].([]any)
+			for _, s := range stmts {
+				st, _ := s.(map[string]any)
+				b, _ := json.Marshal(st)
+				if st["Effect"] == "Allow" && strings.Contains(string(b), `"Service":"cloudwatch.amazonaws.com"`) &&
+					strings.Contains(string(b), `"sns:Publish"`) && strings.Contains(string(b), `"aws:SourceAccount"`) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	alarms := resources("AWS::CloudWatch::Alarm")
+	if len(alarms) == 0 {
+		t.Fatal("no alarms")
+	}
+	for id, a := range alarms {
+		for _, key := range []string{"AlarmActions", "OKActions"} {
+			actions, _ := a[key].([]any)
+			for _, act := range actions {
+				ref, _ := act.(map[string]any)["Ref"].(string)
+				if ref == "" || !allows(ref) {
+					t.Errorf("alarm %s %s %v: the topic's policy does not let CloudWatch publish", id, key, act)
+				}
+			}
+		}
+	}
+}
+
+// TestBusIsClosed: only the classifier's and incidents function's roles may
+// put events on the opsloop bus.
+func TestBusIsClosed(t *testing.T) {
+	synthesized(t)
+	policies := resources("AWS::Events::EventBusPolicy")
+	if len(policies) != 1 {
+		t.Fatalf("event bus policies = %d, want 1", len(policies))
+	}
+	for _, p := range policies {
+		if !refersTo(p["EventBusName"], logicalID(subject.Bus)) {
+			t.Errorf("the policy is not on the opsloop bus: %v", p["EventBusName"])
+		}
+		st := p["Statement"].(map[string]any)
+		principal, _ := json.Marshal(st["Principal"])
+		if st["Effect"] != "Deny" || st["Action"] != "events:PutEvents" || (string(principal) != `"*"` && string(principal) != `{"AWS":"*"}`) {
+			t.Errorf("statement = %v, want a deny of events:PutEvents to everyone", st)
+		}
+		cond, _ := st["Condition"].(map[string]any)["ArnNotEqualsIfExists"].(map[string]any)
+		arns, _ := cond["aws:PrincipalArn"].([]any)
+		want := []string{logicalID(subject.Classifier.Role()), logicalID(subject.Incidents.Role())}
+		if len(arns) != len(want) {
+			t.Fatalf("publishers = %v, want the classifier's and incidents function's roles", arns)
+		}
+		for i, id := range want {
+			if !refersTo(arns[i], id) {
+				t.Errorf("publisher %d = %v, want role %s", i, arns[i], id)
+			}
+		}
+	}
+}
