@@ -52,6 +52,9 @@ func rulesValidate(_ context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return exitFailed
 	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	fmt.Fprintf(stdout, "valid: %d rules, %d severities, %d silences in %d file(s)\n",
 		len(set.Rules), len(set.Severities), len(set.Silences), len(set.Files))
 	return exitOK

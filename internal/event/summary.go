@@ -216,6 +216,44 @@ func (e *Event) Actor() string {
 	return orUnknown(e.Source)
 }
 
+// PrincipalPath is the path of Principal in rules' groupBy and templates:
+// not a field of the event, but derived from it.
+const PrincipalPath = "principal"
+
+// Principal is the IAM identity that acted, without what the caller chose:
+// for a role session the role (the session name is the caller's to pick, so
+// grouping by it would let one caller open an incident per name), for a user
+// the user, for the root user the account's root. Events of other sources
+// have their service as principal, as Actor.
+func (e *Event) Principal() string {
+	if isCloudTrailType(e.DetailType) {
+		if c, err := e.CloudTrail(); err == nil {
+			u := c.UserIdentity
+			switch {
+			case u.SessionIssuer != nil && u.SessionIssuer.ARN != "":
+				return u.SessionIssuer.ARN
+			case u.Type == "Root" && u.AccountID != "":
+				return "arn:aws:iam::" + u.AccountID + ":root"
+			case u.Type == "AssumedRole" && u.ARN != "":
+				return roleOfSession(u.ARN)
+			}
+		}
+	}
+	return e.Actor()
+}
+
+// roleOfSession turns arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION into
+// the role's ARN, arn:aws:iam::ACCOUNT:role/ROLE (the role's path is not in
+// a session ARN; sessionIssuer has it when CloudTrail logs it).
+func roleOfSession(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "assumed-role/") {
+		return arn
+	}
+	role, _, _ := strings.Cut(strings.TrimPrefix(parts[5], "assumed-role/"), "/")
+	return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + role
+}
+
 func (u UserIdentity) actor() string {
 	switch {
 	case u.ARN != "":

@@ -108,6 +108,8 @@ func (e *Event) envelopeValue(path string) ([]string, bool) {
 		return one(e.Account)
 	case "region":
 		return one(e.Region)
+	case PrincipalPath:
+		return one(e.Principal())
 	case "resources":
 		if len(e.Resources) == 0 {
 			return nil, true

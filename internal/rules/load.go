@@ -155,6 +155,12 @@ type location struct {
 	field string
 }
 
+// warnAt notes what is valid but likely wrong; rules validate prints it.
+func (b *builder) warnAt(loc location, format string, args ...any) {
+	line, col := lineCol(loc.file.Data, loc.off)
+	b.set.Warnings = append(b.set.Warnings, &Error{File: loc.file.Name, Line: line, Col: col, Rule: loc.rule, Field: loc.field, Msg: fmt.Sprintf(format, args...)})
+}
+
 func (b *builder) errAt(loc location, format string, args ...any) {
 	line, col := lineCol(loc.file.Data, loc.off)
 	b.errs = append(b.errs, &Error{File: loc.file.Name, Line: line, Col: col, Rule: loc.rule, Field: loc.field, Msg: fmt.Sprintf(format, args...)})
@@ -509,6 +515,42 @@ func (b *builder) incidentRule(loc location, n, pn *node, r *Rule) {
 		}
 	}
 	b.perRuleDefaults = append(b.perRuleDefaults, rd)
+	if g := n.get("groupBy"); g != nil && r.Action == Incident && !requiresSuccess(r) {
+		for i, p := range r.GroupBy {
+			if why := callerChosen(p); why != "" && i < len(g.elems) {
+				b.warnAt(loc.at(g.elems[i], fmt.Sprintf("groupBy[%d]", i)),
+					"%q is %s: any caller, even one denied, can open an incident per value it picks; group by %q or require a successful call (\"errorCode\": [{\"exists\": false}])", p, why, "principal")
+			}
+		}
+	}
+}
+
+// callerPaths are event fields whose values the caller of an API chooses,
+// even when the call is denied: CloudTrail logs them as sent.
+var callerPaths = []struct{ prefix, why string }{
+	{"detail.requestParameters", "a request parameter"},
+	{"detail.userAgent", "the caller's user agent"},
+	{"detail.userIdentity.arn", "the caller's ARN, which holds the session name it picks"},
+	{"detail.userIdentity.principalId", "the caller's principal id, which holds the session name it picks"},
+	{"detail.userIdentity.sessionContext.sourceIdentity", "the caller's source identity"},
+	{"detail.sourceIPAddress", "the caller's source address"},
+	{"detail.additionalEventData", "data the caller sent"},
+}
+
+// callerChosen says why path is the caller's to choose, or "".
+func callerChosen(path string) string {
+	for _, c := range callerPaths {
+		if path == c.prefix || strings.HasPrefix(path, c.prefix+".") {
+			return c.why
+		}
+	}
+	return ""
+}
+
+// requiresSuccess reports whether r matches only calls that succeeded: the
+// caller then had the permission, and its parameters name real resources.
+func requiresSuccess(r *Rule) bool {
+	return r.Pattern != nil && strings.Contains(r.Pattern.String(), `"errorCode":[{"exists":false}]`)
 }
 
 // recoverIsFailure catches a recoverWhen that adds nothing to the pattern.

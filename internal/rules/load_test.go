@@ -246,3 +246,33 @@ func FuzzBuild(f *testing.F) {
 		}
 	})
 }
+
+// TestWarnsOfCallerChosenGroups: an incident rule grouped by a value any
+// caller picks, even when denied, is valid but warned of, naming the field.
+func TestWarnsOfCallerChosenGroups(t *testing.T) {
+	tests := []struct {
+		name, rule string
+		want       string // in the warning; "" for none
+	}{
+		{"request parameter of any call", `"pattern": {"source": ["aws.cloudtrail"]}, "action": "incident", "groupBy": ["detail.requestParameters.name"]`, `groupBy[0]: "detail.requestParameters.name" is a request parameter`},
+		{"session name in the ARN", `"pattern": {"source": ["aws.s3"]}, "action": "incident", "groupBy": ["account", "detail.userIdentity.arn"]`, `groupBy[1]: "detail.userIdentity.arn" is the caller's ARN`},
+		{"user agent", `"pattern": {"source": ["aws.s3"]}, "action": "incident", "groupBy": ["detail.userAgent"]`, `"detail.userAgent" is the caller's user agent`},
+		{"principal", `"pattern": {"source": ["aws.s3"]}, "action": "incident", "groupBy": ["account", "principal"]`, ""},
+		{"successful calls only", `"pattern": {"source": ["aws.cloudtrail"], "detail": {"errorCode": [{"exists": false}]}}, "action": "incident", "groupBy": ["detail.requestParameters.name"]`, ""},
+		{"record rule", `"pattern": {"source": ["aws.s3"]}, "action": "ignore", "groupBy": ["detail.requestParameters.bucketName"]`, ""},
+	}
+	for _, tt := range tests {
+		rule := tt.rule
+		if strings.Contains(rule, `"incident"`) {
+			rule += `, "severity": "low"`
+		}
+		set, errs := build(t, `{`+sev+`, "rules": [{"name": "r", `+rule+`}]}`)
+		if errs != nil {
+			t.Fatalf("%s: Build: %v", tt.name, errs)
+		}
+		got := set.Warnings.Error()
+		if tt.want == "" && len(set.Warnings) > 0 || tt.want != "" && (!strings.Contains(got, tt.want) || !strings.Contains(got, `rule "r"`)) {
+			t.Errorf("%s: warnings = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -34,6 +34,8 @@ type Set struct {
 	Defaults Defaults
 	// Files lists the files the set was built from, in load order.
 	Files []string
+	// Warnings are what is valid but likely wrong, located as errors are.
+	Warnings Errors
 }
 
 // Rule is one operator rule.

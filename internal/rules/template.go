@@ -22,6 +22,9 @@ type templatePart struct {
 var eventRoots = map[string]bool{
 	"version": true, "id": true, "detail-type": true, "source": true, "account": true,
 	"time": true, "region": true, "resources": true, "detail": true,
+	// principal is derived (event.PrincipalPath): the IAM identity that
+	// acted, without the session name its caller picks.
+	"principal": true,
 }
 
 // ParseTemplate parses a title template and checks that every placeholder
@@ -67,7 +70,7 @@ func CheckPath(path string) error {
 		}
 	}
 	if !eventRoots[segs[0]] {
-		return fmt.Errorf("path %q references nothing: an event's fields are detail.*, id, source, detail-type, account, region, time, resources, version", path)
+		return fmt.Errorf("path %q references nothing: an event's fields are detail.*, id, source, detail-type, account, region, time, resources, version, principal", path)
 	}
 	return nil
 }

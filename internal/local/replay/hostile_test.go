@@ -1,0 +1,110 @@
+package replay_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsloop/opsloop/internal/local/replay"
+)
+
+// sample reads a sample event as a map, to reshape it as an attacker would.
+func sample(t *testing.T, name string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "events-samples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// replayEvents writes evs as JSON lines and replays them on the default rules.
+func replayEvents(t *testing.T, evs []map[string]any) *replay.Report {
+	t.Helper()
+	var b strings.Builder
+	for _, ev := range evs {
+		line, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := replay.Run(context.Background(), defaults(t), []string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Invalid.Count != 0 {
+		t.Fatalf("invalid events: %+v", rep.Invalid)
+	}
+	return rep
+}
+
+// TestForgedSourceIsIgnored: anyone allowed events:PutEvents can put an
+// event shaped as CloudTrail's on the default bus, with a source of its own
+// (EventBridge refuses "aws." in PutEvents). A forged root sign-in opens no
+// OpsItem, and forged changes blame nobody.
+func TestForgedSourceIsIgnored(t *testing.T) {
+	root := sample(t, "signin/console-login-root-success.json")
+	root["source"], root["id"] = "corp.forged", "forged-root-1"
+	change := sample(t, "ec2/authorize-security-group-ingress.json")
+	change["source"], change["id"] = "corp.forged", "forged-change-1"
+	rep := replayEvents(t, []map[string]any{root, change})
+	if len(rep.OpsItems) != 0 {
+		t.Errorf("forged events opened %d OpsItems, want none: %+v", len(rep.OpsItems), rep.OpsItems[0].Title)
+	}
+	if rep.Decisions["ignore"] != 2 {
+		t.Errorf("decisions = %v, want both ignored", rep.Decisions)
+	}
+	// The genuine event of the same shape still opens its incident.
+	genuine := sample(t, "signin/console-login-root-success.json")
+	if rep := replayEvents(t, []map[string]any{genuine}); len(rep.OpsItems) != 1 {
+		t.Errorf("the genuine root sign-in opened %d OpsItems, want 1", len(rep.OpsItems))
+	}
+}
+
+// TestDeniedCallsDoNotFanOut: a principal without permissions calls
+// StopLogging 500 times with trail names of its choosing, under 50 session
+// names of its choosing: one incident of the attempt, not one per value.
+func TestDeniedCallsDoNotFanOut(t *testing.T) {
+	var evs []map[string]any
+	for i := range 500 {
+		ev := sample(t, "cloudtrail/stop-logging-access-denied.json")
+		ev["id"] = fmt.Sprintf("denied-%d", i)
+		d := ev["detail"].(map[string]any)
+		d["eventID"] = fmt.Sprintf("denied-event-%d", i)
+		d["eventTime"] = fmt.Sprintf("2026-02-03T14:%02d:%02dZ", 41+i/60%10, i%60)
+		ev["time"] = d["eventTime"]
+		d["requestParameters"] = map[string]any{"name": fmt.Sprintf("decoy-%d", i)}
+		session := fmt.Sprintf("probe-%d", i%50)
+		ui := d["userIdentity"].(map[string]any)
+		ui["arn"] = "arn:aws:sts::123456789012:assumed-role/ReadOnly/" + session
+		ui["principalId"] = "AROAEXAMPLEREADONLY1:" + session
+		evs = append(evs, ev)
+	}
+	rep := replayEvents(t, evs)
+	byRule := map[string]int{}
+	for _, it := range rep.OpsItems {
+		byRule[it.OperationalData["opsloop:rule"].Value]++
+	}
+	if len(rep.OpsItems) > 2 || byRule["cloudtrail-tampering-attempt"] != 1 || byRule["cloudtrail-tampering"] != 0 {
+		t.Errorf("500 denied calls opened %d OpsItems %v, want one for the attempt (and at most one denied-calls burst)", len(rep.OpsItems), byRule)
+	}
+	for _, it := range rep.OpsItems {
+		if it.Severity == "1" {
+			t.Errorf("denied attempts opened a critical OpsItem: %s", it.Title)
+		}
+	}
+}
