@@ -146,8 +146,9 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 	d = Decision{EventID: ev.ID, Time: ev.Time}
 	fields, err := pattern.ParseEvent(ev.Raw)
 	if err != nil {
-		// event.Parse accepted it, so this is a bug, not bad input.
-		return d, false, fmt.Errorf("index event %s: %w", ev.ID, err)
+		// event.Parse accepted it, so it is a shape too costly to index
+		// (pattern.MaxFieldsMemory): refused, never retried.
+		return d, false, &InvalidError{EventID: ev.ID, Reason: err.Error()}
 	}
 	first, err = c.state.Deliver(ctx, ev.ID, ev.Time)
 	if err != nil {
@@ -362,6 +363,14 @@ func (c *Classifier) pick(names []string) []*rules.Rule {
 	})
 	return rs
 }
+
+// InvalidError is an event the classifier refuses: retrying cannot help.
+type InvalidError struct {
+	EventID string
+	Reason  string
+}
+
+func (e *InvalidError) Error() string { return "event " + e.EventID + " refused: " + e.Reason }
 
 // AWSSourcePrefix begins the source of every event an AWS service emits;
 // EventBridge refuses it in PutEvents entries, so it cannot be forged.

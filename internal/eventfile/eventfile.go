@@ -62,7 +62,18 @@ func Read(ctx context.Context, paths []string, fn func(Item) error) error {
 		}
 		info, err := os.Stat(p)
 		if err != nil {
+			if _, lerr := os.Lstat(p); lerr == nil {
+				// A dangling link is bad input, counted like any other.
+				if err := fn(Item{Pos: p, Err: fmt.Errorf("cannot open: %w", err)}); err != nil {
+					return err
+				}
+				continue
+			}
 			return fmt.Errorf("read events: %w", err)
+		}
+		if !info.IsDir() && !info.Mode().IsRegular() {
+			// /dev/zero or a FIFO would never end, or never start.
+			return fmt.Errorf("read events: %s is not a regular file or directory (%s)", p, info.Mode().Type())
 		}
 		files := []string{p}
 		if info.IsDir() {
@@ -124,6 +135,10 @@ func hasEventExtension(name string) bool {
 func readFile(ctx context.Context, path string, fn func(Item) error) error {
 	f, err := os.Open(path)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// A dangling link found in a directory: counted, not fatal.
+			return fn(Item{Pos: path, Err: fmt.Errorf("cannot open: %w", err)})
+		}
 		return fmt.Errorf("read events: %w", err)
 	}
 	defer f.Close()
@@ -283,13 +298,16 @@ func validJSON(text []byte) error {
 
 // array reads a JSON array of events.
 func (em *emitter) array(br *bufio.Reader) error {
-	dec := json.NewDecoder(br)
+	cr := &capReader{r: br}
+	cr.limitFrom(0)
+	dec := json.NewDecoder(cr)
 	if _, err := dec.Token(); err != nil {
 		return em.fail(fmt.Errorf("not valid JSON: %w", err))
 	}
 	i := 0
 	for ; dec.More(); i++ {
 		var raw json.RawMessage
+		cr.limitFrom(dec.InputOffset())
 		if err := dec.Decode(&raw); err != nil {
 			// The decoder cannot resynchronise after a syntax error.
 			return em.emit(Item{Pos: fmt.Sprintf("%s#[%d]", em.name, i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
@@ -307,23 +325,27 @@ func (em *emitter) array(br *bufio.Reader) error {
 // cloudTrail reads a CloudTrail log file, one record at a time, and
 // delivers each record as the event EventBridge would have delivered.
 func (em *emitter) cloudTrail(br *bufio.Reader) error {
-	dec := json.NewDecoder(br)
+	cr := &capReader{r: br}
+	cr.limitFrom(0)
+	dec := json.NewDecoder(cr)
 	if _, err := dec.Token(); err != nil {
 		return em.fail(fmt.Errorf("not valid JSON: %w", err))
 	}
 	for dec.More() {
+		cr.limitFrom(dec.InputOffset())
 		key, err := dec.Token()
 		if err != nil {
 			return em.fail(fmt.Errorf("not valid JSON: %w", err))
 		}
 		if key != "Records" {
 			var skip json.RawMessage
+			cr.limitFrom(dec.InputOffset())
 			if err := dec.Decode(&skip); err != nil {
 				return em.fail(fmt.Errorf("not valid JSON: %w", err))
 			}
 			continue
 		}
-		if done, err := em.records(dec); done || err != nil {
+		if done, err := em.records(dec, cr); done || err != nil {
 			return err
 		}
 	}
@@ -335,7 +357,7 @@ func (em *emitter) cloudTrail(br *bufio.Reader) error {
 
 // records streams the Records array; done reports that the file cannot be
 // read further, its reason already delivered.
-func (em *emitter) records(dec *json.Decoder) (done bool, err error) {
+func (em *emitter) records(dec *json.Decoder, cr *capReader) (done bool, err error) {
 	pos := func(i int) string { return fmt.Sprintf("%s#Records[%d]", em.name, i) }
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('[') {
@@ -344,6 +366,7 @@ func (em *emitter) records(dec *json.Decoder) (done bool, err error) {
 	i := 0
 	for ; dec.More(); i++ {
 		var raw json.RawMessage
+		cr.limitFrom(dec.InputOffset())
 		if err := dec.Decode(&raw); err != nil {
 			return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
 		}
@@ -359,6 +382,36 @@ func (em *emitter) records(dec *json.Decoder) (done bool, err error) {
 		return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON: %w", err)})
 	}
 	return false, nil
+}
+
+// errTooLarge stops a decoder reading one value past MaxItem bytes.
+var errTooLarge = fmt.Errorf("a record over %d bytes", MaxItem)
+
+// capReader lets a json.Decoder read at most MaxItem bytes (and a read
+// buffer) past the start of the value it decodes, so that one huge record
+// is refused while streaming instead of buffered whole.
+type capReader struct {
+	r     io.Reader
+	n     int64 // bytes read
+	limit int64 // no reading past this offset; 0 before the first value
+}
+
+// limitFrom starts a value at the decoder's offset off.
+func (c *capReader) limitFrom(off int64) { c.limit = off + MaxItem + 64<<10 }
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		room := c.limit - c.n
+		if room <= 0 {
+			return 0, errTooLarge
+		}
+		if int64(len(p)) > room {
+			p = p[:room]
+		}
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // trailing reports anything but whitespace after the file's one value.

@@ -207,6 +207,9 @@ func compileSlot(list jsonValue, path string) (*slot, error) {
 	if len(list.items) == 0 {
 		return nil, &Error{Path: path, Reason: "empty array"}
 	}
+	if len(path) > MaxPathLength {
+		return nil, &Error{Path: path[:64] + "…", Reason: fmt.Sprintf("field path of %d bytes, longer than the %d opsloop reads", len(path), MaxPathLength)}
+	}
 	s := &slot{path: path, canon: string(appendJSON(nil, list))}
 	var globs []*glob
 	for _, item := range list.items {

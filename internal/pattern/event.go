@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 type leafKind uint8
@@ -48,6 +49,21 @@ type Fields struct {
 	arrays []arrayPos
 }
 
+// MaxPathLength is the longest field path, in bytes of its dot-joined form,
+// that a pattern may name. Compile refuses longer ones, so ParseEvent keeps
+// no leaf under a longer path: no pattern could read it, and an event whose
+// long keys sit above many leaves would otherwise cost its size squared.
+const MaxPathLength = 1024
+
+// MaxFieldsMemory bounds what ParseEvent keeps of one event (paths, array
+// memberships, leaves), so that no shape of event, however hostile, costs
+// more: an event past it is refused with a clear error. EventBridge's 256 KB
+// events in the shapes AWS services emit stay far below it.
+const MaxFieldsMemory = 8 << 20
+
+// leafCost is what one leaf costs besides its path and array memberships.
+const leafCost = int(unsafe.Sizeof(leaf{})) + 4
+
 // ParseEvent parses an event (any JSON object: a full EventBridge event or a
 // bare object) for matching.
 func ParseEvent(event []byte) (*Fields, error) {
@@ -66,6 +82,9 @@ func ParseEvent(event []byte) (*Fields, error) {
 	}
 	if err := p.object(0); err != nil {
 		return nil, fmt.Errorf("parse event: %w", err)
+	}
+	if p.err != nil {
+		return nil, fmt.Errorf("parse event: %w", p.err)
 	}
 	if p.pos = skipSpace(p.src, p.pos); p.pos != len(p.src) {
 		return nil, fmt.Errorf("parse event: %w", p.fail("unexpected data after the event object"))
@@ -90,6 +109,8 @@ type eventParser struct {
 	sorted   []byte
 	nextID   int32
 	buf      []byte
+	cost     int   // bytes kept so far, against MaxFieldsMemory
+	err      error // why the event is refused, once cost passed the bound
 }
 
 func (p *eventParser) release() {
@@ -281,6 +302,13 @@ func (p *eventParser) value(depth int) error {
 }
 
 func (p *eventParser) add(l leaf) {
+	if len(p.path) > MaxPathLength || p.err != nil {
+		return
+	}
+	if p.cost += len(p.path) + 8*len(p.stack) + leafCost; p.cost > MaxFieldsMemory {
+		p.err = fmt.Errorf("the event's fields would take more than %d MiB to index (%d values so far, under long paths or deep arrays)", MaxFieldsMemory>>20, len(p.leaves))
+		return
+	}
 	p.paths = append(p.paths, p.path...)
 	p.pathEnds = append(p.pathEnds, int32(len(p.paths)))
 	if len(p.stack) > 0 {

@@ -6,6 +6,7 @@ package classifierfn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -91,6 +92,12 @@ func (c *Classifier) Handle(ctx context.Context, payload []byte) (classify.Decis
 		return classify.Decision{EventID: ev.ID, Time: ev.Time}, err
 	}
 	d, err := cl.Classify(ctx, ev)
+	if inv := (*classify.InvalidError)(nil); errors.As(err, &inv) {
+		c.log.ErrorContext(ctx, "event rejected", "event_id", ev.ID, "reason", inv.Reason, "size", len(payload),
+			"excerpt", lambdaenv.Excerpt(payload), "request_id", lambdaenv.RequestID(ctx))
+		c.metrics.Count(metrics.EventsRejected, nil, 1)
+		return d, &RejectedError{Reason: inv.Reason}
+	}
 	if err != nil {
 		c.log.WarnContext(ctx, "event not classified", "event_id", ev.ID, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
 		return d, fmt.Errorf("classify event %s: %w", ev.ID, err)

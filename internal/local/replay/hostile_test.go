@@ -108,3 +108,29 @@ func TestDeniedCallsDoNotFanOut(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidReasonsBounded: 5,000 bad events, each with a reason of its
+// own (the syntax error's offset), are all counted, under at most 100
+// distinct reasons.
+func TestInvalidReasonsBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, `{"id":"x","pad":"%s",}`+"\n", strings.Repeat(" ", i))
+	}
+	path := filepath.Join(t.TempDir(), "bad.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := replay.Run(context.Background(), defaults(t), []string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range rep.Invalid.Reasons {
+		total += n
+	}
+	if rep.Invalid.Count != 5000 || total != 5000 || len(rep.Invalid.Reasons) > 100 || len(rep.Invalid.Items) > 1000 {
+		t.Errorf("invalid = %d counted, %d under %d reasons, %d items kept; want 5000 under at most 100 reasons, at most 1000 items",
+			rep.Invalid.Count, total, len(rep.Invalid.Reasons), len(rep.Invalid.Items))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
@@ -63,6 +64,12 @@ type RuleCount struct {
 // maxRejected bounds the rejected items kept in a report.
 const maxRejected = 1000
 
+// maxReasons bounds the distinct reasons a report counts; the rest are
+// counted under otherReasons.
+const maxReasons = 100
+
+const otherReasons = "other reasons (more than 100 distinct)"
+
 // Progress is told the number of items read so far.
 type Progress func(items int)
 
@@ -104,6 +111,10 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		}
 		rep.Events++
 		res, err := local.Process(ctx, ev)
+		if inv := (*classify.InvalidError)(nil); errors.As(err, &inv) {
+			rep.reject(it.Pos, inv)
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("process %s: %w", it.Pos, err)
 		}
@@ -126,7 +137,13 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 
 func (r *Report) reject(pos string, err error) {
 	r.Invalid.Count++
-	r.Invalid.Reasons[reasonKey(err)]++
+	key := reasonKey(err)
+	if _, ok := r.Invalid.Reasons[key]; !ok && len(r.Invalid.Reasons) >= maxReasons-1 {
+		// Field names are the input's to choose: a file of bad events with a
+		// new field each must not grow the report without bound.
+		key = otherReasons
+	}
+	r.Invalid.Reasons[key]++
 	if len(r.Invalid.Items) < maxRejected {
 		r.Invalid.Items = append(r.Invalid.Items, Rejected{Pos: pos, Error: err.Error()})
 	}
@@ -145,7 +162,11 @@ func reasonKey(err error) string {
 	}
 	msg := err.Error()
 	if len(msg) > 100 {
-		msg = msg[:100]
+		cut := 100
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut]
 	}
 	return msg
 }

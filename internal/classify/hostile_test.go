@@ -1,0 +1,150 @@
+package classify_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/opsloop/opsloop"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/rules"
+)
+
+// maxEventSize is EventBridge's limit on an event (PutEvents entry).
+const maxEventSize = 256 * 1024
+
+// maxClassifyMemory is the memory one event may take to classify.
+const maxClassifyMemory = 64 << 20
+
+// hostileShapes are the worst shapes of a 256 KB event found: each spends
+// its bytes on what costs a flattening parser the most.
+var hostileShapes = map[string]func(size int) string{
+	// one long key above many leaves: every leaf's path holds the key
+	"long key over many leaves": func(size int) string {
+		key := strings.Repeat("k", size/2)
+		var b strings.Builder
+		for i := 0; b.Len() < size/2-16; i++ {
+			fmt.Fprintf(&b, `"%x":1,`, i)
+		}
+		return `{"` + key + `":{` + strings.TrimSuffix(b.String(), ",") + `}}`
+	},
+	// a key just within the path limit above many leaves
+	"1 KB key over many leaves": func(size int) string {
+		key := strings.Repeat("k", 1000)
+		var b strings.Builder
+		for i := 0; b.Len() < size-1100; i++ {
+			fmt.Fprintf(&b, `"%x":1,`, i%4096)
+		}
+		return `{"` + key + `":{` + strings.TrimSuffix(b.String(), ",") + `}}`
+	},
+	// many values deep inside nested arrays: every leaf lists its arrays
+	"deep arrays of many leaves": func(size int) string {
+		open, close := strings.Repeat("[", 60), strings.Repeat("]", 60)
+		var b strings.Builder
+		for b.Len() < size-200 {
+			b.WriteString("1,")
+		}
+		return `{"a":` + open + strings.TrimSuffix(b.String(), ",") + close + `}`
+	},
+	// many one-letter keys
+	"many tiny fields": func(size int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < size-64; i++ {
+			fmt.Fprintf(&b, `"%x":0,`, i)
+		}
+		return `{` + strings.TrimSuffix(b.String(), ",") + `}`
+	},
+	// one huge string of escapes
+	"escaped string": func(size int) string {
+		return `{"s":"` + strings.Repeat(`\u00e9`, (size-64)/6) + `"}`
+	},
+}
+
+// hostileEvent wraps detail in a CloudTrail envelope, filled to size bytes.
+func hostileEvent(tb testing.TB, shape string, size int) *event.Event {
+	tb.Helper()
+	env := `{"version":"0","id":"hostile-1","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"123456789012",` +
+		`"time":"2026-03-01T12:00:00Z","region":"us-east-1","resources":[],"detail":{"eventName":"PutBucketTagging","errorCode":"AccessDenied","requestParameters":`
+	body := hostileShapes[shape](size - len(env) - 4)
+	raw := env + body + `}}`
+	ev, err := event.Parse([]byte(raw))
+	if err != nil {
+		tb.Fatalf("%s: %v", shape, err)
+	}
+	return ev
+}
+
+func defaultClassifier(tb testing.TB) *classify.Classifier {
+	tb.Helper()
+	set, err := rules.LoadFS(opsloop.DefaultRules)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return classify.New(set, memory.New())
+}
+
+// TestHostileShapesBounded: any event up to EventBridge's size classifies
+// within maxClassifyMemory, whatever its shape (time: BenchmarkHostileShapes).
+func TestHostileShapesBounded(t *testing.T) {
+	c := defaultClassifier(t)
+	for shape := range hostileShapes {
+		ev := hostileEvent(t, shape, maxEventSize)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		d, err := c.Classify(context.Background(), ev)
+		runtime.ReadMemStats(&after)
+		used := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: %d KB event, %s, %.1f MB allocated", shape, len(ev.Raw)>>10, d.Action, float64(used)/(1<<20))
+		if inv := (*classify.InvalidError)(nil); err != nil && !errors.As(err, &inv) {
+			t.Errorf("%s: Classify error = %v, want a decision or *InvalidError", shape, err)
+		}
+		if used > maxClassifyMemory {
+			t.Errorf("%s: classifying took %d MB, want at most %d MB", shape, used>>20, maxClassifyMemory>>20)
+		}
+	}
+}
+
+func BenchmarkHostileShapes(b *testing.B) {
+	c := defaultClassifier(b)
+	for shape := range hostileShapes {
+		ev := hostileEvent(b, shape, maxEventSize)
+		b.Run(strings.ReplaceAll(shape, " ", "-"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = c.Classify(context.Background(), ev)
+			}
+		})
+	}
+}
+
+// FuzzClassifyMemory: no event within the size limit takes more than
+// maxClassifyMemory to classify.
+func FuzzClassifyMemory(f *testing.F) {
+	for shape := range hostileShapes {
+		f.Add(hostileShapes[shape](4096))
+	}
+	c := defaultClassifier(f)
+	f.Fuzz(func(t *testing.T, detail string) {
+		raw := `{"version":"0","id":"f","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","account":"1","time":"2026-03-01T12:00:00Z","region":"r","resources":[],"detail":` + detail + `}`
+		if len(raw) > maxEventSize {
+			return
+		}
+		ev, err := event.Parse([]byte(raw))
+		if err != nil {
+			return
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _ = c.Classify(context.Background(), ev)
+		runtime.ReadMemStats(&after)
+		if used := after.TotalAlloc - before.TotalAlloc; used > maxClassifyMemory {
+			t.Fatalf("classifying a %d-byte event took %d MB", len(raw), used>>20)
+		}
+	})
+}
