@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/redact"
+
 	"github.com/opsloop/opsloop/internal/changelog"
 
 	"github.com/opsloop/opsloop/internal/event"
@@ -95,6 +97,8 @@ type Classifier struct {
 	// named holds, per rule, the sources its pattern names exactly: the
 	// only non-AWS sources the rule acts on.
 	named map[string]map[string]bool
+	// redact masks secrets in what the classifier copies from events.
+	redact *redact.Redactor
 }
 
 // New compiles the rules' patterns into indexes.
@@ -103,7 +107,8 @@ func New(set *rules.Set, state State) *Classifier {
 		set: set, state: state,
 		rules: pattern.NewSet(), recovers: pattern.NewSet(), silences: pattern.NewSet(),
 		byName: map[string]*rules.Rule{}, silence: map[string]*rules.Silence{},
-		named: map[string]map[string]bool{},
+		named:  map[string]map[string]bool{},
+		redact: redact.New(set.Redact),
 	}
 	for _, r := range set.Rules {
 		c.byName[r.Name] = r
@@ -321,7 +326,7 @@ func (c *Classifier) describe(d *Decision, r *rules.Rule, ev *event.Event) {
 	}
 	d.Fingerprint = Fingerprint(r.Name, d.Group)
 	if r.Title != nil {
-		d.Title = r.Title.Render(ev.Values)
+		d.Title = r.Title.Render(func(path string) []string { return c.redact.Values(path, ev.Values(path)) })
 	} else {
 		d.Title = fmt.Sprintf("%s: %s", r.Name, ev.Summary())
 	}

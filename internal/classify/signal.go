@@ -3,6 +3,8 @@ package classify
 import (
 	"unicode/utf8"
 
+	"github.com/opsloop/opsloop/internal/redact"
+
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/signal"
@@ -46,7 +48,7 @@ func SignalFor(set *rules.Set, d Decision, ev *event.Event) (s signal.Signal, ok
 		Escalated:     d.Escalated,
 		Flapping:      d.Flapping,
 		Unverified:    d.Unverified,
-		Excerpt:       excerpt(ev.Raw),
+		Excerpt:       excerpt(redact.New(set.Redact).JSON(ev.Raw)),
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {
 		s.Plan = signal.Plan{

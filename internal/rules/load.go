@@ -168,7 +168,9 @@ func (b *builder) errAt(loc location, format string, args ...any) {
 
 func (l location) at(n *node, field string) location {
 	l.off = n.start
-	if l.field != "" && field != "" {
+	if l.field != "" && strings.HasPrefix(field, "[") {
+		field = l.field + field
+	} else if l.field != "" && field != "" {
 		field = l.field + "." + field
 	} else if field == "" {
 		field = l.field
@@ -178,7 +180,7 @@ func (l location) at(n *node, field string) location {
 }
 
 var (
-	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults"}
+	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact"}
 	ruleFields     = []string{"name", "description", "priority", "pattern", "action", "severity", "category", "threshold", "groupBy", "title", "recoverWhen", "escalation", "flapping", "problems"}
 	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
@@ -231,6 +233,20 @@ func (b *builder) file(f File) {
 		} else {
 			b.defaultsFrom = f.Name
 			b.defaults = b.defaultsSection(loc.at(n, "defaults"), n)
+		}
+	}
+	if n := root.get("redact"); n != nil {
+		l := loc.at(n, "redact")
+		paths, _ := b.strings(l, n)
+		for i, p := range paths {
+			if n.elems[i].kind != kindString {
+				continue // reported by strings
+			}
+			if err := CheckPath(p); err != nil {
+				b.errAt(l.at(n.elems[i], fmt.Sprintf("[%d]", i)), "%v", err)
+				continue
+			}
+			b.set.Redact = append(b.set.Redact, p)
 		}
 	}
 	if n := root.get("silences"); n != nil {

@@ -73,6 +73,7 @@ func TestBuildRejects(t *testing.T) {
 			[]string{`groupBy[0]: path "details.x" references nothing`}},
 		{"recoverWhen same as pattern", []string{`{` + sev + `,"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "incident", "severity": "high", "recoverWhen": {"source": ["a"]}}]}`},
 			[]string{`recoverWhen: matches the same events`}},
+		{"bad redact path", []string{`{"redact": ["detail.ok", "detail..x", 3]}`}, []string{`redact[1]:`, `redact[2]:`}},
 		{"field given twice", []string{`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "action": "ignore"}]}`}, []string{`action: given twice`}},
 		{"severities twice", []string{`{` + sev + `}`, `{` + sev + `}`}, []string{`b.json:1:16: severities: already set in a.json`}},
 		{"bad severity", []string{`{"severities": {"x": {"opsItemSeverity": "5", "priority": 9, "notify": ["topic"]}}}`},

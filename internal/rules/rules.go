@@ -34,6 +34,9 @@ type Set struct {
 	Defaults Defaults
 	// Files lists the files the set was built from, in load order.
 	Files []string
+	// Redact lists event paths whose values are masked wherever opsloop
+	// copies event text, besides those redact masks by their names.
+	Redact []string
 	// Warnings are what is valid but likely wrong, located as errors are.
 	Warnings Errors
 }

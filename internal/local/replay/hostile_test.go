@@ -134,3 +134,58 @@ func TestInvalidReasonsBounded(t *testing.T) {
 			rep.Invalid.Count, total, len(rep.Invalid.Reasons), len(rep.Invalid.Items))
 	}
 }
+
+// TestSecretsNotCopied: CloudTrail logs some requests' secrets in clear, and
+// a denied call logs whatever its caller sent. Each real-shaped fixture,
+// denied ten times (an incident, with an excerpt) and once allowed (a
+// recorded change), leaves none of its secrets in the OpsItems, the
+// signals' records, the problems or the change log.
+func TestSecretsNotCopied(t *testing.T) {
+	dir := filepath.Join("..", "..", "redact", "testdata")
+	var expect map[string]struct{ Secrets []string }
+	data, err := os.ReadFile(filepath.Join(dir, "expect.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &expect); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range expect {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var evs []map[string]any
+			for i := range 11 {
+				var ev map[string]any
+				if err := json.Unmarshal(data, &ev); err != nil {
+					t.Fatal(err)
+				}
+				ev["id"] = fmt.Sprintf("%s-%d", name, i)
+				d := ev["detail"].(map[string]any)
+				d["eventID"] = ev["id"]
+				if i < 10 {
+					d["errorCode"], d["errorMessage"] = "AccessDenied", "not authorized"
+				}
+				evs = append(evs, ev)
+			}
+			rep := replayEvents(t, evs)
+			if rep.Lifecycle["opened"] == 0 {
+				t.Fatalf("the denied burst opened no incident (lifecycle %v): the test shows nothing", rep.Lifecycle)
+			}
+			out, err := json.Marshal(struct {
+				*replay.Report
+				Learned *replay.Learned
+			}{rep, rep.Learned})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range want.Secrets {
+				if strings.Contains(string(out), s) {
+					t.Errorf("replay copied the secret %q", s)
+				}
+			}
+		})
+	}
+}
