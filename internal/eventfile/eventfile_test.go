@@ -227,4 +227,3 @@ func TestReadLargeCloudTrail(t *testing.T) {
 		t.Errorf("Read(big CloudTrail file) = %v after %d records, want %d records", err, i, n)
 	}
 }
-

@@ -308,22 +308,38 @@ func (p *packer) partition(cs []*clause, field string, only []string) (map[strin
 	}
 	sort.Strings(names)
 	path := strings.Split(field, "\x00")
+	// Only the AWS prefix can stand as a source condition that names no
+	// source (awsOnly): an anything-but of the named sources would admit
+	// forged ones. So when a clause has it, AWS sources are not split
+	// apart: every clause naming AWS sources joins the prefix's cell, which
+	// units splits by detail-type instead, and no event matches two routes.
+	awsTogether := false
+	if field == sourcePath && len(only) == 0 {
+		for _, c := range cs {
+			if sl := c.slots[field]; sl != nil && !allPlainStrings(sl.elems) {
+				awsTogether = true
+			}
+		}
+	}
 	cells := map[string][]*clause{}
 	for _, c := range cs {
 		sl := c.slots[field]
 		if sl != nil && allPlainStrings(sl.elems) {
+			var aws []string
 			for _, e := range sl.elems {
 				s, _ := plainString(e)
+				if awsTogether && strings.HasPrefix(s, AWSSourcePrefix) {
+					aws = append(aws, e)
+					continue
+				}
 				cells[s] = append(cells[s], c.with(&slot{path: path, elems: []string{e}}))
+			}
+			if len(aws) > 0 {
+				cells[cellOther] = append(cells[cellOther], c.with(&slot{path: path, elems: aws}))
 			}
 			continue
 		}
-		if field == sourcePath && len(only) == 0 {
-			// Only the AWS prefix can stand here (awsOnly): an anything-but
-			// of the named sources would admit forged ones. The clause is not
-			// copied into the named cells, so an event matches two routes
-			// only when it also matches a clause naming its source, and the
-			// classifier's delivery dedup takes the second.
+		if awsTogether {
 			cells[cellOther] = append(cells[cellOther], c)
 			continue
 		}
@@ -381,19 +397,47 @@ func (p *packer) units(all []*clause) ([][]*clause, error) {
 			units = append(units, cs)
 			continue
 		}
-		byType, err := p.partition(cs, detailTypePath, nil)
+		parts, err := p.split(cs, splitFields)
 		if err != nil {
 			return nil, err
 		}
-		for _, dt := range sortedKeys(byType) {
-			parts, err := p.cut(simplify(byType[dt]))
-			if err != nil {
-				return nil, err
-			}
-			units = append(units, parts...)
-		}
+		units = append(units, parts...)
 	}
 	return units, nil
+}
+
+// splitFields are the fields a cell too large for one pattern is split by,
+// in turn: each splits exactly (no event matches two of its cells), unlike
+// cut.
+var splitFields = []string{detailTypePath, pathKey([]string{"detail", "eventSource"}), pathKey([]string{"detail", "eventName"})}
+
+// split partitions cs by the first of fields, each cell that is still too
+// large by the next, and cuts what no field makes fit.
+func (p *packer) split(cs []*clause, fields []string) ([][]*clause, error) {
+	if ok, err := p.fits(cs); err != nil || ok {
+		return [][]*clause{cs}, err
+	}
+	if len(fields) == 0 {
+		return p.cut(cs)
+	}
+	cells, err := p.partition(cs, fields[0], nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(cells) < 2 {
+		return p.split(cs, fields[1:])
+	}
+	var out [][]*clause
+	for _, k := range sortedKeys(cells) {
+		parts, err := p.split(simplify(cells[k]), fields[1:])
+		if err != nil {
+			// The field's condition made a clause too large for one
+			// pattern: cut without it.
+			return p.cut(cs)
+		}
+		out = append(out, parts...)
+	}
+	return out, nil
 }
 
 // cut splits clauses into parts that each fit one pattern. Parts may

@@ -359,3 +359,30 @@ func TestPackNothingToRoute(t *testing.T) {
 		t.Errorf("Pack(nil) = %v, %v; want no routes", routes, err)
 	}
 }
+
+// TestForgedSourcesNotRouted: any principal allowed events:PutEvents can put
+// a copy of an AWS event under a source of its own. However the default
+// rules are packed, no route carries such a copy of any sample.
+func TestForgedSourcesNotRouted(t *testing.T) {
+	set := defaultSet(t)
+	for _, size := range []int{4096, 2048, 600} {
+		routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: size})
+		if err != nil {
+			t.Fatalf("Patterns(%d) error = %v", size, err)
+		}
+		ps := compile(t, routes)
+		for _, s := range samples(t) {
+			var ev map[string]any
+			if err := json.Unmarshal(s.data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			for _, forged := range []string{"corp.forged", "aws", "AWS.cloudtrail", " aws.cloudtrail"} {
+				ev["source"] = forged
+				data, _ := json.Marshal(ev)
+				if n := matches(t, ps, data); n > 0 {
+					t.Errorf("limit %d: %s with source %q is routed %d times, want never", size, s.name, forged, n)
+				}
+			}
+		}
+	}
+}
