@@ -50,6 +50,9 @@ func SignalFor(set *rules.Set, d Decision, ev *event.Event) (s signal.Signal, ok
 		Unverified:    d.Unverified,
 		Excerpt:       excerpt(redact.New(set.Redact).JSON(ev.Raw)),
 	}
+	if kind == signal.Detected {
+		s.Budget = set.Budget.OrDefault()
+	}
 	if sev := set.Severities[d.Severity]; sev != nil {
 		s.Plan = signal.Plan{
 			OpsItemSeverity: sev.OpsItemSeverity,

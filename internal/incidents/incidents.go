@@ -116,6 +116,21 @@ type Record struct {
 	// because of its quotas, and Limited how many times it did.
 	LimitedAt time.Time `json:"limitedAt,omitzero"`
 	Limited   int       `json:"limited,omitempty"`
+	// Budget is the opening signal's OpsItem budget, and Granted says it
+	// counted this incident's OpsItem (asked once per incident).
+	Budget  signal.Budget `json:"budget,omitzero"`
+	Granted bool          `json:"granted,omitempty"`
+	// HeldAt is when the budget last held the incident back, HeldWhy which
+	// cap did, and RolledUp whether its roll-up OpsItem counted that hold.
+	HeldAt   time.Time `json:"heldAt,omitzero"`
+	HeldWhy  string    `json:"heldWhy,omitempty"`
+	RolledUp bool      `json:"rolledUp,omitempty"`
+	// Rollup marks a rule's roll-up record of a day: HeldBack lists the
+	// incidents held back into it (at most maxHeldListed), HeldMore counts
+	// the holds of incidents beyond those.
+	Rollup   bool   `json:"rollup,omitempty"`
+	HeldBack []HeldIncident `json:"heldBack,omitempty"`
+	HeldMore int    `json:"heldMore,omitempty"`
 	// Claimed is when a worker claimed the OpsCenter call the record owes:
 	// the creation of its OpsItem while OpsItemID is empty, else the update
 	// Pending names. While the claim is recent (the claim grace) other
@@ -151,6 +166,7 @@ func (r *Record) Clone() *Record {
 	c.Plan = r.Plan.Clone()
 	c.First = r.First.Clone()
 	c.Recovery = r.Recovery.Clone()
+	c.HeldBack = slices.Clone(r.HeldBack)
 	return &c
 }
 

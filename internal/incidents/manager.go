@@ -44,6 +44,8 @@ type Manager struct {
 	limitRetry time.Duration
 	grace      time.Duration
 	attempts   int
+	counters   Counters
+	waitlist   Waitlist
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -290,9 +292,16 @@ func (m *Manager) Handle(ctx context.Context, s signal.Signal) (Outcome, error) 
 	if s.Time.IsZero() {
 		s.Time = m.now()
 	}
+	return m.apply(ctx, s, nil)
+}
+
+// apply applies s, a valid signal, retrying lost races and waiting for
+// other workers' claimed calls. A roll-up's detection carries the incident
+// it holds back (held).
+func (m *Manager) apply(ctx context.Context, s signal.Signal, held *HeldIncident) (Outcome, error) {
 	conflicts, pause, waited := 0, firstWait, time.Duration(0)
 	for {
-		out, err := m.handle(ctx, &s)
+		out, err := m.handle(ctx, &s, held)
 		switch {
 		case errors.Is(err, errClaimed) && waited < m.grace:
 			// Wait for the other worker's call rather than make it
@@ -340,7 +349,7 @@ func (m *Manager) logOutcome(ctx context.Context, s *signal.Signal, out Outcome,
 
 // handle makes one attempt; ErrConflict means another writer got there
 // first and the caller tries again from a fresh read.
-func (m *Manager) handle(ctx context.Context, s *signal.Signal) (Outcome, error) {
+func (m *Manager) handle(ctx context.Context, s *signal.Signal, held *HeldIncident) (Outcome, error) {
 	rec, err := m.store.Get(ctx, s.Fingerprint)
 	if err != nil {
 		return Outcome{Fingerprint: s.Fingerprint}, fmt.Errorf("get incident %s: %w", s.Fingerprint, err)
@@ -366,14 +375,14 @@ func (m *Manager) handle(ctx context.Context, s *signal.Signal) (Outcome, error)
 	case signal.Detected:
 		switch {
 		case rec == nil:
-			out, err = m.open(ctx, nil, s)
-		case rec.Status != StatusOpen && s.Time.Before(rec.ResolvedAt),
-			rec.Status == StatusOpen && s.Time.Before(rec.PreviousResolved):
+			out, err = m.open(ctx, nil, s, held)
+		case held == nil && (rec.Status != StatusOpen && s.Time.Before(rec.ResolvedAt) ||
+			rec.Status == StatusOpen && s.Time.Before(rec.PreviousResolved)):
 			out = m.outcome(Stale, rec)
 		case rec.Status != StatusOpen:
-			out, err = m.open(ctx, rec, s)
+			out, err = m.open(ctx, rec, s, held)
 		default:
-			out, err = m.repeat(ctx, rec, s)
+			out, err = m.repeat(ctx, rec, s, held)
 		}
 	default:
 		switch {
@@ -402,7 +411,15 @@ func merge(done, out Outcome) Outcome {
 // resolution, the resolution of an incident detected after its recovery.
 func (m *Manager) finish(ctx context.Context, rec *Record, s *signal.Signal) (Outcome, error) {
 	var done Outcome
-	if rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) {
+	if rec.Status == StatusOpen && rec.OpsItemID == "" && !rec.HeldAt.IsZero() && !rec.RolledUp {
+		// A hold whose roll-up was not counted: count it first.
+		out, err := m.rollUp(ctx, rec)
+		if err != nil {
+			return out, err
+		}
+		done = out
+	}
+	if rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) && !m.held(rec) {
 		if m.claimed(rec) {
 			return m.outcome(Opened, rec), fmt.Errorf("incident %s: %w", rec.Fingerprint, errClaimed)
 		}
@@ -415,11 +432,11 @@ func (m *Manager) finish(ctx context.Context, rec *Record, s *signal.Signal) (Ou
 		}
 		out, err := m.create(ctx, rec)
 		if err != nil && !(errors.Is(err, ErrLimitExceeded) && !Retryable(err)) {
-			return out, err
+			return merge(done, out), err
 		}
-		// Refused for OpsCenter's quotas: the signal still counts, and a
-		// repeat reports the refusal again.
-		done = out
+		// Refused for OpsCenter's quotas or held back by the budget: the
+		// signal still counts, and a repeat reports the refusal again.
+		done = merge(done, out)
 	}
 	if rec.Status == StatusResolved && rec.Pending != "" && rec.OpsItemID != "" {
 		// A resolution whose update is owed: it comes before anything new.
@@ -481,7 +498,7 @@ func (m *Manager) publish(ctx context.Context, ev Event) error {
 
 // open claims the fingerprint with a new open record (over prev, the last
 // incident's, if any), then creates its OpsItem.
-func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal) (Outcome, error) {
+func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal, held *HeldIncident) (Outcome, error) {
 	first := *s
 	first.Resources = slices.Clone(s.Resources)
 	first.Plan = s.Plan.Clone()
@@ -504,6 +521,10 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal) (Out
 		First:           &first,
 		Recent:          remember(nil, s.EventID),
 		Claimed:         m.now(),
+		Budget:          s.Budget,
+	}
+	if held != nil {
+		rec.addHeld(*held)
 	}
 	if prev != nil {
 		rec.Version = prev.Version
@@ -540,6 +561,14 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	if m.limited(rec) {
 		return m.outcome(LimitExceeded, rec), m.limitError(rec)
 	}
+	ok, why, err := m.grant(ctx, rec)
+	if err != nil {
+		m.release(ctx, rec)
+		return m.outcome(Opened, rec), err
+	}
+	if !ok {
+		return m.holdBack(ctx, rec, why)
+	}
 	if rec.Changes == nil && m.changes != nil {
 		rec.Changes = m.recentChanges(ctx, rec)
 	}
@@ -548,6 +577,10 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 		rec.LimitedAt = m.now()
 		rec.Limited++
 		rec.Claimed = time.Time{}
+		if err := m.wait(ctx, rec); err != nil {
+			m.release(ctx, rec)
+			return m.outcome(LimitExceeded, rec), err
+		}
 		if err := m.put(ctx, rec); err != nil {
 			return m.outcome(LimitExceeded, rec), err
 		}
@@ -559,7 +592,8 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	rec.OpsItemID = id
 	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-	rec.LimitedAt, rec.Claimed = time.Time{}, time.Time{}
+	wasLimited := rec.Limited > 0
+	rec.LimitedAt, rec.Claimed, rec.HeldAt = time.Time{}, time.Time{}, time.Time{}
 	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
 	if err := m.publish(ctx, ev); err != nil {
 		rec.OpsItemID = ""
@@ -572,6 +606,9 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 		return m.outcome(Opened, rec), err
 	}
 	m.log.DebugContext(ctx, "OpsItem created", "fingerprint", rec.Fingerprint, "opsitem_id", id, "existing", existing)
+	if wasLimited {
+		m.unwait(ctx, rec)
+	}
 	out := m.outcome(Opened, rec)
 	out.Created = true
 	out.Events = []Event{ev}
@@ -629,8 +666,11 @@ func (m *Manager) recentChanges(ctx context.Context, rec *Record) []Change {
 // OpsItem only when a responder would care: the count reached the next
 // milestone, the severity rose, flapping started, or the title changed
 // (at most once per milestone interval).
-func (m *Manager) repeat(ctx context.Context, rec *Record, s *signal.Signal) (Outcome, error) {
+func (m *Manager) repeat(ctx context.Context, rec *Record, s *signal.Signal, held *HeldIncident) (Outcome, error) {
 	rec.Occurrences++
+	if held != nil {
+		rec.addHeld(*held)
+	}
 	if s.Time.After(rec.LastSeen) {
 		rec.LastSeen = s.Time
 	}
@@ -659,6 +699,10 @@ func (m *Manager) repeat(ctx context.Context, rec *Record, s *signal.Signal) (Ou
 		rec.Recovery = nil // failing again after that recovery
 	}
 
+	if rec.OpsItemID == "" && m.held(rec) {
+		// Held back by the budget: count the repeat, call nothing.
+		return m.outcome(HeldBack, rec), m.put(ctx, rec)
+	}
 	if rec.OpsItemID == "" {
 		// OpsCenter refused the OpsItem: count the repeat, call nothing.
 		if err := m.put(ctx, rec); err != nil {

@@ -31,6 +31,10 @@ const (
 	KeyRecentChanges = "opsloop:recentChanges"
 	KeyFlapping      = "opsloop:flapping"
 	KeyResolution    = "opsloop:resolution"
+	// KeyHeldBack lists, on a roll-up OpsItem, the incidents the OpsItem
+	// budget held back into it, and KeyHeldBackMore counts those not listed.
+	KeyHeldBack     = "opsloop:heldBack"
+	KeyHeldBackMore = "opsloop:heldBackMore"
 )
 
 // Source is the Source of every OpsItem opsloop opens.
@@ -155,6 +159,10 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 	}
 	if rec.Resolution != "" {
 		d[KeyResolution] = Data{Value: rec.Resolution}
+	}
+	if rec.Rollup {
+		d[KeyHeldBack] = Data{Value: heldValue(rec)}
+		d[KeyHeldBackMore] = Data{Value: strconv.Itoa(rec.HeldMore)}
 	}
 	if create {
 		d[KeyDedup] = Data{Value: dedupValue(rec.Fingerprint), Searchable: true}

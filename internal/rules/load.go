@@ -132,6 +132,7 @@ type builder struct {
 	severitiesFrom    string
 	problemsFrom      string
 	defaultsFrom      string
+	budgetFrom        string
 	defaults          *Defaults
 	recurrence        *Recurrence
 	perRuleDefaults   []*ruleDefaults
@@ -180,7 +181,7 @@ func (l location) at(n *node, field string) location {
 }
 
 var (
-	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact"}
+	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact", "budget"}
 	ruleFields     = []string{"name", "description", "priority", "pattern", "action", "severity", "category", "threshold", "groupBy", "title", "recoverWhen", "escalation", "flapping", "problems"}
 	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
@@ -233,6 +234,14 @@ func (b *builder) file(f File) {
 		} else {
 			b.defaultsFrom = f.Name
 			b.defaults = b.defaultsSection(loc.at(n, "defaults"), n)
+		}
+	}
+	if n := root.get("budget"); n != nil {
+		if b.budgetFrom != "" {
+			b.errAt(loc.at(n, "budget"), "already set in %s: set it once per deployment", b.budgetFrom)
+		} else {
+			b.budgetFrom = f.Name
+			b.budgetSection(loc.at(n, "budget"), n)
 		}
 	}
 	if n := root.get("redact"); n != nil {
@@ -673,6 +682,31 @@ func (b *builder) defaultsSection(loc location, n *node) *Defaults {
 	}
 	return &d
 }
+
+// budgetFields are the caps of "budget", as signal.Budget names them.
+var budgetFields = []string{"ruleHour", "ruleDay", "hour", "day", "month", "reserve"}
+
+// budgetSection reads the deployment's OpsItem budget into the set.
+func (b *builder) budgetSection(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	b.fields(loc, n, budgetFields)
+	bu := &b.set.Budget
+	for i, ptr := range []*int{&bu.RuleHour, &bu.RuleDay, &bu.Hour, &bu.Day, &bu.Month, &bu.Reserve} {
+		if v := n.get(budgetFields[i]); v != nil {
+			// OpsCenter allows 10,000 new OpsItems a month: no cap above it binds.
+			*ptr, _ = b.int(loc.at(v, budgetFields[i]), v, 1, opsItemQuota)
+		}
+	}
+	eff := bu.OrDefault()
+	if eff.Reserve >= eff.Month {
+		b.errAt(loc, "reserve %d leaves nothing of month %d to severities 3 and 4: want a reserve below the month's cap", eff.Reserve, eff.Month)
+	}
+}
+
+// opsItemQuota is OpsCenter's quota of new OpsItems per account, Region and month.
+const opsItemQuota = 10000
 
 func (b *builder) severities(loc location, n *node) {
 	if !b.want(loc, n, kindObject) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/signal"
 )
 
 // Action is what a rule decides for the events it matches.
@@ -37,6 +38,9 @@ type Set struct {
 	// Redact lists event paths whose values are masked wherever opsloop
 	// copies event text, besides those redact masks by their names.
 	Redact []string
+	// Budget caps the new OpsItems of the deployment ("budget"; zero
+	// fields take signal.DefaultBudget's).
+	Budget signal.Budget
 	// Warnings are what is valid but likely wrong, located as errors are.
 	Warnings Errors
 }

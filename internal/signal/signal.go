@@ -46,17 +46,20 @@ type Signal struct {
 	Severity      string    `json:"severity,omitempty"`
 	Category      string    `json:"category,omitempty"`
 	Plan          Plan      `json:"plan"`
-	Resources     []string  `json:"resources,omitempty"`
-	Account       string    `json:"account"`
-	Region        string    `json:"region"`
-	Source        string    `json:"source"`     // the source event's source, e.g. aws.cloudwatch
-	DetailType    string    `json:"detailType"` // the source event's detail-type
-	Actor         string    `json:"actor,omitempty"`
-	Summary       string    `json:"summary"` // one line: what happened
-	Reason        string    `json:"reason"`  // why the rule decided so
-	Count         int       `json:"count,omitempty"`
-	Escalated     bool      `json:"escalated,omitempty"`
-	Flapping      bool      `json:"flapping,omitempty"`
+	// Budget caps the new OpsItems of the deployment: resolved by the
+	// classifier from the rules, as Plan is; zero fields take the defaults.
+	Budget     Budget   `json:"budget,omitzero"`
+	Resources  []string `json:"resources,omitempty"`
+	Account    string   `json:"account"`
+	Region     string   `json:"region"`
+	Source     string   `json:"source"`     // the source event's source, e.g. aws.cloudwatch
+	DetailType string   `json:"detailType"` // the source event's detail-type
+	Actor      string   `json:"actor,omitempty"`
+	Summary    string   `json:"summary"` // one line: what happened
+	Reason     string   `json:"reason"`  // why the rule decided so
+	Count      int      `json:"count,omitempty"`
+	Escalated  bool     `json:"escalated,omitempty"`
+	Flapping   bool     `json:"flapping,omitempty"`
 	// Unverified is set when the source event's source is not an AWS
 	// service's: a rule naming a custom source decided it.
 	Unverified bool   `json:"unverified,omitempty"`
@@ -71,6 +74,37 @@ type Plan struct {
 	Notify          []string      `json:"notify,omitempty"`          // SNS topic ARNs, or "default"
 	Runbooks        []string      `json:"runbooks,omitempty"`
 	ResponseTime    time.Duration `json:"responseTime,omitempty"`
+}
+
+// Budget caps how many new OpsItems the lifecycle opens: per rule and per
+// deployment, per hour and per day (UTC calendar hours and days), and per
+// calendar month, where the last Reserve OpsItems under Month are kept for
+// OpsItem severities 1 and 2. Incidents past a cap are held back into one
+// roll-up OpsItem per rule and day.
+type Budget struct {
+	RuleHour int `json:"ruleHour,omitempty"`
+	RuleDay  int `json:"ruleDay,omitempty"`
+	Hour     int `json:"hour,omitempty"`
+	Day      int `json:"day,omitempty"`
+	Month    int `json:"month,omitempty"`
+	Reserve  int `json:"reserve,omitempty"`
+}
+
+// DefaultBudget is the budget of a deployment that sets none: OpsCenter
+// allows 10,000 new OpsItems per account and Region a month; the month's
+// cap leaves 1,000 of them to people and other tools, and keeps the last
+// 1,000 under it for the two most severe severities.
+var DefaultBudget = Budget{RuleHour: 10, RuleDay: 50, Hour: 50, Day: 200, Month: 9000, Reserve: 1000}
+
+// OrDefault returns b with each zero field set from DefaultBudget.
+func (b Budget) OrDefault() Budget {
+	d := DefaultBudget
+	for _, f := range []struct{ v, def *int }{{&b.RuleHour, &d.RuleHour}, {&b.RuleDay, &d.RuleDay}, {&b.Hour, &d.Hour}, {&b.Day, &d.Day}, {&b.Month, &d.Month}, {&b.Reserve, &d.Reserve}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return b
 }
 
 // BusDetailType is the detail type of the opsloop event carrying s.

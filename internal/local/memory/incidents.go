@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opsloop/opsloop/internal/incidents"
 )
@@ -101,4 +102,83 @@ func (s *Incidents) Puts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.puts
+}
+
+// Budget is an in-memory incidents.Counters with the semantics of the
+// DynamoDB one. Its zero value is ready to use; it is safe for concurrent use.
+type Budget struct {
+	mu     sync.Mutex
+	counts map[string]int
+	last   map[string]string
+}
+
+var _ incidents.Counters = (*Budget)(nil)
+
+// Take implements incidents.Counters.
+func (b *Budget) Take(_ context.Context, key string, limit int, id string, _ time.Time) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.counts == nil {
+		b.counts, b.last = map[string]int{}, map[string]string{}
+	}
+	if b.last[key] == id && id != "" {
+		return true, nil
+	}
+	if b.counts[key] >= limit {
+		return false, nil
+	}
+	b.counts[key]++
+	b.last[key] = id
+	return true, nil
+}
+
+// Give implements incidents.Counters.
+func (b *Budget) Give(_ context.Context, key string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.counts[key] > 0 {
+		b.counts[key]--
+	}
+	delete(b.last, key)
+	return nil
+}
+
+// Waitlist is an in-memory incidents.Waitlist. Its zero value is ready to
+// use; it is safe for concurrent use.
+type Waitlist struct {
+	mu  sync.Mutex
+	fps map[string]bool
+}
+
+var _ incidents.Waitlist = (*Waitlist)(nil)
+
+// Wait implements incidents.Waitlist.
+func (w *Waitlist) Wait(_ context.Context, fingerprint string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fps == nil {
+		w.fps = map[string]bool{}
+	}
+	w.fps[fingerprint] = true
+	return nil
+}
+
+// Done implements incidents.Waitlist.
+func (w *Waitlist) Done(_ context.Context, fingerprint string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.fps, fingerprint)
+	return nil
+}
+
+// Waiting implements incidents.Waitlist, in sorted order.
+func (w *Waitlist) Waiting(_ context.Context) ([]string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.fps))
+	for fp := range w.fps {
+		out = append(out, fp)
+	}
+	sort.Strings(out)
+	return out, nil
 }

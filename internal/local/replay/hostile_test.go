@@ -189,3 +189,57 @@ func TestSecretsNotCopied(t *testing.T) {
 		})
 	}
 }
+
+// TestOpsItemBudget: 300 instances stopped within one hour (or one
+// principal made to look like many) open the rule's hourly cap of
+// OpsItems and one roll-up OpsItem that lists the rest; nothing is dropped,
+// and a critical incident of another rule still opens its own OpsItem.
+func TestOpsItemBudget(t *testing.T) {
+	var evs []map[string]any
+	for i := range 300 {
+		ev := sample(t, "ec2/instance-state-stopped.json")
+		id := fmt.Sprintf("i-%017x", i)
+		ev["id"] = fmt.Sprintf("stopped-%d", i)
+		ev["time"] = fmt.Sprintf("2026-02-15T18:%02d:%02dZ", i/60, i%60)
+		ev["resources"] = []string{"arn:aws:ec2:us-east-1:123456789012:instance/" + id}
+		ev["detail"].(map[string]any)["instance-id"] = id
+		evs = append(evs, ev)
+	}
+	root := sample(t, "signin/console-login-root-success.json")
+	root["time"] = "2026-02-15T18:30:00Z"
+	evs = append(evs, root)
+	rep := replayEvents(t, evs)
+
+	var own, rollups []int
+	critical := 0
+	for i, it := range rep.OpsItems {
+		switch {
+		case it.OperationalData["opsloop:heldBack"].Value != "":
+			rollups = append(rollups, i)
+		case it.OperationalData["opsloop:rule"].Value == "ec2-instance-stopped":
+			own = append(own, i)
+		case it.Severity == "1":
+			critical++
+		}
+	}
+	if len(own) != 10 || len(rollups) != 1 || critical != 1 {
+		t.Fatalf("OpsItems: %d of the rule, %d roll-ups, %d critical; want 10 (its hourly cap), 1, 1", len(own), len(rollups), critical)
+	}
+	if got := rep.Lifecycle["held-back"]; got != 290 {
+		t.Errorf("lifecycle held-back = %d, want 290 (nothing dropped)", got)
+	}
+	roll := rep.OpsItems[rollups[0]]
+	var held []struct {
+		Fingerprint string
+		Count       int
+	}
+	if err := json.Unmarshal([]byte(roll.OperationalData["opsloop:heldBack"].Value), &held); err != nil {
+		t.Fatalf("opsloop:heldBack is not JSON: %v", err)
+	}
+	// The roll-up is updated at occurrence milestones, as every OpsItem
+	// is: at 200 of the 290 holds, the last milestone reached.
+	more := roll.OperationalData["opsloop:heldBackMore"].Value
+	if len(held) != 50 || more != "150" || roll.Occurrences != 200 || !strings.Contains(roll.Title, "ec2-instance-stopped held back") {
+		t.Errorf("roll-up %q at %d holds lists %d held incidents and %s more, want 200 holds: 50 listed and 150 more", roll.Title, roll.Occurrences, len(held), more)
+	}
+}

@@ -23,6 +23,8 @@ type Local struct {
 	State      *memory.Store
 	Records    *memory.Incidents
 	OpsCenter  *memory.OpsCenter
+	Budget     *memory.Budget
+	Waitlist   *memory.Waitlist
 
 	mu  sync.Mutex
 	now time.Time // the time of the event being processed
@@ -35,12 +37,16 @@ func NewLocal(set *rules.Set) *Local {
 		State:     memory.New(),
 		Records:   memory.NewIncidents(),
 		OpsCenter: memory.NewOpsCenter(),
+		Budget:    &memory.Budget{},
+		Waitlist:  &memory.Waitlist{},
 	}
 	l.OpsCenter.Now = l.clock
 	l.Classifier = classify.New(set, l.State)
 	l.Incidents = incidents.New(l.OpsCenter, l.Records,
 		incidents.WithClock(l.clock),
-		incidents.WithChanges(l.State, 0))
+		incidents.WithChanges(l.State, 0),
+		incidents.WithBudget(l.Budget),
+		incidents.WithWaitlist(l.Waitlist))
 	return l
 }
 

@@ -1,0 +1,212 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/opsloop/opsloop/internal/signal"
+)
+
+// Counters keeps the counts of the OpsItem budget's windows.
+type Counters interface {
+	// Take adds one to the count under key, unless it has reached limit,
+	// and reports whether it did. id names what is counted: a Take of the
+	// same id the SDK repeated after it had in fact succeeded reports true
+	// and adds nothing. The count may be deleted after expires.
+	Take(ctx context.Context, key string, limit int, id string, expires time.Time) (bool, error)
+	// Give takes back one that Take added under key.
+	Give(ctx context.Context, key string) error
+}
+
+// WithBudget caps new OpsItems with each signal's budget, counted in c:
+// an incident past a cap is held back into its rule's roll-up OpsItem of
+// the day. Without it nothing is capped.
+func WithBudget(c Counters) Option { return func(m *Manager) { m.counters = c } }
+
+// HeldBack is handling's action when the budget held the incident back: its
+// record stays open without an OpsItem and the roll-up OpsItem of its rule
+// counts it. A repeat after the hold interval (the limit-retry interval)
+// asks the budget again.
+const HeldBack Action = "held-back"
+
+// HeldIncident is one incident a roll-up OpsItem holds back.
+type HeldIncident struct {
+	Fingerprint string    `json:"fingerprint"`
+	Title       string    `json:"title"`
+	Count       int       `json:"count"`
+	LastHeld    time.Time `json:"lastHeld"`
+}
+
+// maxHeldListed bounds the held incidents a roll-up lists by name; the
+// rest are only counted (Record.HeldMore).
+const maxHeldListed = 50
+
+// window is one cap of the budget.
+type window struct {
+	key     string
+	limit   int
+	expires time.Time
+	what    string // names the cap in messages
+}
+
+// severe reports whether an OpsItem severity is one of the two the month's
+// reserve is kept for.
+func severe(opsItemSeverity string) bool {
+	r, ok := severityRank(opsItemSeverity)
+	return ok && r <= 2
+}
+
+// windows are the caps a new OpsItem of rule at OpsItem severity sev, at t,
+// counts against. The deployment's hourly and daily caps and the month's
+// reserve hold back severities 3 and 4 (and none) only: a flood of lesser
+// incidents never keeps out a severe one.
+func windows(b signal.Budget, rule, sev string, t time.Time) []window {
+	b = b.OrDefault()
+	t = t.UTC()
+	hour := t.Truncate(time.Hour)
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	const keep = 24 * time.Hour // a count outlives its window by a day
+	ws := []window{
+		{"rule#" + rule + "#h#" + hour.Format("2006010215"), b.RuleHour, hour.Add(time.Hour + keep), fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)},
+		{"rule#" + rule + "#d#" + day.Format("20060102"), b.RuleDay, day.AddDate(0, 0, 1).Add(keep), fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
+	}
+	monthCap := b.Month
+	if !severe(sev) {
+		ws = append(ws,
+			window{"all#h#" + hour.Format("2006010215"), b.Hour, hour.Add(time.Hour + keep), fmt.Sprintf("the deployment's %d an hour", b.Hour)},
+			window{"all#d#" + day.Format("20060102"), b.Day, day.AddDate(0, 0, 1).Add(keep), fmt.Sprintf("the deployment's %d a day", b.Day)})
+		monthCap = b.Month - b.Reserve
+	}
+	return append(ws, window{"all#m#" + month.Format("200601"), monthCap, month.AddDate(0, 1, 0).Add(keep),
+		fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", monthCap, orUnknown(sev))})
+}
+
+// grant asks the budget for rec's OpsItem, in the windows of the time of
+// asking (the events' time in a replay). It reports whether every cap
+// allowed it and, if one did not, which. A refused OpsItem is counted in
+// no window. Without counters everything is granted.
+func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) {
+	if m.counters == nil || rec.Granted || rec.Rollup {
+		return true, "", nil
+	}
+	id := rec.Fingerprint + "@" + stamp(rec.FirstSeen)
+	var taken []window
+	giveBack := func() error {
+		var errs []error
+		for _, w := range taken {
+			if err := m.counters.Give(ctx, w.key); err != nil {
+				errs = append(errs, fmt.Errorf("give back %s: %w", w.key, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for _, w := range windows(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now()) {
+		ok, err := m.counters.Take(ctx, "budget#"+w.key, w.limit, id, w.expires)
+		if err != nil {
+			// Left taken if the give-back fails too: a count too high
+			// only holds back sooner.
+			return false, "", errors.Join(fmt.Errorf("budget %s for %s: %w", w.key, rec.Fingerprint, err), giveBack())
+		}
+		if !ok {
+			if err := giveBack(); err != nil {
+				m.log.WarnContext(ctx, "budget count left", "fingerprint", rec.Fingerprint, "error", err)
+			}
+			return false, "past " + w.what, nil
+		}
+		w.key = "budget#" + w.key
+		taken = append(taken, w)
+	}
+	rec.Granted = true
+	return true, "", nil
+}
+
+// held reports whether the budget held rec back too recently to ask again.
+func (m *Manager) held(rec *Record) bool {
+	return !rec.HeldAt.IsZero() && m.now().Sub(rec.HeldAt) < m.limitRetry
+}
+
+// holdBack keeps rec open without an OpsItem and counts it in its rule's
+// roll-up OpsItem of the day, which the budget does not cap: one per rule
+// and day at most.
+func (m *Manager) holdBack(ctx context.Context, rec *Record, why string) (Outcome, error) {
+	rec.HeldAt, rec.HeldWhy, rec.RolledUp, rec.Claimed = m.now(), why, false, time.Time{}
+	if err := m.put(ctx, rec); err != nil {
+		return m.outcome(HeldBack, rec), err
+	}
+	return m.rollUp(ctx, rec)
+}
+
+// rollUp applies rec's hold to the roll-up record, then marks rec rolled
+// up. A failure leaves it to the next handling of rec's fingerprint
+// (finish), so a hold is counted once however often it is retried.
+func (m *Manager) rollUp(ctx context.Context, rec *Record) (Outcome, error) {
+	s := rollupSignal(rec)
+	held := &HeldIncident{Fingerprint: rec.Fingerprint, Title: rec.Title, Count: 1, LastHeld: rec.HeldAt}
+	roll, err := m.apply(ctx, s, held)
+	out := m.outcome(HeldBack, rec)
+	out.OpsItemID, out.Created, out.Events = roll.OpsItemID, roll.Created, roll.Events
+	if err != nil {
+		return out, fmt.Errorf("roll up %s into %s: %w", rec.Fingerprint, s.Fingerprint, err)
+	}
+	rec.RolledUp = true
+	return out, m.put(ctx, rec)
+}
+
+// RollupFingerprint is the fingerprint of rule's roll-up OpsItem of the
+// UTC day of t, when incidents were held back.
+func RollupFingerprint(rule string, t time.Time) string {
+	return rule + "#held-back#" + t.UTC().Format("2006-01-02")
+}
+
+// rollupSignal is the detection the roll-up record takes for rec's hold.
+// Its id is fixed by the hold, so a retried roll-up is a duplicate.
+func rollupSignal(rec *Record) signal.Signal {
+	first := rec.first()
+	day := rec.HeldAt.UTC().Format("2006-01-02")
+	return signal.Signal{
+		SchemaVersion: signal.SchemaVersion, Kind: signal.Detected,
+		EventID:     "held-back:" + rec.Fingerprint + "@" + stamp(rec.HeldAt),
+		Time:        rec.HeldAt,
+		Rule:        rec.Rule,
+		Fingerprint: RollupFingerprint(rec.Rule, rec.HeldAt),
+		Title:       fmt.Sprintf("Incidents of rule %s held back by the OpsItem budget on %s", rec.Rule, day),
+		Severity:    rec.Severity, Category: rec.Category, Plan: rec.Plan.Clone(),
+		Account: first.Account, Region: first.Region,
+		Source: signal.Source, DetailType: "OpsItem budget",
+		Summary: fmt.Sprintf("New incidents of rule %s were held back by the OpsItem budget (%s): each is listed in %s with how often it was held back.", rec.Rule, rec.HeldWhy, KeyHeldBack),
+		Reason:  fmt.Sprintf("rule %q: the OpsItem budget held back its incidents (%s)", rec.Rule, rec.HeldWhy),
+	}
+}
+
+// addHeld counts h in a roll-up record.
+func (r *Record) addHeld(h HeldIncident) {
+	r.Rollup = true
+	for i := range r.HeldBack {
+		if r.HeldBack[i].Fingerprint == h.Fingerprint {
+			r.HeldBack[i].Count++
+			r.HeldBack[i].LastHeld = h.LastHeld
+			return
+		}
+	}
+	if len(r.HeldBack) >= maxHeldListed {
+		r.HeldMore++
+		return
+	}
+	r.HeldBack = append(r.HeldBack, h)
+}
+
+// heldValue is a roll-up's opsloop:heldBack: the held incidents, most held
+// first, within OpsCenter's value limit.
+func heldValue(rec *Record) string {
+	list := append([]HeldIncident(nil), rec.HeldBack...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Count > list[j].Count })
+	for i := range list {
+		list[i].Title = truncateRunes(oneLine(list[i].Title), maxChangeText, Ellipsis)
+	}
+	v, _ := jsonList(list, len(list))
+	return v
+}
