@@ -128,9 +128,9 @@ type Record struct {
 	// Rollup marks a rule's roll-up record of a day: HeldBack lists the
 	// incidents held back into it (at most maxHeldListed), HeldMore counts
 	// the holds of incidents beyond those.
-	Rollup   bool   `json:"rollup,omitempty"`
+	Rollup   bool           `json:"rollup,omitempty"`
 	HeldBack []HeldIncident `json:"heldBack,omitempty"`
-	HeldMore int    `json:"heldMore,omitempty"`
+	HeldMore int            `json:"heldMore,omitempty"`
 	// Claimed is when a worker claimed the OpsCenter call the record owes:
 	// the creation of its OpsItem while OpsItemID is empty, else the update
 	// Pending names. While the claim is recent (the claim grace) other
