@@ -54,6 +54,8 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
 		incidents.WithChanges(table, 0),
 		incidents.WithDefaultTopic(s.Topic),
+		incidents.WithBudget(table),
+		incidents.WithWaitlist(table),
 		incidents.WithLogger(log))
 	return incidentsfn.NewIncidents(manager, log, lambdaenv.NewMetrics(out, log)), nil
 }

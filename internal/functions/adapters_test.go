@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,8 @@ func deploy(t *testing.T, d *awstest.Dynalite, table string) *deployment {
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
 		incidents.WithChanges(state, 0),
 		incidents.WithDefaultTopic(testTopic),
+		incidents.WithBudget(state),
+		incidents.WithWaitlist(state),
 		incidents.WithLogger(log))
 	dep.incidents = incidentsfn.NewIncidents(manager, log, m)
 	return dep
@@ -202,6 +205,28 @@ func TestFunctionsOnAdapters(t *testing.T) {
 		}
 		if got := emf(t, d.out); got["OpsItemLimitExceeded"] != 1 || got["IncidentsOpened"] != 1 {
 			t.Errorf("metrics = %v, want 1 opened and 1 OpsItemLimitExceeded", got)
+		}
+		// The retry schedule opens the refused one once OpsCenter takes it,
+		// with no further event of its alarm.
+		schedule := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "schedule-1",
+			Body: `{"version":"0","id":"s1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-03-01T13:00:00Z","region":"us-east-1","resources":[],"detail":{}}`}}}
+		for _, limit := range []int{1, 0} {
+			d.ssm.SetOpsItemLimit(limit)
+			if resp, err := d.incidents.Handle(context.Background(), schedule); err != nil || len(resp.BatchItemFailures) > 0 {
+				t.Fatalf("scheduled retry (limit %d) = %v, %v", limit, resp, err)
+			}
+		}
+		if n := len(d.ssm.OpsItems()); n != 2 {
+			t.Errorf("OpsItems after the scheduled retry = %d, want 2", n)
+		}
+		if got := emf(t, d.out); got["OpsItemsRetried"] != 1 {
+			t.Errorf("OpsItemsRetried = %v, want 1", got["OpsItemsRetried"])
+		}
+		// A forged schedule needs a source with the AWS prefix, which
+		// PutEvents refuses; anything else is no schedule.
+		forged := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "forged-1", Body: strings.Replace(schedule.Records[0].Body, `"aws.events"`, `"corp.events"`, 1)}}}
+		if resp, _ := d.incidents.Handle(context.Background(), forged); len(resp.BatchItemFailures) != 1 {
+			t.Errorf("a schedule with a custom source = %v, want it rejected to the dead-letter queue", resp)
 		}
 	})
 

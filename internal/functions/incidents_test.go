@@ -81,6 +81,10 @@ func (f lifecycleFunc) Handle(ctx context.Context, s signal.Signal) (incidents.O
 	return f(ctx, s)
 }
 
+func (f lifecycleFunc) Retry(context.Context) (incidents.RetryReport, error) {
+	return incidents.RetryReport{}, nil
+}
+
 func TestIncidentsPartialBatchFailures(t *testing.T) {
 	// The fake lifecycle's answer is chosen by the signal's event id.
 	answers := map[string]struct {

@@ -34,6 +34,12 @@ const (
 	// OpsItemLimitExceeded counts OpsItems that could not be opened because
 	// an OpsCenter quota was reached.
 	OpsItemLimitExceeded = "OpsItemLimitExceeded"
+	// IncidentsHeldBack counts incidents the OpsItem budget held back into
+	// their rule's roll-up OpsItem.
+	IncidentsHeldBack = "IncidentsHeldBack"
+	// OpsItemsRetried counts OpsItems a scheduled retry opened after
+	// OpsCenter had refused them for its quota.
+	OpsItemsRetried = "OpsItemsRetried"
 	// RulesReloadFailed counts failed reloads of the rules (the last good
 	// rules stay in use).
 	RulesReloadFailed = "RulesReloadFailed"

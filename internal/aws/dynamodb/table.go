@@ -11,6 +11,8 @@
 //	chg#<resource>       <time UTC, ns>#<event id>          change (JSON), expiresAt        change log
 //	inc#<fingerprint>    state                              record (JSON), version, status, opsItemId, rule, token
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
+//	bgt#<window key>     budget                             n, last, expiresAt              OpsItem budget count
+//	waitlist             limited                            fingerprints (string set)       refused OpsItems to retry
 //
 // Times in sort keys are fixed-width UTC (2006-01-02T15:04:05.000000000Z),
 // so they sort as they happened. The global secondary index byStatus

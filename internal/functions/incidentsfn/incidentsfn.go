@@ -26,9 +26,11 @@ type Bus interface {
 	Publish(ctx context.Context, events ...eventbridge.Event) error
 }
 
-// Lifecycle applies signals to incidents, as incidents.Manager does.
+// Lifecycle applies signals to incidents, as incidents.Manager does, and
+// retries the OpsItems OpsCenter refused for its quota.
 type Lifecycle interface {
 	Handle(ctx context.Context, s signal.Signal) (incidents.Outcome, error)
+	Retry(ctx context.Context) (incidents.RetryReport, error)
 }
 
 // Incidents is the incidents function: it applies the signals of an SQS batch
@@ -60,11 +62,23 @@ func NewIncidents(l Lifecycle, log *slog.Logger, m *lambdaenv.Metrics) *Incident
 // handled are reported as failures untouched.
 func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	var opened, resolved, rejected, limited int
+	var opened, resolved, rejected, limited, held, retried int
 	var resolveTimes []float64
 	for _, msg := range batch.Records {
 		if ctx.Err() != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			continue
+		}
+		if retrySchedule([]byte(msg.Body)) {
+			rep, err := h.lifecycle.Retry(ctx)
+			retried += rep.Opened
+			if err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+				h.log.WarnContext(ctx, "retry of refused OpsItems failed", "message_id", msg.MessageId, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
+				continue
+			}
+			h.log.InfoContext(ctx, "refused OpsItems retried", "waiting", rep.Waiting, "opened", rep.Opened, "refused", rep.Refused,
+				"dropped", rep.Dropped, "request_id", lambdaenv.RequestID(ctx))
 			continue
 		}
 		s, err := signal.Decode([]byte(msg.Body))
@@ -102,6 +116,9 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 		if out.Created {
 			opened++
 		}
+		if out.Action == incidents.HeldBack {
+			held++
+		}
 		if out.Resolved {
 			resolved++
 			for _, ev := range out.Events {
@@ -115,7 +132,8 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 	for _, c := range []struct {
 		name string
 		n    int
-	}{{metrics.IncidentsOpened, opened}, {metrics.IncidentsResolved, resolved}, {metrics.SignalsRejected, rejected}, {metrics.OpsItemLimitExceeded, limited}} {
+	}{{metrics.IncidentsOpened, opened}, {metrics.IncidentsResolved, resolved}, {metrics.SignalsRejected, rejected}, {metrics.OpsItemLimitExceeded, limited},
+		{metrics.IncidentsHeldBack, held}, {metrics.OpsItemsRetried, retried}} {
 		if c.n > 0 {
 			samples = append(samples, metrics.Sample{Name: c.name, Unit: metrics.Count, Value: float64(c.n)})
 		}
@@ -125,7 +143,7 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 		h.metrics.Put(nil, metrics.Sample{Name: metrics.TimeToResolve, Unit: metrics.Seconds, Value: secs})
 	}
 	h.log.InfoContext(ctx, "batch handled", "messages", len(batch.Records), "retry", len(resp.BatchItemFailures),
-		"opened", opened, "resolved", resolved, "rejected", rejected, "limit_exceeded", limited, "request_id", lambdaenv.RequestID(ctx))
+		"opened", opened, "resolved", resolved, "rejected", rejected, "limit_exceeded", limited, "held_back", held, "retried", retried, "request_id", lambdaenv.RequestID(ctx))
 	return resp, nil
 }
 
@@ -175,4 +193,22 @@ func ReadIncidentsSettings(env *lambdaenv.Env) (IncidentsSettings, error) {
 		Topic: env.Optional(lambdaenv.EnvTopic, ""),
 	}
 	return s, env.Err()
+}
+
+// RetrySource and RetryDetailType mark the scheduled event (an EventBridge
+// schedule on the default bus, whose events only EventBridge can put:
+// their source has the AWS prefix) that has the function retry the
+// OpsItems OpsCenter refused.
+const (
+	RetrySource     = "aws.events"
+	RetryDetailType = "Scheduled Event"
+)
+
+// retrySchedule reports whether body is the retry schedule's event.
+func retrySchedule(body []byte) bool {
+	var ev struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	return json.Unmarshal(body, &ev) == nil && ev.Source == RetrySource && ev.DetailType == RetryDetailType
 }
