@@ -109,6 +109,19 @@ func (s *PipelineStack) busRules(cfg Config) {
 	})
 	opsItems.AddTarget(awseventstargets.NewLambdaFunction(s.Problems, s.lambdaTarget(ProblemsName)))
 
+	// Incidents OpsCenter refused for its quota are tried again hourly,
+	// not only when their failure repeats; the schedule's event goes
+	// through the incidents queue like the signals.
+	retry := awsevents.NewRule(st, jsii.String("OpsItemRetry"), &awsevents.RuleProps{
+		Description: jsii.String("opsloop: hourly retry of the OpsItems OpsCenter refused for its quota"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1))),
+	})
+	retry.AddTarget(awseventstargets.NewSqsQueue(s.IncidentsQueue, &awseventstargets.SqsQueueProps{
+		DeadLetterQueue: s.DeadLetterQueues[IncidentsName],
+		RetryAttempts:   jsii.Number(targetRetryAttempts),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)), // the next hour's supersedes it
+	}))
+
 	review := awsevents.NewRule(st, jsii.String("WeeklyReview"), &awsevents.RuleProps{
 		Description: jsii.String("opsloop: the scheduled review of rules, problems and resolution times"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(cfg.ReportSchedule)),

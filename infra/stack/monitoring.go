@@ -68,6 +68,7 @@ func (s *PipelineStack) monitoring(cfg Config) {
 	}
 	alarm("IncidentsQueueAge", "opsloop: incident signals have waited over 15 minutes for the incidents function", s.IncidentsQueue.MetricApproximateAgeOfOldestMessage(maxFive), incidentsQueueMaxAgeSeconds)
 	alarm("OpsItemLimitExceeded", "opsloop: OpsCenter refused to open an OpsItem because a quota is reached", metric(metrics.OpsItemLimitExceeded, "Sum", "", nil), 1)
+	alarm("IncidentsHeldBack", "opsloop: the OpsItem budget held incidents back into their rule's roll-up OpsItem (a flood, or caps too low: see the budget in docs/rules.md)", metric(metrics.IncidentsHeldBack, "Sum", "", nil), 1)
 	alarm("RulesReloadFailed", "opsloop: a function could not reload the rules and keeps the last good ones", metric(metrics.RulesReloadFailed, "Sum", "", nil), 1)
 
 	var decisions []awscloudwatch.IMetric
@@ -101,7 +102,8 @@ func (s *PipelineStack) monitoring(cfg Config) {
 				graph("Time to resolve (seconds)", 12, false,
 					metric(metrics.TimeToResolve, "p50", "median", nil), metric(metrics.TimeToResolve, "p90", "p90", nil), metric(metrics.TimeToResolve, "Maximum", "longest", nil)),
 				graph("OpsItem quota, rules reloads, rejected input", 12, false,
-					metric(metrics.OpsItemLimitExceeded, "Sum", "OpsItem quota reached", nil), metric(metrics.RulesReloadFailed, "Sum", "rules reload failed", nil),
+					metric(metrics.OpsItemLimitExceeded, "Sum", "OpsItem quota reached", nil), metric(metrics.IncidentsHeldBack, "Sum", "incidents held back", nil),
+					metric(metrics.OpsItemsRetried, "Sum", "refused OpsItems opened later", nil), metric(metrics.RulesReloadFailed, "Sum", "rules reload failed", nil),
 					metric(metrics.EventsRejected, "Sum", "events rejected", nil), metric(metrics.SignalsRejected, "Sum", "signals rejected", nil)),
 			},
 			{

@@ -589,6 +589,12 @@ func TestBusAndItsRules(t *testing.T) {
 		"ScheduleExpression": stack.DefaultReportSchedule,
 		"Targets":            []any{problemsTarget},
 	})
+	// AND the hourly retry of OpsItems OpsCenter refused goes to the
+	// incidents queue
+	template.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+		"ScheduleExpression": "rate(1 hour)",
+		"Targets":            []any{sqsTarget},
+	})
 	// AND the incidents function consumes its queue in batches, reporting
 	// failed items, at most two at a time
 	template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
