@@ -371,6 +371,9 @@ func numericOperand(op string, v jsonValue) (float64, error) {
 	if !ok {
 		return 0, fmt.Errorf("numeric: %s is out of range", v.text)
 	}
+	if _, ok := comparableNumber(n); !ok {
+		return 0, fmt.Errorf("numeric: %s is out of range: EventBridge compares numbers from -5e9 to 5e9", v.text)
+	}
 	return n, nil
 }
 
@@ -525,7 +528,7 @@ func compileAnythingButObject(c *cond, arg jsonValue) error {
 			}
 			c.strs = append(c.strs, it.text)
 		case condNotIgnoreCase:
-			c.strs = append(c.strs, fold(it.text))
+			c.strs = append(c.strs, it.text)
 		case condNotWildcards:
 			g, err := parseGlob(it.text)
 			if err != nil {

@@ -85,11 +85,11 @@ func (c *cond) matches(l *leaf) bool {
 	case condSuffix:
 		return l.kind == leafString && strings.HasSuffix(l.str, c.str)
 	case condEqualsIgnoreCase:
-		return l.kind == leafString && fold(l.str) == c.fold
+		return l.kind == leafString && caseEqual(c.str, l.str)
 	case condPrefixIgnoreCase:
-		return l.kind == leafString && strings.HasPrefix(fold(l.str), c.fold)
+		return l.kind == leafString && casePrefix(c.str, l.str)
 	case condSuffixIgnoreCase:
-		return l.kind == leafString && strings.HasSuffix(fold(l.str), c.fold)
+		return l.kind == leafString && caseSuffix(c.str, l.str)
 	case condWildcard:
 		return l.kind == leafString && c.glob.match(l.str)
 	case condNumeric:
@@ -137,7 +137,15 @@ func (c *cond) matches(l *leaf) bool {
 		}
 		return true
 	case condNotIgnoreCase:
-		return l.kind != leafString || !contains(c.strs, fold(l.str))
+		if l.kind != leafString {
+			return true
+		}
+		for _, p := range c.strs {
+			if caseEqual(p, l.str) {
+				return false
+			}
+		}
+		return true
 	case condNotWildcards:
 		if l.kind != leafString {
 			return true
@@ -162,13 +170,38 @@ func contains(list []string, s string) bool {
 }
 
 func (c *cond) inRange(n float64) bool {
-	if c.hasLo && (n < c.lo || (c.loOpen && n == c.lo)) {
-		return false
+	v, ok := comparableNumber(n)
+	if !ok {
+		return false // EventBridge compares no number outside its range
 	}
-	if c.hasHi && (n > c.hi || (c.hiOpen && n == c.hi)) {
-		return false
+	if c.hasLo {
+		lo, _ := comparableNumber(c.lo)
+		if v < lo || (c.loOpen && v == lo) {
+			return false
+		}
+	}
+	if c.hasHi {
+		hi, _ := comparableNumber(c.hi)
+		if v > hi || (c.hiOpen && v == hi) {
+			return false
+		}
 	}
 	return true
+}
+
+// NumericLimit bounds the numbers numeric conditions compare: EventBridge
+// refuses patterns beyond it and compares no event value beyond it.
+const NumericLimit = 5e9
+
+// comparableNumber is n as EventBridge compares it in numeric conditions: to six
+// decimal places, the digits after them cut off (event-ruler's
+// ComparableNumber), so 1.0000001 equals 1. It is false outside
+// ±NumericLimit.
+func comparableNumber(n float64) (int64, bool) {
+	if n < -NumericLimit || n > NumericLimit || n != n {
+		return 0, false
+	}
+	return int64(1e6 * (NumericLimit + n)), true
 }
 
 // describe summarises c for people, e.g. `prefix "aws."`.

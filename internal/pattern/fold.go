@@ -60,3 +60,67 @@ func foldRune(r rune) rune {
 	}
 	return lowest
 }
+
+// caseRune reports whether the event's rune e matches the pattern's rune p
+// ignoring case as EventBridge does: each character of the pattern stands
+// for its lower-case and its upper-case form, one character at a time
+// (event-ruler's EqualsIgnoreCaseParser). This is narrower than Unicode
+// folding: the Kelvin sign matches k but not K, a title-case letter only
+// its lower- and upper-case forms. Go's simple case mappings stand in for
+// Java's; they differ only where Java maps one character to several
+// (ß to SS), which opsloop leaves unmatched.
+func caseRune(p, e rune) bool {
+	if p < utf8.RuneSelf && e < utf8.RuneSelf {
+		return lowerASCII(p) == lowerASCII(e)
+	}
+	return e == unicode.ToLower(p) || e == unicode.ToUpper(p)
+}
+
+func lowerASCII(r rune) rune {
+	if r >= 'A' && r <= 'Z' {
+		return r + 'a' - 'A'
+	}
+	return r
+}
+
+// caseEqualAt reports whether s, from byte i on, starts (or, with whole,
+// is entirely) the pattern operand p ignoring case; it returns the byte
+// offset in s after the matched runes.
+func casePrefixLen(p, s string) (int, bool) {
+	i := 0
+	for _, pr := range p {
+		if i >= len(s) {
+			return 0, false
+		}
+		er, n := utf8.DecodeRuneInString(s[i:])
+		if !caseRune(pr, er) {
+			return 0, false
+		}
+		i += n
+	}
+	return i, true
+}
+
+// caseEqual reports whether the event's s equals the pattern operand p
+// ignoring case (caseRune).
+func caseEqual(p, s string) bool {
+	n, ok := casePrefixLen(p, s)
+	return ok && n == len(s)
+}
+
+// casePrefix reports whether s begins with p ignoring case.
+func casePrefix(p, s string) bool {
+	_, ok := casePrefixLen(p, s)
+	return ok
+}
+
+// caseSuffix reports whether s ends with p ignoring case.
+func caseSuffix(p, s string) bool {
+	n := utf8.RuneCountInString(p)
+	i := len(s)
+	for ; n > 0 && i > 0; n-- {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return n == 0 && caseEqual(p, s[i:])
+}

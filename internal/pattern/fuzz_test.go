@@ -9,7 +9,7 @@ func FuzzCompile(f *testing.F) {
 	for _, c := range loadCases(f) {
 		f.Add(c.source())
 	}
-	for _, c := range readJSONL[invalidCase](f, "invalid_patterns.jsonl") {
+	for _, c := range readJSONL[invalidCase](f, "", "invalid_patterns.jsonl") {
 		f.Add(c.source())
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {

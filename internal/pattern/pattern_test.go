@@ -106,7 +106,19 @@ func TestEqualsIgnoreCase(t *testing.T) {
 		{"ascii", `{"a":[{"equals-ignore-case":"alice"}]}`, `{"a":"ALICE"}`, true},
 		{"ascii differs", `{"a":[{"equals-ignore-case":"alice"}]}`, `{"a":"alicia"}`, false},
 		{"unicode", `{"a":[{"equals-ignore-case":"straße"}]}`, `{"a":"STRAßE"}`, true},
-		{"kelvin sign", `{"a":[{"equals-ignore-case":"k"}]}`, `{"a":"\u212a"}`, true},
+		// EventBridge takes each pattern character's lower- and upper-case
+		// forms, not Unicode folding (event-ruler's EqualsIgnoreCaseParser).
+		{"k is not the kelvin sign", `{"a":[{"equals-ignore-case":"k"}]}`, `{"a":"\u212a"}`, false},
+		{"kelvin sign lowers to k", `{"a":[{"equals-ignore-case":"\u212a"}]}`, `{"a":"k"}`, true},
+		{"kelvin sign is its upper case", `{"a":[{"equals-ignore-case":"\u212a"}]}`, `{"a":"\u212a"}`, true},
+		{"kelvin sign is not K", `{"a":[{"equals-ignore-case":"\u212a"}]}`, `{"a":"K"}`, false},
+		{"title case is neither form", `{"a":[{"equals-ignore-case":"\u01c5"}]}`, `{"a":"\u01c5"}`, false},
+		{"title case upper", `{"a":[{"equals-ignore-case":"\u01c5"}]}`, `{"a":"\u01c4"}`, true},
+		{"final sigma is not sigma", `{"a":[{"equals-ignore-case":"\u03c2"}]}`, `{"a":"\u03c3"}`, false},
+		{"final sigma upper", `{"a":[{"equals-ignore-case":"\u03c2"}]}`, `{"a":"\u03a3"}`, true},
+		{"prefix per character", `{"a":[{"prefix":{"equals-ignore-case":"\u212a"}}]}`, `{"a":"kelvin"}`, true},
+		{"suffix per character", `{"a":[{"suffix":{"equals-ignore-case":"k"}}]}`, `{"a":"lin\u212a"}`, false},
+		{"anything-but per character", `{"a":[{"anything-but":{"equals-ignore-case":"k"}}]}`, `{"a":"\u212a"}`, true},
 		{"empty", `{"a":[{"equals-ignore-case":""}]}`, `{"a":""}`, true},
 		{"not a number", `{"a":[{"equals-ignore-case":"1"}]}`, `{"a":1}`, false},
 	})
@@ -171,7 +183,14 @@ func TestNumeric(t *testing.T) {
 		{"range above", `{"a":[{"numeric":[">",10,"<=",20]}]}`, `{"a":20.5}`, false},
 		{"string is not a number", `{"a":[{"numeric":[">",1]}]}`, `{"a":"5"}`, false},
 		{"null is not a number", `{"a":[{"numeric":[">",1]}]}`, `{"a":null}`, false},
-		{"big number", `{"a":[{"numeric":[">",1e300]}]}`, `{"a":1e301}`, true},
+		// EventBridge compares to six decimal places, cutting the rest off,
+		// and compares no event value beyond ±5e9.
+		{"six decimal places", `{"a":[{"numeric":["=",1]}]}`, `{"a":1.0000001}`, true},
+		{"six decimal places differ", `{"a":[{"numeric":["=",1]}]}`, `{"a":1.000001}`, false},
+		{"above seventh place", `{"a":[{"numeric":[">",0.5]}]}`, `{"a":0.5000004}`, false},
+		{"limit inclusive", `{"a":[{"numeric":[">=",5e9]}]}`, `{"a":5000000000}`, true},
+		{"event beyond the limit", `{"a":[{"numeric":[">",1]}]}`, `{"a":5000000001}`, false},
+		{"event below the limit", `{"a":[{"numeric":["<",1]}]}`, `{"a":-5.1e9}`, false},
 		{"event number beyond float64", `{"a":[{"numeric":[">",1]}]}`, `{"a":1e400}`, false},
 	})
 }
@@ -261,6 +280,9 @@ func TestCompileErrors(t *testing.T) {
 		{"leaf null", `{"a": null}`, "a", "must be an object or an array"},
 		{"empty array", `{"detail": {"state": []}}`, "detail.state", "empty array"},
 		{"empty nested object", `{"detail": {}}`, "detail", "empty object"},
+		{"numeric above EventBridge's range", `{"a": [{"numeric": [">", 5000000000.5]}]}`, "a", "from -5e9 to 5e9"},
+		{"numeric below EventBridge's range", `{"a": [{"numeric": [">", -1e308, "<", 0]}]}`, "a", "from -5e9 to 5e9"},
+		{"numeric far above", `{"a": [{"numeric": ["=", 1e300]}]}`, "a", "from -5e9 to 5e9"},
 		{"array in values", `{"a": [["x"]]}`, "a", "cannot contain an array"},
 		{"unknown operator", `{"detail": {"state": [{"foo": "x"}]}}`, "detail.state", `unknown operator "foo"`},
 		{"operator is case-sensitive", `{"a": [{"EXISTS": true}]}`, "a", `unknown operator "EXISTS"`},
@@ -357,7 +379,7 @@ func TestAcceptedEdgePatterns(t *testing.T) {
 		`{"a": [{"exactly": "x"}]}`,
 		`{"a": [1e400]}`,
 		`{"": {"": [""]}}`,
-		`{"a": [{"numeric": [">", -1e308, "<", 1e308]}]}`,
+		`{"a": [{"numeric": [">=", -5e9, "<=", 5e9]}]}`,
 		`{"a": [{"wildcard": "arn:aws:*:*:*:*"}]}`,
 	} {
 		if _, err := Compile([]byte(src)); err != nil {
