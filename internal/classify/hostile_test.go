@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsloop/opsloop"
 	"github.com/opsloop/opsloop/internal/classify"
@@ -147,4 +148,69 @@ func FuzzClassifyMemory(f *testing.F) {
 			t.Fatalf("classifying a %d-byte event took %d MB", len(raw), used>>20)
 		}
 	})
+}
+
+// TestProvenance: an event whose source is not an AWS service's is acted on
+// only by a rule naming that source, is marked unverified, and never enters
+// the change log, whatever its shape.
+func TestProvenance(t *testing.T) {
+	const src = `{"rules": [
+  {"name": "sg-change", "pattern": {"source": [{"prefix": "aws."}], "detail": {"eventName": ["AuthorizeSecurityGroupIngress"]}}, "action": "record",
+   "groupBy": ["detail.requestParameters.groupId"]},
+  {"name": "root", "pattern": {"detail": {"userIdentity": {"type": ["Root"]}}}, "action": "incident", "severity": "high"},
+  {"name": "own-app", "pattern": {"source": ["corp.payments"], "detail-type": ["Payment Failed"]}, "action": "incident", "severity": "high"}
+],
+"severities": {"high": {"opsItemSeverity": "2", "priority": 2}}}`
+	set, err := rules.Build([]rules.File{{Name: "p.json", Data: []byte(src)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memory.New()
+	c := classify.New(set, store)
+	ev := func(id, source, detailType, detail string) *event.Event {
+		e, err := event.Parse([]byte(`{"version":"0","id":"` + id + `","detail-type":"` + detailType + `","source":"` + source +
+			`","account":"123456789012","time":"2026-03-01T12:00:00Z","region":"us-east-1","resources":[],"detail":` + detail + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	change := `{"eventVersion":"1.08","eventSource":"ec2.amazonaws.com","awsRegion":"us-east-1","eventTime":"2026-03-01T12:00:00Z","eventName":"AuthorizeSecurityGroupIngress","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/bob"},"requestParameters":{"groupId":"sg-1"}}`
+	root := `{"eventName":"ConsoleLogin","userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root"}}`
+	tests := []struct {
+		name       string
+		ev         *event.Event
+		want       classify.Action
+		unverified bool
+	}{
+		{"forged root sign-in", ev("f1", "corp.forged", "AWS Console Sign In via CloudTrail", root), classify.Ignore, true},
+		{"genuine root sign-in", ev("g1", "aws.signin", "AWS Console Sign In via CloudTrail", root), classify.Incident, false},
+		{"forged change", ev("f2", "corp.forged", "AWS API Call via CloudTrail", change), classify.Ignore, true},
+		{"source that only looks like AWS", ev("f3", "AWS.ec2", "AWS API Call via CloudTrail", change), classify.Ignore, true},
+		{"genuine change", ev("g2", "aws.ec2", "AWS API Call via CloudTrail", change), classify.Record, false},
+		{"the operators' own source, named", ev("o1", "corp.payments", "Payment Failed", `{"id":"p-1"}`), classify.Incident, true},
+	}
+	var resource string
+	for _, tt := range tests {
+		d, err := c.Classify(context.Background(), tt.ev)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if tt.name == "genuine change" && len(d.Resources) > 0 {
+			resource = d.Resources[0]
+		}
+		if d.Action != tt.want || d.Unverified != tt.unverified {
+			t.Errorf("Classify(%s) = %s unverified %v (%s), want %s unverified %v", tt.name, d.Action, d.Unverified, d.Reason, tt.want, tt.unverified)
+		}
+	}
+	if resource == "" {
+		t.Fatal("the genuine change names no resource")
+	}
+	got, err := store.Changes(context.Background(), resource, time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC), 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].EventID != "g2" {
+		t.Errorf("change log of %s = %+v, want only the genuine change", resource, got)
+	}
 }
