@@ -42,7 +42,11 @@ func TestHostileFiles(t *testing.T) {
 	if err != nil || len(items) != 1 || items[0].Err == nil || !strings.Contains(items[0].Err.Error(), "over") {
 		t.Fatalf("Read(huge record) = %v, %+v; want one item refused as too large", err, items)
 	}
-	if used := after.TotalAlloc - before.TotalAlloc; used > 64<<20 {
+	used := after.TotalAlloc - before.TotalAlloc
+	t.Logf("a 64 MB record (64 KB gzipped): %.1f MB allocated", float64(used)/(1<<20))
+	// Buffers grow by doubling up to the cut: a few times MaxItem, never
+	// the record's 64 MB.
+	if used > 6*eventfile.MaxItem {
 		t.Errorf("reading a 64 MB record took %d MB, want it cut at %d MB", used>>20, eventfile.MaxItem>>20)
 	}
 
