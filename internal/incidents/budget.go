@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/opsloop/opsloop/internal/signal"
@@ -156,11 +157,19 @@ func (m *Manager) rollUp(ctx context.Context, rec *Record) (Outcome, error) {
 	return out, m.put(ctx, rec)
 }
 
+// rollupMarker separates a roll-up's rule from its day in its fingerprint;
+// no classifier fingerprint holds it (they are rule ":" group).
+const rollupMarker = "#held-back#"
+
 // RollupFingerprint is the fingerprint of rule's roll-up OpsItem of the
 // UTC day of t, when incidents were held back.
 func RollupFingerprint(rule string, t time.Time) string {
-	return rule + "#held-back#" + t.UTC().Format("2006-01-02")
+	return rule + rollupMarker + t.UTC().Format("2006-01-02")
 }
+
+// IsRollup reports whether fingerprint is a roll-up OpsItem's: it holds
+// back incidents rather than being one.
+func IsRollup(fingerprint string) bool { return strings.Contains(fingerprint, rollupMarker) }
 
 // rollupSignal is the detection the roll-up record takes for rec's hold.
 // Its id is fixed by the hold, so a retried roll-up is a duplicate.

@@ -247,6 +247,16 @@ footer{color:#5f6368;font-size:12px;text-align:center;margin:24px 0}
 </table>
 </section>
 
+<section id="held-back">
+<h2>Held back by the OpsItem budget</h2>
+<p class="muted">Rules whose new incidents passed a cap of the OpsItem budget: each roll-up OpsItem lists the incidents it held back (<code>opsloop:heldBack</code>).</p>
+<table>
+<tr><th>rule</th><th>day</th><th>roll-up OpsItem</th><th>title</th></tr>
+{{range .HeldBack}}<tr><td><code>{{.Rule}}</code></td><td class="nowrap">{{.Opened.UTC.Format "2006-01-02"}}</td><td><code>{{.OpsItemID}}</code></td><td>{{.Title}}</td></tr>
+{{else}}<tr><td colspan="4" class="muted">none: every incident got its own OpsItem</td></tr>{{end}}
+</table>
+</section>
+
 <section id="silent">
 <h2>Silent rules</h2>
 <p class="muted">Incident rules that opened no incident in this period.</p>

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/rules"
 )
@@ -104,6 +105,10 @@ type Review struct {
 	Problems   []ProblemRow
 	Noisy      []Finding
 	Silent     []Finding
+	// HeldBack are the roll-up OpsItems opened in the period: each holds
+	// back a rule's incidents of a day past the OpsItem budget. They are
+	// not counted as incidents.
+	HeldBack []Incident
 	// Unused are record and ignore rules that matched nothing.
 	Unused      []string
 	RuleChanges []RuleChange
@@ -193,7 +198,14 @@ func Build(in Input) *Review {
 	}
 	r.From, r.To = period(in)
 	r.Bucket = bucketFor(r.To.Sub(r.From))
-	incs := inPeriod(in.Incidents, r.From, r.To)
+	var incs []Incident
+	for _, inc := range inPeriod(in.Incidents, r.From, r.To) {
+		if incidents.IsRollup(inc.Fingerprint) {
+			r.HeldBack = append(r.HeldBack, inc)
+			continue
+		}
+		incs = append(incs, inc)
+	}
 	r.severities(in.Rules, incs)
 	r.series(incs)
 	r.ruleStats(in, incs)

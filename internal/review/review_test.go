@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/review"
 	"github.com/opsloop/opsloop/internal/rules"
@@ -377,5 +378,28 @@ func TestText(t *testing.T) {
 	}
 	if lines := strings.Count(text, "\n"); lines > 12 {
 		t.Errorf("Text has %d lines, want a short summary", lines)
+	}
+}
+
+// TestHeldBack: roll-up OpsItems of the OpsItem budget are listed as what
+// was held back, not counted as incidents.
+func TestHeldBack(t *testing.T) {
+	in := input(t)
+	roll := inc("bursty", incidents.RollupFingerprint("bursty", t0.Add(30*time.Hour)), "high", "Security", 30*time.Hour, 0)
+	roll.Title = "Incidents of rule bursty held back by the OpsItem budget on 2026-03-03"
+	in.Incidents = append(in.Incidents, roll)
+	r := review.Build(in)
+	if r.Totals.Incidents != 13 || len(r.HeldBack) != 1 {
+		t.Errorf("Totals.Incidents = %d, HeldBack = %d; want 13 and the roll-up", r.Totals.Incidents, len(r.HeldBack))
+	}
+	if text := r.Text(""); !strings.Contains(text, "Held back by the OpsItem budget: rule bursty on 2026-03-03 (OpsItem "+roll.OpsItemID+")") {
+		t.Errorf("Text does not list what was held back:\n%s", text)
+	}
+	var b strings.Builder
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<code>"+roll.OpsItemID+"</code>") {
+		t.Error("the HTML does not list the roll-up OpsItem")
 	}
 }

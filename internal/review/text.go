@@ -53,6 +53,16 @@ func (r *Review) Text(link string) string {
 	}
 	line("Noisy rules", r.Noisy)
 	line("Silent rules", r.Silent)
+	if len(r.HeldBack) > 0 {
+		var parts []string
+		for _, h := range r.HeldBack[:min(len(r.HeldBack), maxTextRules)] {
+			parts = append(parts, fmt.Sprintf("rule %s on %s (OpsItem %s)", inert.Line(h.Rule), h.Opened.UTC().Format("2006-01-02"), inert.Line(orNone(h.OpsItemID))))
+		}
+		if len(r.HeldBack) > maxTextRules {
+			parts = append(parts, fmt.Sprintf("and %d more", len(r.HeldBack)-maxTextRules))
+		}
+		fmt.Fprintf(&b, "Held back by the OpsItem budget: %s\n", strings.Join(parts, "; "))
+	}
 	if r.HasPrevious {
 		n := map[string]int{}
 		for _, c := range r.RuleChanges {
