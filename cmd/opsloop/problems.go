@@ -22,6 +22,7 @@ import (
 	"github.com/opsloop/opsloop/internal/local/replay"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/review"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // problemsSource is where the problems commands read problems from: the
@@ -330,7 +331,7 @@ func printProblem(w io.Writer, p *problems.Problem) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "rule:          %s (%s, %s)\n", p.Rule, orNone(p.Severity), orNone(p.Category))
 	fmt.Fprintf(w, "fingerprint:   %s\n", inert.Line(p.Fingerprint))
-	fmt.Fprintf(w, "recorded:      %s, %d incidents within %s\n", stamp(p.Recorded), p.Recurrence.Count, review.Window(p.Recurrence.Window()))
+	fmt.Fprintf(w, "recorded:      %s, %d incidents within %s\n", stamp(p.Recorded), p.Recurrence.Count, rules.FormatDuration(p.Recurrence.Window()))
 	fmt.Fprintf(w, "seen:          %s to %s, %d incidents", stamp(p.FirstSeen), stamp(p.LastSeen), p.Incidents)
 	if p.Reopened > 0 {
 		fmt.Fprintf(w, ", reopened %d times", p.Reopened)

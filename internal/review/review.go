@@ -598,23 +598,7 @@ func (r *Review) findSilent(in Input) {
 }
 
 func thresholdJSON(t rules.Threshold) string {
-	return fmt.Sprintf(`{"count": %d, "window": %q}`, t.Count, Window(t.Window))
-}
-
-// Window formats d exactly, as a rules file accepts it: whole days as
-// "7d", anything else as a Go duration without zero units ("1h30m").
-func Window(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+	return fmt.Sprintf(`{"count": %d, "window": %q}`, t.Count, rules.FormatDuration(t.Window))
 }
 
 func quantile(ds []time.Duration, q float64) time.Duration {

@@ -313,10 +313,10 @@ func TestDurationAndWindow(t *testing.T) {
 		if got := review.Duration(tt.d); got != tt.human {
 			t.Errorf("Duration(%s) = %q, want %q", tt.d, got, tt.human)
 		}
-		got := review.Window(tt.d)
+		got := rules.FormatDuration(tt.d)
 		back, err := rules.ParseDuration(got)
 		if got != tt.window || err != nil || back != tt.d {
-			t.Errorf("Window(%s) = %q (parses to %s, %v), want %q", tt.d, got, back, err, tt.window)
+			t.Errorf("FormatDuration(%s) = %q (parses to %s, %v), want %q", tt.d, got, back, err, tt.window)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,21 +20,10 @@ type RulesSnapshot struct {
 	Rules map[string]RuleDigest `json:"rules"`
 }
 
-// RuleDigest is the part of a rule a change to which changes its behaviour.
-type RuleDigest struct {
-	Action     string   `json:"action"`
-	Priority   int      `json:"priority,omitempty"`
-	Pattern    string   `json:"pattern"`
-	Severity   string   `json:"severity,omitempty"`
-	Category   string   `json:"category,omitempty"`
-	Threshold  string   `json:"threshold,omitempty"`
-	GroupBy    []string `json:"groupBy,omitempty"`
-	Title      string   `json:"title,omitempty"`
-	Recover    string   `json:"recoverWhen,omitempty"`
-	Escalation int      `json:"escalation,omitempty"`
-	Flapping   string   `json:"flapping,omitempty"`
-	Problems   string   `json:"problems,omitempty"`
-}
+// RuleDigest is the part of a rule a change to which changes its
+// behaviour (rules.Rule.Digest): each field by its name in the rules file,
+// as JSON.
+type RuleDigest map[string]json.RawMessage
 
 // RuleChange is one rule added, removed or changed between two snapshots.
 type RuleChange struct {
@@ -58,27 +46,13 @@ func Snapshot(set *rules.Set, taken time.Time) RulesSnapshot {
 		return s
 	}
 	for _, r := range set.Rules {
-		d := RuleDigest{
-			Action: string(r.Action), Priority: r.Priority, Severity: r.Severity, Category: r.Category,
-			GroupBy: slices.Clone(r.GroupBy), Escalation: r.Escalation.Factor,
-		}
-		if r.Pattern != nil {
-			d.Pattern = r.Pattern.String()
-		}
-		if r.Recover != nil {
-			d.Recover = r.Recover.String()
-		}
-		if r.Title != nil {
-			d.Title = r.Title.String()
-		}
-		if r.Threshold != nil {
-			d.Threshold = fmt.Sprintf("%d within %s", r.Threshold.Count, Window(r.Threshold.Window))
-		}
-		if r.Flapping.Transitions > 0 {
-			d.Flapping = fmt.Sprintf("%d within %s", r.Flapping.Transitions, Window(r.Flapping.Window))
-		}
-		if r.Action == rules.Incident && r.Problems.Count > 0 {
-			d.Problems = fmt.Sprintf("%d within %s", r.Problems.Count, Window(r.Problems.Window))
+		d := RuleDigest{}
+		for field, v := range r.Digest() {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				panic(fmt.Sprintf("review: digest of rule %s field %s: %v", r.Name, field, err)) // digests are plain values
+			}
+			d[field] = raw
 		}
 		s.Rules[r.Name] = d
 	}
@@ -108,26 +82,15 @@ func DiffRules(old, cur RulesSnapshot) []RuleChange {
 	return out
 }
 
-// differs names the fields in which d and o differ, in the rules file's terms.
+// differs names the fields in which d and o differ, in the rules file's
+// terms and order.
 func (d RuleDigest) differs(o RuleDigest) []string {
 	var f []string
-	check := func(name string, same bool) {
-		if !same {
+	for _, name := range rules.Fields() {
+		if !bytes.Equal(d[name], o[name]) {
 			f = append(f, name)
 		}
 	}
-	check("action", d.Action == o.Action)
-	check("priority", d.Priority == o.Priority)
-	check("pattern", d.Pattern == o.Pattern)
-	check("severity", d.Severity == o.Severity)
-	check("category", d.Category == o.Category)
-	check("threshold", d.Threshold == o.Threshold)
-	check("groupBy", slices.Equal(d.GroupBy, o.GroupBy))
-	check("title", d.Title == o.Title)
-	check("recoverWhen", d.Recover == o.Recover)
-	check("escalation", d.Escalation == o.Escalation)
-	check("flapping", d.Flapping == o.Flapping)
-	check("problems", d.Problems == o.Problems)
 	return f
 }
 
@@ -176,7 +139,43 @@ func ReadSnapshot(r io.Reader) (RulesSnapshot, error) {
 	if s.Rules == nil {
 		return RulesSnapshot{}, fmt.Errorf("read rules snapshot: no \"rules\": %w", ErrNoSnapshot)
 	}
+	for name, d := range s.Rules {
+		for field, raw := range d {
+			var b bytes.Buffer
+			if err := json.Compact(&b, raw); err != nil {
+				return RulesSnapshot{}, fmt.Errorf("read rules snapshot: rule %q: %s: %w", name, field, err)
+			}
+			want := rules.DigestKind(field)
+			if want == "" {
+				return RulesSnapshot{}, fmt.Errorf("read rules snapshot: rule %q: %s: not a field of a rule's digest", name, field)
+			}
+			if jsonKind(b.Bytes()) != want {
+				return RulesSnapshot{}, fmt.Errorf("read rules snapshot: rule %q: %s: want a %s", name, field, want)
+			}
+			d[field] = b.Bytes()
+		}
+	}
 	return s, nil
+}
+
+// jsonKind is the kind of the compact JSON value v, as rules.DigestKind
+// names it.
+func jsonKind(v []byte) string {
+	switch {
+	case len(v) == 0:
+		return ""
+	case v[0] == '"':
+		return "string"
+	case v[0] == '[':
+		var list []string
+		if json.Unmarshal(v, &list) != nil {
+			return ""
+		}
+		return "array"
+	case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+		return "number"
+	}
+	return ""
 }
 
 // snapshotScript is the snapshot as the content of a script element: JSON

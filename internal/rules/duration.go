@@ -31,6 +31,23 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// FormatDuration writes d as a rules file does, the way ParseDuration
+// reads it back: whole days as "7d", else Go's form without trailing zero
+// units ("1h30m", "40m").
+func FormatDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 func cutUnit(s string) (string, byte, bool) {
 	if len(s) < 2 {
 		return "", 0, false

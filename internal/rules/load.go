@@ -182,7 +182,7 @@ func (l location) at(n *node, field string) location {
 
 var (
 	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact", "budget"}
-	ruleFields     = []string{"name", "description", "priority", "pattern", "action", "severity", "category", "threshold", "groupBy", "title", "recoverWhen", "escalation", "flapping", "problems"}
+	ruleFields     = Fields()
 	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
 	scheduleFields = []string{"days", "from", "to", "timezone"}

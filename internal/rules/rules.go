@@ -45,28 +45,31 @@ type Set struct {
 	Warnings Errors
 }
 
-// Rule is one operator rule.
+// Rule is one operator rule. Each field that a rules file sets carries its
+// name in the file as its `rule` tag: the validator's list of fields and
+// the review's digest of a rule are derived from the tags (fields.go), so
+// a new field is one edit here plus its docs and schema.
 type Rule struct {
-	Name        string
-	Description string
+	Name        string `rule:"name"`
+	Description string `rule:"description"`
 	// Priority decides between several matching rules: higher wins.
-	Priority int
-	Pattern  *pattern.Pattern
-	Action   Action
-	Severity string
-	Category string
+	Priority int              `rule:"priority"`
+	Pattern  *pattern.Pattern `rule:"pattern"`
+	Action   Action           `rule:"action"`
+	Severity string           `rule:"severity"`
+	Category string           `rule:"category"`
 	// Threshold is nil for rules that act on every matching event.
-	Threshold *Threshold
+	Threshold *Threshold `rule:"threshold"`
 	// GroupBy lists event paths whose values form the group key; empty means
 	// the event's resources.
-	GroupBy []string
-	Title   *Template
+	GroupBy []string  `rule:"groupBy"`
+	Title   *Template `rule:"title"`
 	// Recover is the rule's pattern merged with its recoverWhen pattern; nil
 	// when the rule has no recoverWhen.
-	Recover    *pattern.Pattern
-	Escalation Escalation
-	Flapping   Flapping
-	Problems   Recurrence
+	Recover    *pattern.Pattern `rule:"recoverWhen"`
+	Escalation Escalation       `rule:"escalation"`
+	Flapping   Flapping         `rule:"flapping"`
+	Problems   Recurrence       `rule:"problems"`
 	// File and Line locate the rule for messages.
 	File string
 	Line int
