@@ -159,77 +159,6 @@ func (s *refSet) addTypeID(typ, id string) {
 	s.add(Resource{Type: typ, ID: id})
 }
 
-// cloudTrailParams names, per service, where request parameters and
-// response elements hold the resources a call acts on, and their types.
-var cloudTrailParams = map[string][]struct {
-	path string // dotted, arrays flattened, "request." or "response." first
-	typ  string
-}{
-	"ec2": {
-		{"request.instanceId", "AWS::EC2::Instance"},
-		{"request.instancesSet.items.instanceId", "AWS::EC2::Instance"},
-		{"request.groupId", "AWS::EC2::SecurityGroup"},
-		{"request.volumeId", "AWS::EC2::Volume"},
-		{"request.vpcId", "AWS::EC2::VPC"},
-		{"request.subnetId", "AWS::EC2::Subnet"},
-		{"request.networkInterfaceId", "AWS::EC2::NetworkInterface"},
-		{"request.resourcesSet.items.resourceId", ""},
-		{"response.instancesSet.items.instanceId", "AWS::EC2::Instance"},
-		{"response.groupId", "AWS::EC2::SecurityGroup"},
-		{"response.securityGroupRuleSet.items.groupId", "AWS::EC2::SecurityGroup"},
-		{"response.volumeId", "AWS::EC2::Volume"},
-		{"response.vpc.vpcId", "AWS::EC2::VPC"},
-		{"response.subnet.subnetId", "AWS::EC2::Subnet"},
-	},
-	"s3": {
-		{"request.bucketName", "AWS::S3::Bucket"},
-	},
-	"kms": {
-		{"request.keyId", "AWS::KMS::Key"},
-		{"response.keyId", "AWS::KMS::Key"},
-		{"response.keyMetadata.arn", "AWS::KMS::Key"},
-	},
-	"iam": {
-		{"request.roleName", "AWS::IAM::Role"},
-		{"request.userName", "AWS::IAM::User"},
-		{"request.groupName", "AWS::IAM::Group"},
-		{"request.policyArn", "AWS::IAM::ManagedPolicy"},
-		{"response.role.arn", "AWS::IAM::Role"},
-		{"response.user.arn", "AWS::IAM::User"},
-		{"response.group.arn", "AWS::IAM::Group"},
-		{"response.policy.arn", "AWS::IAM::ManagedPolicy"},
-	},
-	"lambda": {
-		{"request.functionName", "AWS::Lambda::Function"},
-		{"response.functionArn", "AWS::Lambda::Function"},
-	},
-	"dynamodb": {
-		{"request.tableName", "AWS::DynamoDB::Table"},
-		{"response.tableDescription.tableArn", "AWS::DynamoDB::Table"},
-	},
-	"rds": {
-		{"request.dBInstanceIdentifier", "AWS::RDS::DBInstance"},
-		{"request.dBClusterIdentifier", "AWS::RDS::DBCluster"},
-		{"response.dBInstanceArn", "AWS::RDS::DBInstance"},
-		{"response.dBClusterArn", "AWS::RDS::DBCluster"},
-	},
-	"cloudtrail": {
-		{"request.name", "AWS::CloudTrail::Trail"},
-		{"request.trailName", "AWS::CloudTrail::Trail"},
-		{"response.trailARN", "AWS::CloudTrail::Trail"},
-	},
-	"sns": {
-		{"request.topicArn", "AWS::SNS::Topic"},
-		{"response.topicArn", "AWS::SNS::Topic"},
-	},
-	"sqs": {
-		{"request.queueUrl", "AWS::SQS::Queue"},
-	},
-	"logs": {
-		{"request.logGroupName", "AWS::Logs::LogGroup"},
-	},
-}
-
 // iamName matches the names IAM accepts; CloudTrail sometimes writes
 // placeholders such as "AWS ROOT USER" where a name would be.
 var iamName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
@@ -312,27 +241,6 @@ func queueURLARN(raw string) string {
 	return "arn:" + partitionOf(region) + ":sqs:" + region + ":" + parts[0] + ":" + parts[1]
 }
 
-// alarmDimensions maps metric dimensions that name a resource to its type.
-var alarmDimensions = map[string]string{
-	"InstanceId":           "AWS::EC2::Instance",
-	"VolumeId":             "AWS::EC2::Volume",
-	"FunctionName":         "AWS::Lambda::Function",
-	"DBInstanceIdentifier": "AWS::RDS::DBInstance",
-	"DBClusterIdentifier":  "AWS::RDS::DBCluster",
-	"LoadBalancer":         "AWS::ElasticLoadBalancingV2::LoadBalancer",
-	"LoadBalancerName":     "AWS::ElasticLoadBalancing::LoadBalancer",
-	"TargetGroup":          "AWS::ElasticLoadBalancingV2::TargetGroup",
-	"TableName":            "AWS::DynamoDB::Table",
-	"QueueName":            "AWS::SQS::Queue",
-	"TopicName":            "AWS::SNS::Topic",
-	"BucketName":           "AWS::S3::Bucket",
-	"AutoScalingGroupName": "AWS::AutoScaling::AutoScalingGroup",
-	"CacheClusterId":       "AWS::ElastiCache::CacheCluster",
-	"StreamName":           "AWS::Kinesis::Stream",
-	"StateMachineArn":      "AWS::StepFunctions::StateMachine",
-	"ApiName":              "AWS::ApiGateway::RestApi",
-}
-
 func (s *refSet) alarm(e *Event) {
 	a, err := e.Alarm()
 	if err != nil {
@@ -397,61 +305,14 @@ func (s *refSet) guardDuty(e *Event) {
 	}
 }
 
-// idPrefixes tells the type of a bare EC2 identifier by its prefix.
-var idPrefixes = []struct {
-	re  *regexp.Regexp
-	typ string
-}{
-	{regexp.MustCompile(`^i-[0-9a-f]{8,17}$`), "AWS::EC2::Instance"},
-	{regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`), "AWS::EC2::SecurityGroup"},
-	{regexp.MustCompile(`^vol-[0-9a-f]{8,17}$`), "AWS::EC2::Volume"},
-	{regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`), "AWS::EC2::VPC"},
-	{regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`), "AWS::EC2::Subnet"},
-	{regexp.MustCompile(`^eni-[0-9a-f]{8,17}$`), "AWS::EC2::NetworkInterface"},
-}
-
 // typeOfID returns the type of a bare identifier, or "" when unknown.
 func typeOfID(id string) string {
-	for _, p := range idPrefixes {
-		if p.re.MatchString(id) {
-			return p.typ
+	for _, rt := range idPrefixes {
+		if rt.id.MatchString(id) {
+			return rt.typ
 		}
 	}
 	return ""
-}
-
-// arnFormats holds, per resource type, how its ARN is built from partition,
-// region, account and identifier; only formats with no hidden parts (such
-// as IAM paths or random suffixes) are here.
-var arnFormats = map[string]struct {
-	service, prefix string
-	global          bool // no region or account in the ARN (S3 buckets)
-}{
-	"AWS::EC2::Instance":                        {"ec2", "instance/", false},
-	"AWS::EC2::SecurityGroup":                   {"ec2", "security-group/", false},
-	"AWS::EC2::Volume":                          {"ec2", "volume/", false},
-	"AWS::EC2::VPC":                             {"ec2", "vpc/", false},
-	"AWS::EC2::Subnet":                          {"ec2", "subnet/", false},
-	"AWS::EC2::NetworkInterface":                {"ec2", "network-interface/", false},
-	"AWS::S3::Bucket":                           {"s3", "", true},
-	"AWS::KMS::Key":                             {"kms", "key/", false},
-	"AWS::KMS::Alias":                           {"kms", "", false},
-	"AWS::Lambda::Function":                     {"lambda", "function:", false},
-	"AWS::DynamoDB::Table":                      {"dynamodb", "table/", false},
-	"AWS::RDS::DBInstance":                      {"rds", "db:", false},
-	"AWS::RDS::DBCluster":                       {"rds", "cluster:", false},
-	"AWS::CloudTrail::Trail":                    {"cloudtrail", "trail/", false},
-	"AWS::SQS::Queue":                           {"sqs", "", false},
-	"AWS::SNS::Topic":                           {"sns", "", false},
-	"AWS::Logs::LogGroup":                       {"logs", "log-group:", false},
-	"AWS::ElasticLoadBalancingV2::LoadBalancer": {"elasticloadbalancing", "loadbalancer/", false},
-	"AWS::ElasticLoadBalancing::LoadBalancer":   {"elasticloadbalancing", "loadbalancer/", false},
-	"AWS::ElasticLoadBalancingV2::TargetGroup":  {"elasticloadbalancing", "", false},
-	"AWS::ECS::Cluster":                         {"ecs", "cluster/", false},
-	"AWS::EKS::Cluster":                         {"eks", "cluster/", false},
-	"AWS::ElastiCache::CacheCluster":            {"elasticache", "cluster:", false},
-	"AWS::Kinesis::Stream":                      {"kinesis", "stream/", false},
-	"AWS::CloudWatch::Alarm":                    {"cloudwatch", "alarm:", false},
 }
 
 // buildARN returns the ARN of a resource of a known type, or "" when the
