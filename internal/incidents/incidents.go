@@ -131,9 +131,10 @@ type Record struct {
 	Rollup   bool           `json:"rollup,omitempty"`
 	HeldBack []HeldIncident `json:"heldBack,omitempty"`
 	HeldMore int            `json:"heldMore,omitempty"`
-	// Claimed is when a worker claimed the OpsCenter call the record owes:
-	// the creation of its OpsItem while OpsItemID is empty, else the update
-	// Pending names. While the claim is recent (the claim grace) other
+	// Owed is the OpsCenter call the record owes: the creation of its
+	// OpsItem, or the update (or resolution) for the signal Pending.
+	Owed Call `json:"owed,omitempty"`
+	// Claimed is when a worker claimed the call the record owes (Owed). While the claim is recent (the claim grace) other
 	// workers wait for it instead of making the same call; a worker whose
 	// call failed gives the claim up (zero), one that died is taken over
 	// once the grace has passed.
@@ -168,6 +169,40 @@ func (r *Record) Clone() *Record {
 	c.Recovery = r.Recovery.Clone()
 	c.HeldBack = slices.Clone(r.HeldBack)
 	return &c
+}
+
+// Call is an OpsCenter call a record owes.
+type Call string
+
+// The calls a record owes.
+const (
+	// CallNone: the OpsItem is as the record says, or there is none to have.
+	CallNone Call = ""
+	// CallCreate: the incident is open and its OpsItem is still to be
+	// created (creation interrupted, refused for OpsCenter's quota, or held
+	// back by the budget).
+	CallCreate Call = "create"
+	// CallUpdate: an UpdateOpsItem for the signal Pending.
+	CallUpdate Call = "update"
+	// CallResolve: the UpdateOpsItem resolving the OpsItem, for the
+	// recovery Pending, then its history and "Incident Resolved".
+	CallResolve Call = "resolve"
+)
+
+// upgrade sets Owed on a record written before it was kept, from the
+// fields that told it then.
+func (r *Record) upgrade() {
+	if r == nil || r.Owed != CallNone {
+		return
+	}
+	switch {
+	case r.Status == StatusOpen && r.OpsItemID == "" && r.Fingerprint != "":
+		r.Owed = CallCreate
+	case r.Pending != "" && r.Status == StatusResolved:
+		r.Owed = CallResolve
+	case r.Pending != "":
+		r.Owed = CallUpdate
+	}
 }
 
 // Record statuses.

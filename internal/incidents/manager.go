@@ -350,9 +350,9 @@ func (m *Manager) logOutcome(ctx context.Context, s *signal.Signal, out Outcome,
 // handle makes one attempt; ErrConflict means another writer got there
 // first and the caller tries again from a fresh read.
 func (m *Manager) handle(ctx context.Context, s *signal.Signal, held *HeldIncident) (Outcome, error) {
-	rec, err := m.store.Get(ctx, s.Fingerprint)
+	rec, err := m.get(ctx, s.Fingerprint)
 	if err != nil {
-		return Outcome{Fingerprint: s.Fingerprint}, fmt.Errorf("get incident %s: %w", s.Fingerprint, err)
+		return Outcome{Fingerprint: s.Fingerprint}, err
 	}
 	var done Outcome
 	if rec != nil {
@@ -362,7 +362,7 @@ func (m *Manager) handle(ctx context.Context, s *signal.Signal, held *HeldIncide
 	}
 	if rec != nil && rec.Remembers(s.EventID) {
 		switch {
-		case rec.Pending == s.EventID && rec.OpsItemID != "":
+		case rec.Pending == s.EventID && rec.Owed == CallUpdate:
 			// The update this signal owes was not made yet.
 			return m.takeOver(ctx, rec, Repeated)
 		case done.Action != "":
@@ -411,7 +411,7 @@ func merge(done, out Outcome) Outcome {
 // resolution, the resolution of an incident detected after its recovery.
 func (m *Manager) finish(ctx context.Context, rec *Record, s *signal.Signal) (Outcome, error) {
 	var done Outcome
-	if rec.Status == StatusOpen && rec.OpsItemID == "" && !rec.HeldAt.IsZero() && !rec.RolledUp {
+	if rec.Owed == CallCreate && !rec.HeldAt.IsZero() && !rec.RolledUp {
 		// A hold whose roll-up was not counted: count it first.
 		out, err := m.rollUp(ctx, rec)
 		if err != nil {
@@ -419,7 +419,7 @@ func (m *Manager) finish(ctx context.Context, rec *Record, s *signal.Signal) (Ou
 		}
 		done = out
 	}
-	if rec.Status == StatusOpen && rec.OpsItemID == "" && !m.limited(rec) && !m.held(rec) {
+	if rec.Owed == CallCreate && !m.limited(rec) && !m.held(rec) {
 		if m.claimed(rec) {
 			return m.outcome(Opened, rec), fmt.Errorf("incident %s: %w", rec.Fingerprint, errClaimed)
 		}
@@ -438,7 +438,7 @@ func (m *Manager) finish(ctx context.Context, rec *Record, s *signal.Signal) (Ou
 		// signal still counts, and a repeat reports the refusal again.
 		done = merge(done, out)
 	}
-	if rec.Status == StatusResolved && rec.Pending != "" && rec.OpsItemID != "" {
+	if rec.Owed == CallResolve {
 		// A resolution whose update is owed: it comes before anything new.
 		var err error
 		if done, err = m.takeOver(ctx, rec, Resolved); err != nil {
@@ -475,6 +475,16 @@ func (m *Manager) takeOver(ctx context.Context, rec *Record, a Action) (Outcome,
 
 func (m *Manager) outcome(a Action, rec *Record) Outcome {
 	return Outcome{Action: a, Fingerprint: rec.Fingerprint, OpsItemID: rec.OpsItemID, Occurrences: rec.Occurrences}
+}
+
+// get reads fingerprint's record, with the call it owes.
+func (m *Manager) get(ctx context.Context, fingerprint string) (*Record, error) {
+	rec, err := m.store.Get(ctx, fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("get incident %s: %w", fingerprint, err)
+	}
+	rec.upgrade()
+	return rec, nil
 }
 
 // put writes rec over the version it was read at and advances that version.
@@ -520,6 +530,7 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal, held
 		Plan:            s.Plan.Clone(),
 		First:           &first,
 		Recent:          remember(nil, s.EventID),
+		Owed:            CallCreate,
 		Claimed:         m.now(),
 		Budget:          s.Budget,
 	}
@@ -590,18 +601,18 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 		m.release(ctx, rec)
 		return m.outcome(Opened, rec), fmt.Errorf("create OpsItem for %s: %w", rec.Fingerprint, err)
 	}
-	rec.OpsItemID = id
+	rec.OpsItemID, rec.Owed = id, CallNone
 	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
 	wasLimited := rec.Limited > 0
 	rec.LimitedAt, rec.Claimed, rec.HeldAt = time.Time{}, time.Time{}, time.Time{}
 	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
 	if err := m.publish(ctx, ev); err != nil {
-		rec.OpsItemID = ""
+		rec.OpsItemID, rec.Owed = "", CallCreate
 		m.release(ctx, rec)
 		return m.outcome(Opened, rec), err
 	}
 	if err := m.put(ctx, rec); err != nil {
-		rec.OpsItemID = ""
+		rec.OpsItemID, rec.Owed = "", CallCreate
 		m.release(ctx, rec)
 		return m.outcome(Opened, rec), err
 	}
@@ -699,11 +710,11 @@ func (m *Manager) repeat(ctx context.Context, rec *Record, s *signal.Signal, hel
 		rec.Recovery = nil // failing again after that recovery
 	}
 
-	if rec.OpsItemID == "" && m.held(rec) {
+	if rec.Owed == CallCreate && m.held(rec) {
 		// Held back by the budget: count the repeat, call nothing.
 		return m.outcome(HeldBack, rec), m.put(ctx, rec)
 	}
-	if rec.OpsItemID == "" {
+	if rec.Owed == CallCreate {
 		// OpsCenter refused the OpsItem: count the repeat, call nothing.
 		if err := m.put(ctx, rec); err != nil {
 			return m.outcome(LimitExceeded, rec), err
@@ -716,7 +727,7 @@ func (m *Manager) repeat(ctx context.Context, rec *Record, s *signal.Signal, hel
 			rec.Retitled = milestoneAt(rec.Occurrences)
 		}
 		rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-		rec.Pending, rec.Claimed = s.EventID, m.now()
+		rec.Pending, rec.Owed, rec.Claimed = s.EventID, CallUpdate, m.now()
 	}
 	if err := m.put(ctx, rec); err != nil {
 		return m.outcome(Repeated, rec), err
@@ -757,7 +768,7 @@ func (m *Manager) recover(ctx context.Context, rec *Record, s *signal.Signal) (O
 		rec.Recent = remember(rec.Recent, s.EventID)
 		if rec.OpsItemID != "" {
 			rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-			rec.Pending, rec.Claimed = s.EventID, m.now()
+			rec.Pending, rec.Owed, rec.Claimed = s.EventID, CallUpdate, m.now()
 		}
 		if err := m.put(ctx, rec); err != nil || rec.Pending != s.EventID {
 			return out, err
@@ -768,15 +779,16 @@ func (m *Manager) recover(ctx context.Context, rec *Record, s *signal.Signal) (O
 	rec.ResolvedAt = s.Time
 	rec.Resolution = resolution(s)
 	rec.Recent = remember(rec.Recent, s.EventID)
+	rec.Owed = CallNone // an OpsItem never created is owed no more
 	if rec.OpsItemID != "" {
-		rec.Pending, rec.Claimed = s.EventID, m.now()
+		rec.Pending, rec.Owed, rec.Claimed = s.EventID, CallResolve, m.now()
 		if !slices.Contains(rec.Previous, rec.OpsItemID) {
 			rec.Previous = append(rec.Previous, rec.OpsItemID)
 		}
 		rec.Previous = rec.Previous[max(0, len(rec.Previous)-MaxRelated):]
 	}
 	out := m.outcome(Resolved, rec)
-	if err := m.put(ctx, rec); err != nil || rec.OpsItemID == "" {
+	if err := m.put(ctx, rec); err != nil || rec.Owed != CallResolve {
 		out.Resolved = err == nil // an incident OpsCenter never took
 		return out, err
 	}
@@ -823,12 +835,12 @@ func (m *Manager) settle(ctx context.Context, rec *Record, by string) (bool, err
 		if rec.Pending != by {
 			return false, nil
 		}
-		rec.Pending, rec.Claimed = "", time.Time{}
+		rec.Pending, rec.Owed, rec.Claimed = "", CallNone, time.Time{}
 		err := m.put(ctx, rec)
 		if !errors.Is(err, ErrConflict) {
 			return err == nil, err
 		}
-		fresh, err := m.store.Get(ctx, rec.Fingerprint)
+		fresh, err := m.get(ctx, rec.Fingerprint)
 		if err != nil || fresh == nil {
 			return false, err
 		}

@@ -1041,3 +1041,41 @@ func TestCreatedReportedOnce(t *testing.T) {
 		t.Errorf("OpsItems created = %d, want 1 (stats %+v)", st.Created, st)
 	}
 }
+
+// TestRecordsWithoutOwed: records written before Record.Owed was kept still
+// say what they owe: an open record without an OpsItem gets it created on
+// its next signal, a resolution whose update was owed is made.
+func TestRecordsWithoutOwed(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, faults{})
+	first := sig(signal.Detected, 0)
+	old := &incidents.Record{Fingerprint: fp, Status: incidents.StatusOpen, Rule: first.Rule, Title: first.Title,
+		Occurrences: 1, FirstSeen: first.Time, LastSeen: first.Time, First: &first, OpsItemSeverity: "2"}
+	if err := e.store.Put(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.m.Handle(ctx, sig(signal.Detected, 1))
+	if err != nil || !out.Created {
+		t.Fatalf("next signal on an old record without its OpsItem = %+v, %v; want it created", out, err)
+	}
+	rec := e.record(t)
+	if rec.Owed != incidents.CallNone || rec.OpsItemID == "" {
+		t.Errorf("record owes %q, OpsItem %q; want nothing owed and the OpsItem kept", rec.Owed, rec.OpsItemID)
+	}
+
+	// A resolution whose update an old worker claimed and never made.
+	rec.Status, rec.Pending, rec.ResolvedAt = incidents.StatusResolved, "recovered-5", t0.Add(5*time.Minute)
+	rec.Owed = incidents.CallNone
+	if err := e.store.Put(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	out, err = e.m.Handle(ctx, sig(signal.Detected, 9))
+	if err != nil || !out.Resolved {
+		t.Fatalf("next signal after an owed resolution = %+v, %v; want the resolution made first", out, err)
+	}
+	for _, it := range e.ops.Items() {
+		if it.ID == rec.OpsItemID && it.Status != incidents.StatusOpsItemResolved {
+			t.Errorf("OpsItem status = %s, want Resolved", it.Status)
+		}
+	}
+}

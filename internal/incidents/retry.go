@@ -81,11 +81,11 @@ func (m *Manager) Retry(ctx context.Context) (RetryReport, error) {
 }
 
 func (m *Manager) retry(ctx context.Context, fp string) (Outcome, error) {
-	rec, err := m.store.Get(ctx, fp)
+	rec, err := m.get(ctx, fp)
 	if err != nil {
-		return Outcome{Fingerprint: fp}, fmt.Errorf("get incident %s: %w", fp, err)
+		return Outcome{Fingerprint: fp}, err
 	}
-	if rec == nil || rec.Status != StatusOpen || rec.OpsItemID != "" {
+	if rec == nil || rec.Owed != CallCreate {
 		return Outcome{Action: NoIncident, Fingerprint: fp}, m.waitlist.Done(ctx, fp)
 	}
 	if m.claimed(rec) {

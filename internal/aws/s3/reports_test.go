@@ -87,7 +87,7 @@ func TestPutAndPreviousSnapshot(t *testing.T) {
 		switch {
 		case tt.wantRule == "" && snap != nil:
 			t.Errorf("PreviousSnapshot(%s) = %v, want nil", tt.key, snap)
-		case tt.wantRule != "" && (snap == nil || len(snap.Rules) != 1 || snap.Rules[tt.wantRule].Action != "record"):
+		case tt.wantRule != "" && (snap == nil || len(snap.Rules) != 1 || string(snap.Rules[tt.wantRule]["action"]) != `"record"`):
 			t.Errorf("PreviousSnapshot(%s) = %+v, want the snapshot holding %s", tt.key, snap, tt.wantRule)
 		}
 	}
