@@ -34,6 +34,7 @@ import (
 	"github.com/opsloop/opsloop/infra/ruleparams"
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/eventfile"
 	"github.com/opsloop/opsloop/internal/incidents"
@@ -201,7 +202,7 @@ func TestPipeline(t *testing.T) {
 	})
 	t.Run("same problems as replay", func(t *testing.T) {
 		client := awsdynamodb.New(awsdynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(dyn.URL()), Credentials: awstest.Credentials()})
-		store := dynamodb.NewProblems(client, tableName, dynamodb.ProblemsOptions{})
+		store := problemstore.New(client, tableName, problemstore.Options{})
 		gotProblems := map[string]string{}
 		for _, status := range problems.Statuses {
 			ps, err := store.List(ctx, status)

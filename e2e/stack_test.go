@@ -29,6 +29,7 @@ import (
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/eventfile"
 	"github.com/opsloop/opsloop/internal/incidents"
@@ -687,7 +688,7 @@ func (s *stack) review(ctx context.Context, end time.Time, copies int) {
 // problemRecords reads every problem record from the table.
 func (s *stack) problemRecords() map[string]string {
 	client := awsdynamodb.New(awsdynamodb.Options{Region: awstest.Region, BaseEndpoint: aws.String(s.dyn.url()), Credentials: awstest.Credentials()})
-	store := dynamodb.NewProblems(client, tableName, dynamodb.ProblemsOptions{})
+	store := problemstore.New(client, tableName, problemstore.Options{})
 	out := map[string]string{}
 	for _, status := range append([]problems.Status{problems.Candidate}, problems.Statuses...) {
 		ps, err := store.List(context.Background(), status)

@@ -79,3 +79,25 @@ func TestFunctionsLinkOnlyTheirOwnLogic(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionsLinkOnlyWhatTheyRun: each Lambda binary links the domain of
+// its own step and not the others' (the DynamoDB adapter is split by the
+// step whose items it keeps for that reason).
+func TestFunctionsLinkOnlyWhatTheyRun(t *testing.T) {
+	notLinked := map[string][]string{
+		"functions/classifier": {"internal/incidents", "internal/problems", "internal/review", "internal/aws/dynamodb/incidentstore", "internal/aws/dynamodb/problemstore"},
+		"functions/incidents":  {"internal/classify", "internal/rules", "internal/pattern", "internal/problems", "internal/review", "internal/aws/dynamodb/problemstore"},
+		"functions/problems":   {"internal/classify", "internal/aws/dynamodb/incidentstore"},
+	}
+	for fn, banned := range notLinked {
+		linked := map[string]bool{}
+		for _, d := range deps(t, fn) {
+			linked[strings.TrimPrefix(d, module)] = true
+		}
+		for _, b := range banned {
+			if linked[b] {
+				t.Errorf("%s links %s, which it does not run", fn, b)
+			}
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/local/memory"
 	"github.com/opsloop/opsloop/internal/local/replay"
 	"github.com/opsloop/opsloop/internal/problems"
@@ -57,12 +57,12 @@ func tableFlag(fs *flag.FlagSet) *string {
 }
 
 // openTable returns the problems store of a deployed opsloop.
-func openTable(ctx context.Context, table string) (*dynamodb.Problems, error) {
+func openTable(ctx context.Context, table string) (*problemstore.Store, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return dynamodb.NewProblems(awsdynamodb.NewFromConfig(cfg), table, dynamodb.ProblemsOptions{}), nil
+	return problemstore.New(awsdynamodb.NewFromConfig(cfg), table, problemstore.Options{}), nil
 }
 
 // open returns the store: the table, the state file, or a replay of events.

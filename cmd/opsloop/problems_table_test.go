@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/problems"
 )
 
@@ -28,7 +29,7 @@ func TestProblemsOnTable(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 
 	// GIVEN a fingerprint that opened three incidents within the window
-	store := dynamodb.NewProblems(dyn.Client(), table, dynamodb.ProblemsOptions{})
+	store := problemstore.New(dyn.Client(), table, problemstore.Options{})
 	tracker := problems.New(store)
 	at := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
 	for i, id := range []string{"oi-1", "oi-2", "oi-3"} {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/opsloop/opsloop/internal/functions/liverules"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -51,7 +50,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*classifierfn.
 	m := lambdaenv.NewMetrics(out, log)
 	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
 	loader := parameterstore.NewLoader(ssm.NewFromConfig(cfg), s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
-	rules := liverules.New(loader, table, log, m)
+	rules := classifierfn.LiveRules(loader, table, log, m)
 	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	return classifierfn.NewClassifier(rules, publisher, log, m), nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/incidentstore"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
 	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
 	"github.com/opsloop/opsloop/internal/functions/incidentsfn"
@@ -47,7 +48,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
+	table := incidentstore.New(dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{}))
 	ops := opscenter.New(ssm.NewFromConfig(cfg), opscenter.Options{})
 	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	manager := incidents.New(ops, table,

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/opsloop/opsloop/internal/functions/liverules"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/aws/s3"
 	"github.com/opsloop/opsloop/internal/aws/sns"
 	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
@@ -55,11 +55,11 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*problemsfn.Pr
 	m := lambdaenv.NewMetrics(out, log)
 	db := awsdynamodb.NewFromConfig(cfg)
 	table := dynamodb.New(db, s.Table, dynamodb.Options{})
-	state := dynamodb.NewProblems(db, s.Table, dynamodb.ProblemsOptions{})
+	state := problemstore.New(db, s.Table, problemstore.Options{})
 	ssmClient := ssm.NewFromConfig(cfg)
 	loader := parameterstore.NewLoader(ssmClient, s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
 	return problemsfn.NewProblems(problemsfn.ProblemsConfig{
-		Rules:     liverules.New(loader, table, log, m),
+		Rules:     problemsfn.LiveRules(loader, log, m),
 		Store:     state,
 		Relations: state,
 		Changes:   table,

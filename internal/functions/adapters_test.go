@@ -13,7 +13,6 @@ import (
 
 	"github.com/opsloop/opsloop/internal/functions/classifierfn"
 	"github.com/opsloop/opsloop/internal/functions/incidentsfn"
-	"github.com/opsloop/opsloop/internal/functions/liverules"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/incidentstore"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
 	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
 	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
@@ -69,14 +69,15 @@ func deploy(t *testing.T, d *awstest.Dynalite, table string) *deployment {
 	// A TTL of a nanosecond reloads the rules on every event.
 	loader := parameterstore.NewLoader(dep.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
 	publisher := eventbridge.New(dep.bus.Client(), testBus, eventbridge.Options{MaxBackoff: 10 * time.Millisecond})
-	dep.classifier = classifierfn.NewClassifier(liverules.New(loader, state, log, m), publisher, log, m)
+	dep.classifier = classifierfn.NewClassifier(classifierfn.LiveRules(loader, state, log, m), publisher, log, m)
 	ops := opscenter.New(dep.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond})
-	manager := incidents.New(ops, state,
+	records := incidentstore.New(state)
+	manager := incidents.New(ops, records,
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
 		incidents.WithChanges(state, 0),
 		incidents.WithDefaultTopic(testTopic),
-		incidents.WithBudget(state),
-		incidents.WithWaitlist(state),
+		incidents.WithBudget(records),
+		incidents.WithWaitlist(records),
 		incidents.WithLogger(log))
 	dep.incidents = incidentsfn.NewIncidents(manager, log, m)
 	return dep

@@ -14,7 +14,6 @@ import (
 	"github.com/opsloop/opsloop/internal/metrics"
 
 	"github.com/opsloop/opsloop/internal/functions/classifierfn"
-	"github.com/opsloop/opsloop/internal/functions/liverules"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 
 	"github.com/opsloop/opsloop/internal/classify"
@@ -41,7 +40,7 @@ func newClassifierEnv(t *testing.T, state classify.State) *classifierEnv {
 	w := lambdaenv.Locked(e.out)
 	log := lambdaenv.NewLogger(w, "DEBUG")
 	m := lambdaenv.NewMetrics(w, log)
-	e.fn = classifierfn.NewClassifier(liverules.New(e.loader, e.state, log, m), e.bus, log, m)
+	e.fn = classifierfn.NewClassifier(classifierfn.LiveRules(e.loader, e.state, log, m), e.bus, log, m)
 	return e
 }
 

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsloop/opsloop/internal/functions/liverules"
 	"github.com/opsloop/opsloop/internal/functions/problemsfn"
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/aws/s3"
 	"github.com/opsloop/opsloop/internal/aws/sns"
 	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
@@ -33,7 +33,7 @@ type learning struct {
 	sns      *awstest.SNS
 	topic    string
 	problems *problemsfn.Problems
-	state    *dynamodb.Problems
+	state    *problemstore.Store
 	fed      int // bus events already handed to the problems function
 }
 
@@ -50,10 +50,10 @@ func deployLearning(t *testing.T, dyn *awstest.Dynalite, table string) *learning
 	m := lambdaenv.NewMetrics(w, log)
 	client := dyn.Client()
 	table0 := dynamodb.New(client, table, dynamodb.Options{})
-	l.state = dynamodb.NewProblems(client, table, dynamodb.ProblemsOptions{})
+	l.state = problemstore.New(client, table, problemstore.Options{})
 	loader := parameterstore.NewLoader(d.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
 	l.problems = problemsfn.NewProblems(problemsfn.ProblemsConfig{
-		Rules: liverules.New(loader, table0, log, m), Store: l.state, Relations: l.state, Changes: table0,
+		Rules: problemsfn.LiveRules(loader, log, m), Store: l.state, Relations: l.state, Changes: table0,
 		Relater: problemsfn.Relater(opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond}), log),
 		Log:     l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/opsloop/opsloop/internal/functions/liverules"
+	"github.com/opsloop/opsloop/internal/functions/classifierfn"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 	"github.com/opsloop/opsloop/internal/local/memory"
 )
@@ -16,13 +16,13 @@ func TestRulesKeepLastGood(t *testing.T) {
 	out := &bytes.Buffer{}
 	loader := &fakeLoader{}
 	log := lambdaenv.NewLogger(out, "INFO")
-	r := liverules.New(loader, memory.New(), log, lambdaenv.NewMetrics(out, log))
+	r := classifierfn.LiveRules(loader, memory.New(), log, lambdaenv.NewMetrics(out, log))
 	if loader.calls != 0 {
 		t.Fatalf("NewRules loaded the rules %d times, want 0 before the first event", loader.calls)
 	}
 	severity := func(t *testing.T) string {
 		t.Helper()
-		c, err := r.Classifier(ctx)
+		c, err := r.Current(ctx)
 		if err != nil {
 			t.Fatalf("Classifier() error %v", err)
 		}
@@ -73,10 +73,10 @@ func TestRulesInvalidFromTheStart(t *testing.T) {
 	out := &bytes.Buffer{}
 	loader := &fakeLoader{}
 	log := lambdaenv.NewLogger(out, "INFO")
-	r := liverules.New(loader, memory.New(), log, lambdaenv.NewMetrics(out, log))
+	r := classifierfn.LiveRules(loader, memory.New(), log, lambdaenv.NewMetrics(out, log))
 	loader.set(`{"rules": []`, 1)
 	for i := range 3 {
-		if _, err := r.Classifier(ctx); err == nil {
+		if _, err := r.Current(ctx); err == nil {
 			t.Fatalf("Classifier() call %d with invalid rules = nil error, want the validation error", i+1)
 		}
 	}
@@ -84,7 +84,7 @@ func TestRulesInvalidFromTheStart(t *testing.T) {
 		t.Errorf("RulesReloadFailed = %v, want 1: the same invalid files are reported once", got)
 	}
 	loader.set(testRules, 2)
-	if _, err := r.Classifier(ctx); err != nil {
+	if _, err := r.Current(ctx); err != nil {
 		t.Errorf("Classifier() after the fix: %v", err)
 	}
 }

@@ -15,23 +15,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/opsloop/opsloop/internal/classify"
 )
-
-var _ classify.State = (*Table)(nil)
 
 // Deliver implements classify.State with a conditional put of a dedup item
 // that expires after Options.DeliveryTTL. A put the SDK retried after it
 // had in fact succeeded is still reported as the first delivery: the item
 // carries a token unique to this call.
 func (t *Table) Deliver(ctx context.Context, id string, at time.Time) (bool, error) {
-	token := newToken()
-	k := key("evt#"+id, "evt")
+	token := NewToken()
+	k := Key("evt#"+id, "evt")
 	item := map[string]types.AttributeValue{
 		PartitionKey: k[PartitionKey], SortKey: k[SortKey],
-		"at": str(timeKey(at)), "token": str(token),
-		TTLAttribute: epochSeconds(later(at, t.opts.Now()).Add(t.opts.DeliveryTTL)),
+		"at": Str(TimeKey(at)), "token": Str(token),
+		TTLAttribute: EpochSeconds(Later(at, t.opts.Now()).Add(t.opts.DeliveryTTL)),
 	}
 	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name), Item: item,
@@ -41,19 +37,19 @@ func (t *Table) Deliver(ctx context.Context, id string, at time.Time) (bool, err
 	if err == nil {
 		return true, nil
 	}
-	if !conditionFailed(err) {
+	if !ConditionFailed(err) {
 		return false, fmt.Errorf("deliver %s: %w", id, err)
 	}
-	stored, err := t.get(ctx, k, "deliver "+id)
+	stored, err := t.Item(ctx, k, "deliver "+id)
 	if err != nil {
 		return false, err
 	}
-	return stored != nil && stringAttr(stored, "token") == token, nil
+	return stored != nil && StringAttr(stored, "token") == token, nil
 }
 
 // Forget implements classify.State by deleting the dedup item.
 func (t *Table) Forget(ctx context.Context, id string) error {
-	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: key("evt#"+id, "evt")})
+	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: Key("evt#"+id, "evt")})
 	if err != nil {
 		return fmt.Errorf("forget delivery %s: %w", id, err)
 	}
@@ -89,15 +85,15 @@ func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.D
 	if id != "" {
 		end := time.UnixMilli((hi + 1) * width)
 		_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(t.name), Key: key(pk, bucket(hi)),
+			TableName: aws.String(t.name), Key: Key(pk, bucket(hi)),
 			UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp, #last = :id"),
 			ConditionExpression:      aws.String("attribute_not_exists(#last) OR #last <> :id"),
 			ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": TTLAttribute, "#last": "last"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one": num(1), ":exp": epochSeconds(later(end, t.opts.Now()).Add(window + time.Hour)), ":id": str(id),
+				":one": Num(1), ":exp": EpochSeconds(Later(end, t.opts.Now()).Add(window + time.Hour)), ":id": Str(id),
 			},
 		})
-		if err != nil && !conditionFailed(err) { // failed condition: id was added already
+		if err != nil && !ConditionFailed(err) { // failed condition: id was added already
 			return 0, fmt.Errorf("count %s: %w", k, err)
 		}
 	}
@@ -105,15 +101,15 @@ func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.D
 		return 0, nil
 	}
 	total := 0
-	err := t.query(ctx, "count "+k, &dynamodb.QueryInput{
+	err := t.Query(ctx, "count "+k, &dynamodb.QueryInput{
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey, "#n": "n"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(pk), ":lo": str(bucket(lo)), ":hi": str(bucket(hi)),
+			":pk": Str(pk), ":lo": Str(bucket(lo)), ":hi": Str(bucket(hi)),
 		},
 		ProjectionExpression: aws.String("#n"),
 	}, func(item map[string]types.AttributeValue) error {
-		n, err := numberAttr(item, "n")
+		n, err := NumberAttr(item, "n")
 		total += int(n)
 		return err
 	})
@@ -127,10 +123,10 @@ func (t *Table) RecordChange(ctx context.Context, c changelog.Change) error {
 	if err != nil {
 		return fmt.Errorf("record change %s: %w", c.EventID, err)
 	}
-	expires := epochSeconds(later(c.Time, t.opts.Now()).Add(t.opts.ChangeTTL))
+	expires := EpochSeconds(Later(c.Time, t.opts.Now()).Add(t.opts.ChangeTTL))
 	for _, r := range c.Resources {
-		k := key("chg#"+r, timeKey(c.Time)+"#"+c.EventID)
-		k["change"] = str(string(data))
+		k := Key("chg#"+r, TimeKey(c.Time)+"#"+c.EventID)
+		k["change"] = Str(string(data))
 		k[TTLAttribute] = expires
 		if _, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.name), Item: k}); err != nil {
 			return fmt.Errorf("record change %s to %s: %w", c.EventID, r, err)
@@ -144,17 +140,17 @@ func (t *Table) RecordChange(ctx context.Context, c changelog.Change) error {
 func (t *Table) Changes(ctx context.Context, resource string, at time.Time, lookback time.Duration) ([]changelog.Change, error) {
 	from := at.Add(-lookback)
 	var out []changelog.Change
-	err := t.query(ctx, "changes of "+resource, &dynamodb.QueryInput{
+	err := t.Query(ctx, "changes of "+resource, &dynamodb.QueryInput{
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			// "$" sorts after the "#" that follows the time.
-			":pk": str("chg#" + resource), ":lo": str(timeKey(from)), ":hi": str(timeKey(at) + "$"),
+			":pk": Str("chg#" + resource), ":lo": Str(TimeKey(from)), ":hi": Str(TimeKey(at) + "$"),
 		},
 	}, func(item map[string]types.AttributeValue) error {
 		var c changelog.Change
-		if err := json.Unmarshal([]byte(stringAttr(item, "change")), &c); err != nil {
-			return fmt.Errorf("decode change %s: %w", stringAttr(item, SortKey), err)
+		if err := json.Unmarshal([]byte(StringAttr(item, "change")), &c); err != nil {
+			return fmt.Errorf("decode change %s: %w", StringAttr(item, SortKey), err)
 		}
 		if c.Time.After(from) && !c.Time.After(at) {
 			out = append(out, c)
@@ -165,7 +161,7 @@ func (t *Table) Changes(ctx context.Context, resource string, at time.Time, look
 }
 
 // query runs a strongly consistent Query on the table over every page.
-func (t *Table) query(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+func (t *Table) Query(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
 	in.TableName = aws.String(t.name)
 	in.ConsistentRead = aws.Bool(true)
 	pages := dynamodb.NewQueryPaginator(t.client, in)
@@ -184,7 +180,7 @@ func (t *Table) query(ctx context.Context, op string, in *dynamodb.QueryInput, e
 }
 
 // get reads one item with a strongly consistent read; nil when absent.
-func (t *Table) get(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
+func (t *Table) Item(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
 	out, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.name), Key: k, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -195,19 +191,19 @@ func (t *Table) get(ctx context.Context, k map[string]types.AttributeValue, op s
 	return out.Item, nil
 }
 
-func conditionFailed(err error) bool {
+func ConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
 
-func stringAttr(item map[string]types.AttributeValue, name string) string {
+func StringAttr(item map[string]types.AttributeValue, name string) string {
 	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
 		return v.Value
 	}
 	return ""
 }
 
-func numberAttr(item map[string]types.AttributeValue, name string) (int64, error) {
+func NumberAttr(item map[string]types.AttributeValue, name string) (int64, error) {
 	v, ok := item[name].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0, fmt.Errorf("attribute %s is not a number", name)
@@ -229,7 +225,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-func later(a, b time.Time) time.Time {
+func Later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
@@ -237,7 +233,7 @@ func later(a, b time.Time) time.Time {
 }
 
 // newToken returns a value unique to one write, to recognise it later.
-func newToken() string {
+func NewToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)

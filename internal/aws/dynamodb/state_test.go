@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
 	"github.com/opsloop/opsloop/internal/local/memory"
 )
 
@@ -60,7 +61,7 @@ func TestDeliver(t *testing.T) {
 			t.Errorf("step %d: Deliver(%s) = %v, want %v", i, s.id, got, s.want)
 		}
 	}
-	item := rawItem(t, client, table.Name(), "evt#e-1", "evt")
+	item := dynamotest.RawItem(t, client, table.Name(), "evt#e-1", "evt")
 	if got, want := expiresAt(t, item), base.Add(dynamodb.DefaultDeliveryTTL); !got.Equal(want) {
 		t.Errorf("dedup item %s = %v, want %v", dynamodb.TTLAttribute, got, want)
 	}
@@ -92,23 +93,10 @@ func TestForget(t *testing.T) {
 	}
 }
 
-// lostResponse replays each PutItem once more after it succeeded, as the
-// SDK does when a response is lost and it retries the request.
-type lostResponse struct {
-	dynamodb.API
-}
-
-func (l lostResponse) PutItem(ctx context.Context, in *awsdynamodb.PutItemInput, optFns ...func(*awsdynamodb.Options)) (*awsdynamodb.PutItemOutput, error) {
-	if out, err := l.API.PutItem(ctx, in, optFns...); err != nil {
-		return out, err
-	}
-	return l.API.PutItem(ctx, in, optFns...)
-}
-
 func TestDeliverRetriedAfterSuccess(t *testing.T) {
 	ctx := context.Background()
 	table, client := newTable(t, dynamodb.Options{})
-	retrying := dynamodb.New(lostResponse{API: client}, table.Name(), dynamodb.Options{})
+	retrying := dynamodb.New(dynamotest.LostResponse{API: client}, table.Name(), dynamodb.Options{})
 	first, err := retrying.Deliver(ctx, "e-lost", base)
 	if err != nil || !first {
 		t.Fatalf("Deliver(e-lost) with a lost response = %v, %v, want true, nil", first, err)
@@ -322,7 +310,7 @@ func TestChanges(t *testing.T) {
 			}
 		})
 	}
-	item := rawItem(t, client, table.Name(), "chg#"+resA, base.Format("2006-01-02T15:04:05.000000000Z")+"#c1")
+	item := dynamotest.RawItem(t, client, table.Name(), "chg#"+resA, base.Format("2006-01-02T15:04:05.000000000Z")+"#c1")
 	if got, want := expiresAt(t, item), base.Add(dynamodb.DefaultChangeTTL); !got.Equal(want) {
 		t.Errorf("change item %s = %v, want %v", dynamodb.TTLAttribute, got, want)
 	}

@@ -1,6 +1,11 @@
-// Package dynamo keeps opsloop's state in one DynamoDB table, with
+// Package dynamodb keeps opsloop's state in one DynamoDB table, with
 // single-item conditional writes and atomic counters only (no
 // transactions), so the same code runs against a local DynamoDB in tests.
+//
+// This package defines the table and its layout and keeps the classifier's
+// items (delivery dedup, window counts, the change log); the incident
+// lifecycle's items are kept by incidentstore and the problems function's
+// by problemstore, so that each function links only its own step.
 //
 // Item layout. Every item has the string keys pk and sk; short-lived items
 // carry expiresAt (number, epoch seconds) for DynamoDB's TTL:
@@ -124,19 +129,23 @@ func New(client API, name string, opts Options) *Table {
 // Name is the table's name.
 func (t *Table) Name() string { return t.name }
 
-// sortTime is the fixed-width form of times in sort keys.
-const sortTime = "2006-01-02T15:04:05.000000000Z"
+// Client is the DynamoDB client the table is reached through, for the
+// stores built on it (incidentstore, problemstore).
+func (t *Table) Client() API { return t.client }
 
-func timeKey(t time.Time) string { return t.UTC().Format(sortTime) }
+// SortTime is the fixed-width form of times in sort keys.
+const SortTime = "2006-01-02T15:04:05.000000000Z"
 
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func TimeKey(t time.Time) string { return t.UTC().Format(SortTime) }
 
-func num(n int64) types.AttributeValue {
+func Str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func Num(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: itoa(n)}
 }
 
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{PartitionKey: str(pk), SortKey: str(sk)}
+func Key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{PartitionKey: Str(pk), SortKey: Str(sk)}
 }
 
-func epochSeconds(t time.Time) types.AttributeValue { return num(t.Unix()) }
+func EpochSeconds(t time.Time) types.AttributeValue { return Num(t.Unix()) }

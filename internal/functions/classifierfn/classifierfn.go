@@ -18,6 +18,7 @@ import (
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/metrics"
+	"github.com/opsloop/opsloop/internal/rules"
 )
 
 // Bus publishes events on the opsloop bus, as eventbridge.Publisher does.
@@ -42,14 +43,20 @@ func (e *RejectedError) Error() string { return "event rejected: " + e.Reason }
 // under the current rules and puts incident and recover decisions on the
 // opsloop bus as "Incident Detected" and "Incident Recovered" signals.
 type Classifier struct {
-	rules   *liverules.Rules
+	rules   *liverules.Rules[*classify.Classifier]
 	bus     Bus
 	log     *slog.Logger
 	metrics *lambdaenv.Metrics
 }
 
+// LiveRules keeps the classifier of the current rules, classifying with
+// state.
+func LiveRules(loader liverules.Loader, state classify.State, log *slog.Logger, m *lambdaenv.Metrics) *liverules.Rules[*classify.Classifier] {
+	return liverules.New(loader, func(set *rules.Set) *classify.Classifier { return classify.New(set, state) }, log, m)
+}
+
 // NewClassifier returns the classifier function's handler.
-func NewClassifier(r *liverules.Rules, b Bus, log *slog.Logger, m *lambdaenv.Metrics) *Classifier {
+func NewClassifier(r *liverules.Rules[*classify.Classifier], b Bus, log *slog.Logger, m *lambdaenv.Metrics) *Classifier {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -86,7 +93,7 @@ func (c *Classifier) Handle(ctx context.Context, payload []byte) (classify.Decis
 		c.metrics.Count(metrics.EventsRejected, nil, 1)
 		return classify.Decision{}, rej
 	}
-	cl, err := c.rules.Classifier(ctx)
+	cl, err := c.rules.Current(ctx)
 	if err != nil {
 		c.log.ErrorContext(ctx, "event not classified: no rules", "event_id", ev.ID, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
 		return classify.Decision{EventID: ev.ID, Time: ev.Time}, err

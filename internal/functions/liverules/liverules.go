@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop/internal/aws/ssm/parameterstore"
-	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 	"github.com/opsloop/opsloop/internal/metrics"
 	"github.com/opsloop/opsloop/internal/rules"
@@ -29,65 +28,70 @@ type Loader interface {
 	Load(ctx context.Context) (files []parameterstore.File, changed bool, err error)
 }
 
-// Rules keeps the classifier of the current rules. The rules are loaded on
-// first use, not at init, so that a cold start costs no Parameter Store call
-// before the first event; they are reloaded as the Loader's cache expires.
-// When a reload fails, or brings rules that do not validate, the last good
-// rules stay in use, the reason is logged and RulesReloadFailed is counted.
-// Rules is safe for concurrent use.
-type Rules struct {
+// Rules keeps what a function builds from the current rules (the
+// classifier's classify.Classifier, the problems function's rules.Set
+// itself), built once per change: the function links only what it builds.
+// The rules are loaded on first use, not at init, so that a cold start costs
+// no Parameter Store call before the first event; they are reloaded as the
+// Loader's cache expires. When a reload fails, or brings rules that do not
+// validate, the last good rules stay in use, the reason is logged and
+// RulesReloadFailed is counted. Rules is safe for concurrent use.
+type Rules[T any] struct {
 	loader  Loader
-	state   classify.State
+	build   func(*rules.Set) T
 	log     *slog.Logger
 	metrics *lambdaenv.Metrics
 
 	mu      sync.Mutex
-	current *classify.Classifier
-	// err is why there is no current classifier: the last files loaded
-	// did not validate and nothing valid came before them.
+	current T
+	have    bool
+	// err is why there is nothing current: the last files loaded did not
+	// validate and nothing valid came before them.
 	err error
 }
 
-// New returns the rules loaded by loader, classifying with state.
-func New(loader Loader, state classify.State, log *slog.Logger, m *lambdaenv.Metrics) *Rules {
+// New returns the rules loaded by loader, each valid set made into a T by
+// build.
+func New[T any](loader Loader, build func(*rules.Set) T, log *slog.Logger, m *lambdaenv.Metrics) *Rules[T] {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Rules{loader: loader, state: state, log: log, metrics: m}
+	return &Rules[T]{loader: loader, build: build, log: log, metrics: m}
 }
 
-// Classifier returns the classifier of the current rules. It fails only
+// Current returns what was built from the current rules. It fails only
 // while no valid rules have ever been loaded; the error is then worth
 // retrying, once Parameter Store answers or the rules are fixed.
-func (r *Rules) Classifier(ctx context.Context) (*classify.Classifier, error) {
+func (r *Rules[T]) Current(ctx context.Context) (T, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var none T
 	files, changed, err := r.loader.Load(ctx)
 	if err != nil {
 		r.failed(ctx, "rules reload failed", err)
-		if r.current == nil {
-			return nil, fmt.Errorf("load rules: %w", err)
+		if !r.have {
+			return none, fmt.Errorf("load rules: %w", err)
 		}
 		return r.current, nil
 	}
 	if !changed {
-		if r.current == nil && r.err != nil {
-			return nil, r.err
+		if !r.have && r.err != nil {
+			return none, r.err
 		}
-		if r.current != nil {
+		if r.have {
 			return r.current, nil
 		}
 	}
-	set, err := build(files)
+	set, err := buildSet(files)
 	if err != nil {
 		r.failed(ctx, "rules invalid", err)
-		if r.current == nil {
+		if !r.have {
 			r.err = fmt.Errorf("load rules: %w", err)
-			return nil, r.err
+			return none, r.err
 		}
 		return r.current, nil
 	}
-	r.current, r.err = classify.New(set, r.state), nil
+	r.current, r.have, r.err = r.build(set), true, nil
 	names := make([]string, len(files))
 	for i, f := range files {
 		names[i] = fmt.Sprintf("%s@%d", f.Name, f.Version)
@@ -98,8 +102,8 @@ func (r *Rules) Classifier(ctx context.Context) (*classify.Classifier, error) {
 
 // failed logs why the rules could not be (re)loaded, each validation error
 // on its own record, and counts it.
-func (r *Rules) failed(ctx context.Context, msg string, err error) {
-	keeping := r.current != nil
+func (r *Rules[T]) failed(ctx context.Context, msg string, err error) {
+	keeping := r.have
 	var es rules.Errors
 	if errors.As(err, &es) {
 		for _, e := range es {
@@ -112,9 +116,9 @@ func (r *Rules) failed(ctx context.Context, msg string, err error) {
 	r.metrics.Count(metrics.RulesReloadFailed, nil, 1)
 }
 
-// build validates the parameters as rules files. rules.Build refuses an
+// buildSet validates the parameters as rules files. rules.Build refuses an
 // empty list too: an empty path is a mistake, not a wish to ignore everything.
-func build(files []parameterstore.File) (*rules.Set, error) {
+func buildSet(files []parameterstore.File) (*rules.Set, error) {
 	in := make([]rules.File, len(files))
 	for i, f := range files {
 		in[i] = rules.File{Name: f.Name, Data: f.Data}

@@ -123,7 +123,7 @@ func Relater(ops OpsItemUpdater, log *slog.Logger) problems.Relater {
 type ProblemsConfig struct {
 	// Rules give each rule's recurrence and the review's rules; the
 	// function fails (to be retried) while none were ever loaded.
-	Rules     *liverules.Rules
+	Rules     *liverules.Rules[*rules.Set]
 	Store     problems.Store
 	Relations problems.Relations
 	Changes   problems.Changes
@@ -245,14 +245,18 @@ func (p *Problems) reject(ctx context.Context, payload []byte, err error) (Probl
 	return ProblemsResult{Rejected: err.Error()}, nil
 }
 
+// LiveRules keeps the current rules, as the problems function uses them.
+func LiveRules(loader liverules.Loader, log *slog.Logger, m *lambdaenv.Metrics) *liverules.Rules[*rules.Set] {
+	return liverules.New(loader, func(set *rules.Set) *rules.Set { return set }, log, m)
+}
+
 // trackerFor returns the tracker of the current rules, built anew when
 // they change.
 func (p *Problems) trackerFor(ctx context.Context) (*problems.Tracker, *rules.Set, error) {
-	cl, err := p.cfg.Rules.Classifier(ctx)
+	set, err := p.cfg.Rules.Current(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	set := cl.Rules()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tracker == nil || p.set != set {

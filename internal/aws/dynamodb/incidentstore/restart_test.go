@@ -1,4 +1,4 @@
-package dynamodb_test
+package incidentstore_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/incidentstore"
 	"github.com/opsloop/opsloop/internal/incidents"
 )
 
@@ -28,8 +30,8 @@ func TestRestart(t *testing.T) {
 		})
 	})
 	const name = "opsloop-restart"
-	createTable(t, client, name)
-	table := dynamodb.New(client, name, dynamodb.Options{})
+	dynamotest.Create(t, client, name)
+	table := incidentstore.New(dynamodb.New(client, name, dynamodb.Options{}))
 
 	calls := []struct {
 		name string
@@ -67,7 +69,7 @@ func TestRestart(t *testing.T) {
 				t.Fatalf("Restart = %v", err)
 			}
 			// The restarted dynalite is empty, as a fresh deployment would be.
-			createTable(t, client, name)
+			dynamotest.Create(t, client, name)
 		}
 		for _, c := range calls {
 			err := c.call(phase)

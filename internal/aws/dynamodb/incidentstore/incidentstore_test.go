@@ -1,4 +1,4 @@
-package dynamodb_test
+package incidentstore_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/incidentstore"
 	"github.com/opsloop/opsloop/internal/incidents"
 )
 
@@ -41,7 +43,7 @@ func sampleRecord(fp string) *incidents.Record {
 // table's TTL attribute, so DynamoDB deletes it; others do not.
 func TestKeptRecoveryExpires(t *testing.T) {
 	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{})
+	table, client := newStore(t)
 	expires := base.Add(14 * 24 * time.Hour)
 	kept := &incidents.Record{Fingerprint: "kept:1", Status: incidents.StatusResolved, Rule: "r", Expires: expires,
 		Recovery: &signal.Signal{Kind: signal.Recovered, EventID: "e-9", Time: base, Rule: "r", Fingerprint: "kept:1"}}
@@ -72,7 +74,7 @@ func TestKeptRecoveryExpires(t *testing.T) {
 
 func TestIncidentStoreRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	table, _ := newTable(t, dynamodb.Options{})
+	table, _ := newStore(t)
 	const fp = "alarm-in-alarm:cpu-high"
 	got, err := table.Get(ctx, fp)
 	if err != nil || got != nil {
@@ -126,8 +128,8 @@ func TestIncidentStoreRoundTrip(t *testing.T) {
 
 func TestPutRetriedAfterSuccess(t *testing.T) {
 	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{})
-	retrying := dynamodb.New(lostResponse{API: client}, table.Name(), dynamodb.Options{})
+	table, client := newStore(t)
+	retrying := incidentstore.New(dynamodb.New(dynamotest.LostResponse{API: client}, table.Name(), dynamodb.Options{}))
 	rec := sampleRecord("lost:1")
 	if err := retrying.Put(ctx, rec); err != nil {
 		t.Fatalf("Put(version 0) with a lost response = %v, want nil", err)
@@ -139,7 +141,7 @@ func TestPutRetriedAfterSuccess(t *testing.T) {
 
 func TestPutConcurrent(t *testing.T) {
 	ctx := context.Background()
-	table, _ := newTable(t, dynamodb.Options{})
+	table, _ := newStore(t)
 	const workers = 12
 	const fp = "storm:1"
 
@@ -215,7 +217,7 @@ func TestPutConcurrent(t *testing.T) {
 
 func TestAddHistory(t *testing.T) {
 	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{})
+	table, client := newStore(t)
 	const fp = "alarm-in-alarm:cpu-high"
 	hs := []incidents.History{
 		{Fingerprint: fp, OpsItemID: "oi-000000000002", Rule: "alarm-in-alarm", Opened: base.Add(time.Hour), Resolved: base.Add(2 * time.Hour), Occurrences: 4},
@@ -239,7 +241,7 @@ func TestAddHistory(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("History(%s) = %+v, want %+v", fp, got, want)
 	}
-	if n := countItems(t, client, table.Name(), "inc#"+fp); n != 3 {
+	if n := dynamotest.CountItems(t, client, table.Name(), "inc#"+fp); n != 3 {
 		t.Errorf("items under inc#%s = %d, want 3 (record and two history items)", fp, n)
 	}
 }

@@ -1,4 +1,6 @@
-package dynamodb
+// Package problemstore keeps the problems function's items in opsloop's
+// DynamoDB table (see package dynamodb for the table and its layout).
+package problemstore
 
 import (
 	"context"
@@ -9,14 +11,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/review"
 )
 
-// Problems is the problems function's state in the table shared with the
+// Store is the problems function's state in the table shared with the
 // other functions: problem records, the links from OpsItems to them, the
 // relation index, and the incident log the scheduled review reads. It adds
 // these items to the layout in the package comment:
@@ -36,11 +39,11 @@ import (
 // The ISO week is that of the incident's opening, in UTC ("2026-W06").
 // Every write is a single-item put or update; a problem's Put is
 // conditional on the version it read.
-type Problems struct {
-	client API
+type Store struct {
+	client dynamodb.API
 	name   string
-	table  *Table
-	opts   ProblemsOptions
+	table  *dynamodb.Table
+	opts   Options
 }
 
 // Default lifetimes of the problems function's items.
@@ -60,8 +63,8 @@ const (
 // recently related.
 const MaxRelated = 50
 
-// ProblemsOptions tune Problems; zero values take the defaults.
-type ProblemsOptions struct {
+// Options tune Problems; zero values take the defaults.
+type Options struct {
 	LinkTTL        time.Duration // default DefaultLinkTTL
 	RelationTTL    time.Duration // default DefaultRelationTTL
 	IncidentLogTTL time.Duration // default DefaultIncidentLogTTL
@@ -70,13 +73,13 @@ type ProblemsOptions struct {
 }
 
 var (
-	_ problems.Store     = (*Problems)(nil)
-	_ problems.Relations = (*Problems)(nil)
+	_ problems.Store     = (*Store)(nil)
+	_ problems.Relations = (*Store)(nil)
 )
 
 // NewProblems returns the problems state in the table named name, reached
 // through client.
-func NewProblems(client API, name string, opts ProblemsOptions) *Problems {
+func New(client dynamodb.API, name string, opts Options) *Store {
 	if opts.LinkTTL <= 0 {
 		opts.LinkTTL = DefaultLinkTTL
 	}
@@ -89,7 +92,7 @@ func NewProblems(client API, name string, opts ProblemsOptions) *Problems {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Problems{client: client, name: name, table: New(client, name, Options{Now: opts.Now}), opts: opts}
+	return &Store{client: client, name: name, table: dynamodb.New(client, name, dynamodb.Options{Now: opts.Now}), opts: opts}
 }
 
 const (
@@ -103,7 +106,7 @@ func problemPK(key string) string         { return "prb#" + key }
 func opsItemPK(id string) string          { return "prbopsitem#" + id }
 func relationPK(res string) string        { return "rel#" + res }
 func weekPK(t time.Time) string           { return "rev#" + ISOWeek(t) }
-func statusSK(p *problems.Problem) string { return timeKey(p.LastSeen) + "#" + p.Key }
+func statusSK(p *problems.Problem) string { return dynamodb.TimeKey(p.LastSeen) + "#" + p.Key }
 
 // ISOWeek names the ISO 8601 week of t in UTC, as the incident log's
 // partitions do: "2026-W06".
@@ -113,8 +116,8 @@ func ISOWeek(t time.Time) string {
 }
 
 // Get implements problems.Store with a strongly consistent read.
-func (s *Problems) Get(ctx context.Context, key string) (*problems.Problem, error) {
-	item, err := s.get(ctx, keyOf(problemPK(key), problemSK), "get problem "+key)
+func (s *Store) Get(ctx context.Context, key string) (*problems.Problem, error) {
+	item, err := s.get(ctx, dynamodb.Key(problemPK(key), problemSK), "get problem "+key)
 	if err != nil || item == nil {
 		return nil, err
 	}
@@ -127,10 +130,10 @@ func (s *Problems) Get(ctx context.Context, key string) (*problems.Problem, erro
 
 func decodeProblem(item map[string]types.AttributeValue) (*problems.Problem, error) {
 	var p problems.Problem
-	if err := json.Unmarshal([]byte(stringAttr(item, "problem")), &p); err != nil {
+	if err := json.Unmarshal([]byte(dynamodb.StringAttr(item, "problem")), &p); err != nil {
 		return nil, fmt.Errorf("decode problem: %w", err)
 	}
-	v, err := numberAttr(item, "version")
+	v, err := dynamodb.NumberAttr(item, "version")
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +146,7 @@ func decodeProblem(item map[string]types.AttributeValue) (*problems.Problem, err
 // otherwise, storing version p.Version+1; a failed condition is
 // problems.ErrConflict. A put the SDK retried after it had in fact
 // succeeded still succeeds: the item carries a token unique to this call.
-func (s *Problems) Put(ctx context.Context, p *problems.Problem) error {
+func (s *Store) Put(ctx context.Context, p *problems.Problem) error {
 	next := p.Version + 1
 	stored := p.Clone()
 	stored.Version = next
@@ -151,59 +154,59 @@ func (s *Problems) Put(ctx context.Context, p *problems.Problem) error {
 	if err != nil {
 		return fmt.Errorf("put problem %s: %w", p.Key, err)
 	}
-	token := newToken()
-	k := keyOf(problemPK(p.Key), problemSK)
+	token := dynamodb.NewToken()
+	k := dynamodb.Key(problemPK(p.Key), problemSK)
 	item := map[string]types.AttributeValue{
-		PartitionKey: k[PartitionKey], SortKey: k[SortKey],
-		"problem": str(string(data)), "version": num(next), "token": str(token),
-		"status": str(string(p.Status)), "rule": str(p.Rule), "fingerprint": str(p.Fingerprint),
-		StatusIndexPartitionKey: str(string(p.Status)), StatusIndexSortKey: str(statusSK(p)),
+		dynamodb.PartitionKey: k[dynamodb.PartitionKey], dynamodb.SortKey: k[dynamodb.SortKey],
+		"problem": dynamodb.Str(string(data)), "version": dynamodb.Num(next), "token": dynamodb.Str(token),
+		"status": dynamodb.Str(string(p.Status)), "rule": dynamodb.Str(p.Rule), "fingerprint": dynamodb.Str(p.Fingerprint),
+		dynamodb.StatusIndexPartitionKey: dynamodb.Str(string(p.Status)), dynamodb.StatusIndexSortKey: dynamodb.Str(statusSK(p)),
 	}
 	if !p.IsProblem() {
 		window := p.Recurrence.Window()
 		if window <= 0 {
 			window = problems.DefaultRecurrence.Window()
 		}
-		item[TTLAttribute] = epochSeconds(later(p.LastSeen, s.opts.Now()).Add(window))
+		item[dynamodb.TTLAttribute] = dynamodb.EpochSeconds(dynamodb.Later(p.LastSeen, s.opts.Now()).Add(window))
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}
+	in := &awsdynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}
 	if p.Version == 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		in.ExpressionAttributeNames = map[string]string{"#pk": PartitionKey}
+		in.ExpressionAttributeNames = map[string]string{"#pk": dynamodb.PartitionKey}
 	} else {
 		in.ConditionExpression = aws.String("#v = :v")
 		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(p.Version)}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": dynamodb.Num(p.Version)}
 	}
 	_, err = s.client.PutItem(ctx, in)
 	if err == nil {
 		return nil
 	}
-	if !conditionFailed(err) {
+	if !dynamodb.ConditionFailed(err) {
 		return fmt.Errorf("put problem %s: %w", p.Key, err)
 	}
 	now, err := s.get(ctx, k, "put problem "+p.Key)
 	if err != nil {
 		return err
 	}
-	if v, _ := numberAttr(now, "version"); now != nil && v == next && stringAttr(now, "token") == token {
+	if v, _ := dynamodb.NumberAttr(now, "version"); now != nil && v == next && dynamodb.StringAttr(now, "token") == token {
 		return nil
 	}
 	return fmt.Errorf("put problem %s over version %d: %w", p.Key, p.Version, problems.ErrConflict)
 }
 
-// List implements problems.Store with a Query of the StatusIndex, which is
+// List implements problems.Store with a Query of the dynamodb.StatusIndex, which is
 // eventually consistent: a record written a moment ago may be listed as it
 // was before. Records come the most recently seen first, then by key.
-func (s *Problems) List(ctx context.Context, status problems.Status) ([]problems.Problem, error) {
+func (s *Store) List(ctx context.Context, status problems.Status) ([]problems.Problem, error) {
 	var out []problems.Problem
-	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+	pages := awsdynamodb.NewQueryPaginator(s.client, &awsdynamodb.QueryInput{
 		TableName:                aws.String(s.name),
-		IndexName:                aws.String(StatusIndex),
+		IndexName:                aws.String(dynamodb.StatusIndex),
 		KeyConditionExpression:   aws.String("#s = :s"),
-		ExpressionAttributeNames: map[string]string{"#s": StatusIndexPartitionKey},
+		ExpressionAttributeNames: map[string]string{"#s": dynamodb.StatusIndexPartitionKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": str(string(status)),
+			":s": dynamodb.Str(string(status)),
 		},
 		ScanIndexForward: aws.Bool(false),
 	})
@@ -215,7 +218,7 @@ func (s *Problems) List(ctx context.Context, status problems.Status) ([]problems
 		for _, item := range page.Items {
 			p, err := decodeProblem(item)
 			if err != nil {
-				return nil, fmt.Errorf("list %s problems: %s: %w", status, stringAttr(item, PartitionKey), err)
+				return nil, fmt.Errorf("list %s problems: %s: %w", status, dynamodb.StringAttr(item, dynamodb.PartitionKey), err)
 			}
 			out = append(out, *p)
 		}
@@ -231,13 +234,13 @@ func (s *Problems) List(ctx context.Context, status problems.Status) ([]problems
 
 // PutLink implements problems.Store. It updates only the link's own
 // attributes, so writing it again changes nothing.
-func (s *Problems) PutLink(ctx context.Context, opsItemID, key string) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.name), Key: keyOf(opsItemPK(opsItemID), linkSK),
+func (s *Store) PutLink(ctx context.Context, opsItemID, key string) error {
+	_, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(opsItemID), linkSK),
 		UpdateExpression:         aws.String("SET #k = :k, #exp = :exp"),
-		ExpressionAttributeNames: map[string]string{"#k": "key", "#exp": TTLAttribute},
+		ExpressionAttributeNames: map[string]string{"#k": "key", "#exp": dynamodb.TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":k": str(key), ":exp": epochSeconds(s.opts.Now().Add(s.opts.LinkTTL)),
+			":k": dynamodb.Str(key), ":exp": dynamodb.EpochSeconds(s.opts.Now().Add(s.opts.LinkTTL)),
 		},
 	})
 	if err != nil {
@@ -247,32 +250,32 @@ func (s *Problems) PutLink(ctx context.Context, opsItemID, key string) error {
 }
 
 // Link implements problems.Store.
-func (s *Problems) Link(ctx context.Context, opsItemID string) (string, error) {
-	item, err := s.get(ctx, keyOf(opsItemPK(opsItemID), linkSK), "link of OpsItem "+opsItemID)
+func (s *Store) Link(ctx context.Context, opsItemID string) (string, error) {
+	item, err := s.get(ctx, dynamodb.Key(opsItemPK(opsItemID), linkSK), "link of OpsItem "+opsItemID)
 	if err != nil || item == nil {
 		return "", err
 	}
-	return stringAttr(item, "key"), nil
+	return dynamodb.StringAttr(item, "key"), nil
 }
 
 // Relate implements problems.Relations: one item per pair, whose time only
 // moves forward, so relating again or out of order changes nothing.
-func (s *Problems) Relate(ctx context.Context, resource string, related []string, t time.Time) error {
-	exp := epochSeconds(later(t, s.opts.Now()).Add(s.opts.RelationTTL))
+func (s *Store) Relate(ctx context.Context, resource string, related []string, t time.Time) error {
+	exp := dynamodb.EpochSeconds(dynamodb.Later(t, s.opts.Now()).Add(s.opts.RelationTTL))
 	for _, r := range related {
 		if r == "" || r == resource {
 			continue
 		}
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.name), Key: keyOf(relationPK(resource), r),
+		_, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+			TableName: aws.String(s.name), Key: dynamodb.Key(relationPK(resource), r),
 			UpdateExpression:         aws.String("SET #at = :at, #exp = :exp"),
 			ConditionExpression:      aws.String("attribute_not_exists(#at) OR #at < :at"),
-			ExpressionAttributeNames: map[string]string{"#at": "at", "#exp": TTLAttribute},
+			ExpressionAttributeNames: map[string]string{"#at": "at", "#exp": dynamodb.TTLAttribute},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":at": str(timeKey(t)), ":exp": exp,
+				":at": dynamodb.Str(dynamodb.TimeKey(t)), ":exp": exp,
 			},
 		})
-		if err != nil && !conditionFailed(err) {
+		if err != nil && !dynamodb.ConditionFailed(err) {
 			return fmt.Errorf("relate %s to %s: %w", resource, r, err)
 		}
 	}
@@ -281,15 +284,15 @@ func (s *Problems) Relate(ctx context.Context, resource string, related []string
 
 // Related implements problems.Relations: at most MaxRelated resources, the
 // most recently related first.
-func (s *Problems) Related(ctx context.Context, resource string) ([]string, error) {
+func (s *Store) Related(ctx context.Context, resource string) ([]string, error) {
 	type rel struct{ res, at string }
 	var rs []rel
-	err := s.table.query(ctx, "related to "+resource, &dynamodb.QueryInput{
+	err := s.table.Query(ctx, "related to "+resource, &awsdynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": PartitionKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(relationPK(resource))},
+		ExpressionAttributeNames:  map[string]string{"#pk": dynamodb.PartitionKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamodb.Str(relationPK(resource))},
 	}, func(item map[string]types.AttributeValue) error {
-		rs = append(rs, rel{stringAttr(item, SortKey), stringAttr(item, "at")})
+		rs = append(rs, rel{dynamodb.StringAttr(item, dynamodb.SortKey), dynamodb.StringAttr(item, "at")})
 		return nil
 	})
 	if err != nil {
@@ -311,7 +314,7 @@ func (s *Problems) Related(ctx context.Context, resource string) ([]string, erro
 // LogOpened keeps an opened incident in the incident log of its opening's
 // ISO week, for the review. Logging it again changes nothing, and a
 // resolution logged before it (events arrive in any order) is applied.
-func (s *Problems) LogOpened(ctx context.Context, inc review.Incident) error {
+func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 	id := inc.OpsItemID
 	if id == "" {
 		id = "fp:" + inc.Fingerprint
@@ -322,16 +325,16 @@ func (s *Problems) LogOpened(ctx context.Context, inc review.Incident) error {
 	if err != nil {
 		return fmt.Errorf("log incident %s: %w", id, err)
 	}
-	exp := epochSeconds(later(inc.Opened, s.opts.Now()).Add(s.opts.IncidentLogTTL))
-	lk := keyOf(weekPK(inc.Opened), timeKey(inc.Opened)+"#"+id)
+	exp := dynamodb.EpochSeconds(dynamodb.Later(inc.Opened, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	lk := dynamodb.Key(weekPK(inc.Opened), dynamodb.TimeKey(inc.Opened)+"#"+id)
 	// The log item first, then the OpsItem's index naming it: a resolution
 	// that finds the index finds the item too.
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
 		TableName: aws.String(s.name), Key: lk,
 		UpdateExpression:         aws.String("SET #inc = :inc, #exp = :exp"),
-		ExpressionAttributeNames: map[string]string{"#inc": "incident", "#exp": TTLAttribute},
+		ExpressionAttributeNames: map[string]string{"#inc": "incident", "#exp": dynamodb.TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":inc": str(string(data)), ":exp": exp,
+			":inc": dynamodb.Str(string(data)), ":exp": exp,
 		},
 	})
 	if err != nil {
@@ -340,12 +343,12 @@ func (s *Problems) LogOpened(ctx context.Context, inc review.Incident) error {
 	if inc.OpsItemID == "" {
 		return nil
 	}
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.name), Key: keyOf(opsItemPK(inc.OpsItemID), logSK),
+	out, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(inc.OpsItemID), logSK),
 		UpdateExpression:         aws.String("SET #lpk = :lpk, #lsk = :lsk, #op = :op, #exp = :exp"),
-		ExpressionAttributeNames: map[string]string{"#lpk": "logpk", "#lsk": "logsk", "#op": "opened", "#exp": TTLAttribute},
+		ExpressionAttributeNames: map[string]string{"#lpk": "logpk", "#lsk": "logsk", "#op": "opened", "#exp": dynamodb.TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":lpk": lk[PartitionKey], ":lsk": lk[SortKey], ":op": str(timeKey(inc.Opened)), ":exp": exp,
+			":lpk": lk[dynamodb.PartitionKey], ":lsk": lk[dynamodb.SortKey], ":op": dynamodb.Str(dynamodb.TimeKey(inc.Opened)), ":exp": exp,
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
@@ -364,22 +367,22 @@ func (s *Problems) LogOpened(ctx context.Context, inc review.Incident) error {
 // logged yet). The first resolution's time is kept; occurrences and
 // flapping come from opsloop's own "Incident Resolved" whenever it brings
 // them, since OpsCenter's events have neither.
-func (s *Problems) LogResolved(ctx context.Context, r problems.Resolution) (inc review.Incident, first bool, err error) {
+func (s *Store) LogResolved(ctx context.Context, r problems.Resolution) (inc review.Incident, first bool, err error) {
 	op := "log resolution of " + r.OpsItemID
 	res := logResolution{resolved: r.Resolved, occurrences: r.Occurrences, flapping: r.Flapping}
 	expr := "SET #res = if_not_exists(#res, :res), #exp = if_not_exists(#exp, :exp)"
-	names := map[string]string{"#res": "resolved", "#exp": TTLAttribute}
+	names := map[string]string{"#res": "resolved", "#exp": dynamodb.TTLAttribute}
 	values := map[string]types.AttributeValue{
-		":res": str(timeKey(r.Resolved)),
-		":exp": epochSeconds(later(r.Resolved, s.opts.Now()).Add(s.opts.IncidentLogTTL)),
+		":res": dynamodb.Str(dynamodb.TimeKey(r.Resolved)),
+		":exp": dynamodb.EpochSeconds(dynamodb.Later(r.Resolved, s.opts.Now()).Add(s.opts.IncidentLogTTL)),
 	}
 	if r.Occurrences > 0 || r.Flapping {
 		expr += ", #occ = :occ, #flap = :flap"
 		names["#occ"], names["#flap"] = "occurrences", "flapping"
-		values[":occ"], values[":flap"] = num(int64(r.Occurrences)), &types.AttributeValueMemberBOOL{Value: r.Flapping}
+		values[":occ"], values[":flap"] = dynamodb.Num(int64(r.Occurrences)), &types.AttributeValueMemberBOOL{Value: r.Flapping}
 	}
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.name), Key: keyOf(opsItemPK(r.OpsItemID), logSK),
+	out, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(r.OpsItemID), logSK),
 		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		ReturnValues: types.ReturnValueAllOld,
 	})
@@ -396,14 +399,14 @@ func (s *Problems) LogResolved(ctx context.Context, r problems.Resolution) (inc 
 		}
 	}
 	inc = review.Incident{OpsItemID: r.OpsItemID, Fingerprint: r.Fingerprint, Resolved: res.resolved, Occurrences: res.occurrences, Flapping: res.flapping}
-	if t, err := time.Parse(sortTime, stringAttr(old, "opened")); err == nil {
+	if t, err := time.Parse(dynamodb.SortTime, dynamodb.StringAttr(old, "opened")); err == nil {
 		inc.Opened = t
 	}
-	lpk, lsk := stringAttr(old, "logpk"), stringAttr(old, "logsk")
+	lpk, lsk := dynamodb.StringAttr(old, "logpk"), dynamodb.StringAttr(old, "logsk")
 	if lpk == "" || lsk == "" {
 		return inc, first, nil
 	}
-	if err := s.resolveLogItem(ctx, keyOf(lpk, lsk), res, op); err != nil {
+	if err := s.resolveLogItem(ctx, dynamodb.Key(lpk, lsk), res, op); err != nil {
 		return inc, first, err
 	}
 	return inc, first, nil
@@ -417,12 +420,12 @@ type logResolution struct {
 
 // resolutionOf reads the resolution an item holds, nil when none.
 func resolutionOf(item map[string]types.AttributeValue) *logResolution {
-	t, err := time.Parse(sortTime, stringAttr(item, "resolved"))
+	t, err := time.Parse(dynamodb.SortTime, dynamodb.StringAttr(item, "resolved"))
 	if err != nil {
 		return nil
 	}
 	r := &logResolution{resolved: t}
-	if n, err := numberAttr(item, "occurrences"); err == nil {
+	if n, err := dynamodb.NumberAttr(item, "occurrences"); err == nil {
 		r.occurrences = int(n)
 	}
 	if b, ok := item["flapping"].(*types.AttributeValueMemberBOOL); ok {
@@ -433,18 +436,18 @@ func resolutionOf(item map[string]types.AttributeValue) *logResolution {
 
 // resolveLogItem applies a resolution to a log item that exists; the item
 // gone (expired) is not an error.
-func (s *Problems) resolveLogItem(ctx context.Context, k map[string]types.AttributeValue, r logResolution, op string) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+func (s *Store) resolveLogItem(ctx context.Context, k map[string]types.AttributeValue, r logResolution, op string) error {
+	_, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
 		TableName: aws.String(s.name), Key: k,
 		UpdateExpression:         aws.String("SET #res = if_not_exists(#res, :res), #occ = :occ, #flap = :flap"),
 		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#res": "resolved", "#occ": "occurrences", "#flap": "flapping"},
+		ExpressionAttributeNames: map[string]string{"#pk": dynamodb.PartitionKey, "#res": "resolved", "#occ": "occurrences", "#flap": "flapping"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":res": str(timeKey(r.resolved)), ":occ": num(int64(r.occurrences)),
+			":res": dynamodb.Str(dynamodb.TimeKey(r.resolved)), ":occ": dynamodb.Num(int64(r.occurrences)),
 			":flap": &types.AttributeValueMemberBOOL{Value: r.flapping},
 		},
 	})
-	if err != nil && !conditionFailed(err) {
+	if err != nil && !dynamodb.ConditionFailed(err) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
@@ -452,27 +455,27 @@ func (s *Problems) resolveLogItem(ctx context.Context, k map[string]types.Attrib
 
 // Incidents returns the logged incidents opened within [from, to], oldest
 // first, with their resolutions.
-func (s *Problems) Incidents(ctx context.Context, from, to time.Time) ([]review.Incident, error) {
+func (s *Store) Incidents(ctx context.Context, from, to time.Time) ([]review.Incident, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("incidents from %s to %s: the period ends before it starts", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	var out []review.Incident
 	for _, week := range weeks(from, to) {
-		err := s.table.query(ctx, "incidents of "+week, &dynamodb.QueryInput{
+		err := s.table.Query(ctx, "incidents of "+week, &awsdynamodb.QueryInput{
 			KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-			ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey},
+			ExpressionAttributeNames: map[string]string{"#pk": dynamodb.PartitionKey, "#sk": dynamodb.SortKey},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str("rev#" + week), ":lo": str(timeKey(from)), ":hi": str(timeKey(to) + "$"),
+				":pk": dynamodb.Str("rev#" + week), ":lo": dynamodb.Str(dynamodb.TimeKey(from)), ":hi": dynamodb.Str(dynamodb.TimeKey(to) + "$"),
 			},
 		}, func(item map[string]types.AttributeValue) error {
-			data := stringAttr(item, "incident")
+			data := dynamodb.StringAttr(item, "incident")
 			if data == "" {
 				// Only a resolution reached an item that had expired: nothing to show.
 				return nil
 			}
 			var inc review.Incident
 			if err := json.Unmarshal([]byte(data), &inc); err != nil {
-				return fmt.Errorf("decode incident %s: %w", stringAttr(item, SortKey), err)
+				return fmt.Errorf("decode incident %s: %w", dynamodb.StringAttr(item, dynamodb.SortKey), err)
 			}
 			if r := resolutionOf(item); r != nil {
 				inc.Resolved, inc.Occurrences, inc.Flapping = r.resolved, r.occurrences, r.flapping
@@ -502,25 +505,25 @@ func weeks(from, to time.Time) []string {
 }
 
 // ReviewSent reports whether the review id was marked as sent.
-func (s *Problems) ReviewSent(ctx context.Context, id string) (bool, error) {
-	item, err := s.get(ctx, keyOf(sentPK, id), "review "+id)
+func (s *Store) ReviewSent(ctx context.Context, id string) (bool, error) {
+	item, err := s.get(ctx, dynamodb.Key(sentPK, id), "review "+id)
 	return item != nil && item["at"] != nil, err
 }
 
 // ClaimReview implements lambdafn.ReviewMarks with a conditional write: the
 // review's item is written with the claim's end unless the review was sent
 // or another claim lasts beyond at.
-func (s *Problems) ClaimReview(ctx context.Context, id string, at, until time.Time) (bool, error) {
-	item := keyOf(sentPK, id)
-	item["until"] = str(timeKey(until))
-	item[TTLAttribute] = epochSeconds(later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+func (s *Store) ClaimReview(ctx context.Context, id string, at, until time.Time) (bool, error) {
+	item := dynamodb.Key(sentPK, id)
+	item["until"] = dynamodb.Str(dynamodb.TimeKey(until))
+	item[dynamodb.TTLAttribute] = dynamodb.EpochSeconds(dynamodb.Later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	_, err := s.client.PutItem(ctx, &awsdynamodb.PutItemInput{
 		TableName: aws.String(s.name), Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR (attribute_not_exists(#at) AND #until < :at)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": PartitionKey, "#at": "at", "#until": "until"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(timeKey(at))},
+		ExpressionAttributeNames:  map[string]string{"#pk": dynamodb.PartitionKey, "#at": "at", "#until": "until"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": dynamodb.Str(dynamodb.TimeKey(at))},
 	})
-	if conditionFailed(err) {
+	if dynamodb.ConditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -531,13 +534,13 @@ func (s *Problems) ClaimReview(ctx context.Context, id string, at, until time.Ti
 
 // ReleaseReview implements lambdafn.ReviewMarks: the claim is deleted unless
 // the review was sent meanwhile.
-func (s *Problems) ReleaseReview(ctx context.Context, id string) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.name), Key: keyOf(sentPK, id),
+func (s *Store) ReleaseReview(ctx context.Context, id string) error {
+	_, err := s.client.DeleteItem(ctx, &awsdynamodb.DeleteItemInput{
+		TableName: aws.String(s.name), Key: dynamodb.Key(sentPK, id),
 		ConditionExpression:      aws.String("attribute_not_exists(#at)"),
 		ExpressionAttributeNames: map[string]string{"#at": "at"},
 	})
-	if err != nil && !conditionFailed(err) {
+	if err != nil && !dynamodb.ConditionFailed(err) {
 		return fmt.Errorf("release review %s: %w", id, err)
 	}
 	return nil
@@ -545,19 +548,16 @@ func (s *Problems) ReleaseReview(ctx context.Context, id string) error {
 
 // MarkReviewSent records that the review id was sent at, so that a
 // redelivery of its schedule does not send it again.
-func (s *Problems) MarkReviewSent(ctx context.Context, id string, at time.Time) error {
-	item := keyOf(sentPK, id)
-	item["at"] = str(timeKey(at))
-	item[TTLAttribute] = epochSeconds(later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}); err != nil {
+func (s *Store) MarkReviewSent(ctx context.Context, id string, at time.Time) error {
+	item := dynamodb.Key(sentPK, id)
+	item["at"] = dynamodb.Str(dynamodb.TimeKey(at))
+	item[dynamodb.TTLAttribute] = dynamodb.EpochSeconds(dynamodb.Later(at, s.opts.Now()).Add(s.opts.IncidentLogTTL))
+	if _, err := s.client.PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}); err != nil {
 		return fmt.Errorf("mark review %s sent: %w", id, err)
 	}
 	return nil
 }
 
-func (s *Problems) get(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
-	return s.table.get(ctx, k, op)
+func (s *Store) get(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
+	return s.table.Item(ctx, k, op)
 }
-
-// keyOf is the item key of pk and sk, for methods whose parameters hide key.
-func keyOf(pk, sk string) map[string]types.AttributeValue { return key(pk, sk) }

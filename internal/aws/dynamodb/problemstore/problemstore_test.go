@@ -1,4 +1,4 @@
-package dynamodb_test
+package problemstore_test
 
 import (
 	"context"
@@ -14,15 +14,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/review"
 )
 
+var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
 // newProblems creates a fresh table and returns the problems state on it.
-func newProblems(t *testing.T) (*dynamodb.Problems, *awsdynamodb.Client, string) {
+func newProblems(t *testing.T) (*problemstore.Store, *awsdynamodb.Client, string) {
 	t.Helper()
-	table, client := newTable(t, dynamodb.Options{})
-	return dynamodb.NewProblems(client, table.Name(), dynamodb.ProblemsOptions{}), client, table.Name()
+	client, name := dynamotest.Table(t)
+	return problemstore.New(client, name, problemstore.Options{}), client, name
 }
 
 func sampleProblem(key string, status problems.Status, lastSeen time.Time) *problems.Problem {
@@ -66,7 +72,7 @@ func TestProblemsPutGet(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Get(%s) = %+v, want %+v", key, got, want)
 	}
-	item := rawItem(t, client, name, "prb#"+key, "problem")
+	item := dynamotest.RawItem(t, client, name, "prb#"+key, "problem")
 	for attr, want := range map[string]string{
 		"status": "open", "rule": "alarm-in-alarm", "fingerprint": "fp:" + key,
 		dynamodb.StatusIndexPartitionKey: "open", dynamodb.StatusIndexSortKey: "2026-03-01T12:00:00.000000000Z#" + key,
@@ -109,9 +115,9 @@ func TestProblemsPutGet(t *testing.T) {
 
 func TestProblemsCandidateExpires(t *testing.T) {
 	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{})
+	client, name := dynamotest.Table(t)
 	now := base.Add(time.Hour)
-	store := dynamodb.NewProblems(client, table.Name(), dynamodb.ProblemsOptions{Now: func() time.Time { return now }})
+	store := problemstore.New(client, name, problemstore.Options{Now: func() time.Time { return now }})
 	tests := []struct {
 		name     string
 		lastSeen time.Time
@@ -130,7 +136,7 @@ func TestProblemsCandidateExpires(t *testing.T) {
 			if err := store.Put(ctx, p); err != nil {
 				t.Fatalf("Put = %v", err)
 			}
-			item := rawItem(t, client, table.Name(), "prb#"+key, "problem")
+			item := dynamotest.RawItem(t, client, name, "prb#"+key, "problem")
 			got := int64(0)
 			if v, ok := item[dynamodb.TTLAttribute].(*types.AttributeValueMemberN); ok {
 				fmt.Sscan(v.Value, &got)
@@ -145,7 +151,7 @@ func TestProblemsCandidateExpires(t *testing.T) {
 func TestProblemsPutRetriedAfterSuccess(t *testing.T) {
 	ctx := context.Background()
 	store, client, name := newProblems(t)
-	retrying := dynamodb.NewProblems(lostResponse{API: client}, name, dynamodb.ProblemsOptions{})
+	retrying := problemstore.New(dynamotest.LostResponse{API: client}, name, problemstore.Options{})
 	p := sampleProblem("P-lost", problems.Open, base)
 	if err := retrying.Put(ctx, p); err != nil {
 		t.Fatalf("Put(version 0) with a lost response = %v, want nil", err)
@@ -370,10 +376,10 @@ func TestIncidentLog(t *testing.T) {
 			}
 		}
 	}
-	if n := countItems(t, client, name, "rev#2026-W09"); n != 2 {
+	if n := dynamotest.CountItems(t, client, name, "rev#2026-W09"); n != 2 {
 		t.Errorf("items of week 2026-W09 = %d, want 2 (a and b)", n)
 	}
-	if n := countItems(t, client, name, "rev#2026-W10"); n != 1 {
+	if n := dynamotest.CountItems(t, client, name, "rev#2026-W10"); n != 1 {
 		t.Errorf("items of week 2026-W10 = %d, want 1 (c)", n)
 	}
 
@@ -434,7 +440,7 @@ func TestISOWeek(t *testing.T) {
 		{time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), "2026-W10"},
 	}
 	for _, tt := range tests {
-		if got := dynamodb.ISOWeek(tt.at); got != tt.want {
+		if got := problemstore.ISOWeek(tt.at); got != tt.want {
 			t.Errorf("ISOWeek(%s) = %s, want %s", tt.at, got, tt.want)
 		}
 	}

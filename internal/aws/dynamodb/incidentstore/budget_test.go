@@ -1,4 +1,4 @@
-package dynamodb_test
+package incidentstore_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
 )
 
 // TestBudgetTake: against dynalite, Take counts up to its limit, counts a
@@ -18,7 +19,7 @@ import (
 // pass the limit.
 func TestBudgetTake(t *testing.T) {
 	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{})
+	table, client := newStore(t)
 	exp := base.Add(time.Hour)
 	for i, want := range []bool{true, true, false} {
 		ok, err := table.Take(ctx, "rule#r#h#1", 2, fmt.Sprintf("id-%d", i), exp)
@@ -36,7 +37,7 @@ func TestBudgetTake(t *testing.T) {
 	if ok, err := table.Take(ctx, "rule#r#h#1", 2, "id-3", exp); err != nil || !ok {
 		t.Errorf("Take after Give = %v, %v; want true", ok, err)
 	}
-	item := rawItem(t, client, table.Name(), "bgt#rule#r#h#1", "budget")
+	item := dynamotest.RawItem(t, client, table.Name(), "bgt#rule#r#h#1", "budget")
 	if n, ok := item["n"].(*types.AttributeValueMemberN); !ok || n.Value != "2" {
 		t.Errorf("budget count = %v, want 2", item["n"])
 	}
@@ -70,7 +71,7 @@ func TestBudgetTake(t *testing.T) {
 
 func TestWaitlist(t *testing.T) {
 	ctx := context.Background()
-	table, _ := newTable(t, dynamodb.Options{})
+	table, _ := newStore(t)
 	if got, err := table.Waiting(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("Waiting() on an empty table = %v, %v", got, err)
 	}
