@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -143,7 +144,7 @@ func TestReplayJSON(t *testing.T) {
 
 func TestReplaySummary(t *testing.T) {
 	code, out, _ := runCLI("replay", "../../events-samples")
-	for _, want := range []string{"RULE", "OpsItems: 26 (", "Alarm high-cpu-web-1 is in ALARM", "problems: 1", "top suspected cause: AuthorizeSecurityGroupIngress"} {
+	for _, want := range []string{"RULE", "OpsItems: 27 (", "Alarm high-cpu-web-1 is in ALARM", "problems: 1", "top suspected cause: AuthorizeSecurityGroupIngress"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("replay summary = %d, lacks %q:\n%s", code, want, out)
 		}
@@ -155,5 +156,33 @@ func TestUsage(t *testing.T) {
 		if code, _, _ := runCLI(args...); code != 2 {
 			t.Errorf("opsloop %v exit = %d, want 2", args, code)
 		}
+	}
+}
+
+// TestRulesTestTrailShapes: `rules test` reads CloudTrail data in the shapes
+// users hold, one result per event, each saying where it was.
+func TestRulesTestTrailShapes(t *testing.T) {
+	file := "../../events-samples/trails/lookup-events.json"
+	code, out, errOut := runCLI("rules", "test", "--json", file)
+	if code != 0 {
+		t.Fatalf("rules test %s = %d: %s", file, code, errOut)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var res struct {
+			File, Pos string
+			Decision  struct{ Action, Rule string }
+		}
+		if err := json.Unmarshal([]byte(line), &res); err != nil {
+			t.Fatalf("--json line %q: %v", line, err)
+		}
+		if res.File != file {
+			t.Errorf("file = %q, want %q", res.File, file)
+		}
+		got = append(got, strings.TrimPrefix(res.Pos, file)+" "+res.Decision.Action+" "+res.Decision.Rule)
+	}
+	want := []string{"#Events[0] record api-write", "#Events[1] ignore "}
+	if !slices.Equal(got, want) {
+		t.Errorf("rules test %s = %q, want %q", file, got, want)
 	}
 }

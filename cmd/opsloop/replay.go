@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -53,7 +55,11 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func printReport(w io.Writer, rep *replay.Report) {
-	fmt.Fprintf(w, "events: %d read, %d invalid, %d duplicate deliveries\n", rep.Events, rep.Invalid.Count, rep.Duplicates)
+	fmt.Fprintf(w, "events: %d read, %d invalid, %d duplicate deliveries", rep.Events, rep.Invalid.Count, rep.Duplicates)
+	for _, reason := range slices.Sorted(maps.Keys(rep.Skipped)) {
+		fmt.Fprintf(w, ", %d skipped (%s)", rep.Skipped[reason], reason)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "decisions:")
 	for _, a := range classify.Actions {
 		fmt.Fprintf(w, " %s %d", a, rep.Decisions[a])

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/eventfile"
 	"github.com/opsloop/opsloop/internal/local/memory"
 	"github.com/opsloop/opsloop/internal/pattern"
 	"github.com/opsloop/opsloop/internal/rules"
@@ -72,7 +72,10 @@ func rulesSchema(_ context.Context, _ []string, stdout, stderr io.Writer) int {
 
 // testResult is what `rules test --json` prints per event.
 type testResult struct {
-	File     string             `json:"file"`
+	File string `json:"file"`
+	// Pos is where in File the event is, when File holds several
+	// (JSON lines, CloudTrail logs, lookup-events output, ...).
+	Pos      string             `json:"pos,omitempty"`
 	Error    string             `json:"error,omitempty"`
 	Decision *classify.Decision `json:"decision,omitempty"`
 	Closest  []nearMiss         `json:"closest,omitempty"`
@@ -108,32 +111,56 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	code := exitOK
 	enc := json.NewEncoder(stdout)
 	for _, f := range files {
-		res := testOne(ctx, c, set, f)
-		if res.Error != "" {
-			code = exitInvalid
-		}
-		if *asJSON {
-			if err := enc.Encode(res); err != nil {
-				return exitFailed
+		for _, res := range testFile(ctx, c, set, f) {
+			if res.Error != "" {
+				code = exitInvalid
 			}
-			continue
+			if *asJSON {
+				if err := enc.Encode(res); err != nil {
+					return exitFailed
+				}
+				continue
+			}
+			printTest(stdout, res)
 		}
-		printTest(stdout, res)
 	}
 	return code
 }
 
-func testOne(ctx context.Context, c *classify.Classifier, set *rules.Set, file string) testResult {
-	res := testResult{File: file}
-	data, err := os.ReadFile(file)
+// testFile tests every event file holds, in whatever shape eventfile reads
+// (a single event, JSON lines, CloudTrail records and logs, ...).
+func testFile(ctx context.Context, c *classify.Classifier, set *rules.Set, file string) []testResult {
+	var out []testResult
+	err := eventfile.Read(ctx, []string{file}, func(it eventfile.Item) error {
+		res := testResult{File: file}
+		if it.Pos != file {
+			res.Pos = it.Pos
+		}
+		switch {
+		case it.Skip != "":
+			return nil
+		case it.Err != nil:
+			res.Error = it.Err.Error()
+		default:
+			res = testOne(ctx, c, set, res, it)
+		}
+		out = append(out, res)
+		return nil
+	})
 	if err != nil {
-		res.Error = err.Error()
-		return res
+		out = append(out, testResult{File: file, Error: err.Error()})
 	}
-	ev, err := event.Parse(data)
-	if err != nil {
-		res.Error = err.Error()
-		return res
+	return out
+}
+
+func testOne(ctx context.Context, c *classify.Classifier, set *rules.Set, res testResult, it eventfile.Item) testResult {
+	ev := it.Event
+	if ev == nil {
+		var err error
+		if ev, err = event.Parse(it.Raw); err != nil {
+			res.Error = err.Error()
+			return res
+		}
 	}
 	d, err := c.Classify(ctx, ev)
 	if err != nil {
@@ -167,7 +194,11 @@ func closest(set *rules.Set, ev *event.Event, n int) []nearMiss {
 }
 
 func printTest(w io.Writer, res testResult) {
-	fmt.Fprintf(w, "%s\n", res.File)
+	if res.Pos != "" {
+		fmt.Fprintf(w, "%s\n", inert.Line(res.Pos))
+	} else {
+		fmt.Fprintf(w, "%s\n", inert.Line(res.File))
+	}
 	if res.Error != "" {
 		fmt.Fprintf(w, "  error:       %s\n\n", inert.Line(res.Error))
 		return

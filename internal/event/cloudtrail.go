@@ -17,6 +17,9 @@ const (
 	DetailTypeConsoleSignIn = "AWS Console Sign In via CloudTrail"
 	DetailTypeServiceEvent  = "AWS Service Event via CloudTrail"
 	DetailTypeConsoleAction = "AWS Console Action via CloudTrail"
+	// DetailTypeInsight is a CloudTrail Insights event: unusual API call or
+	// error rates, when it starts and when it ends.
+	DetailTypeInsight = "AWS Insight via CloudTrail"
 )
 
 // ErrWrongKind is wrapped by the typed views (CloudTrail, Alarm,
@@ -329,6 +332,16 @@ func fromCloudTrailRecord(record []byte) ([]byte, converted, error) {
 		}
 		return nil
 	}
+	detailType, err := cloudTrailDetailType(r.EventType)
+	if err != nil {
+		return nil, none, err
+	}
+	if detailType == DetailTypeInsight {
+		// Insights events name the service in insightDetails; CloudTrail
+		// itself emits them.
+		cloudtrail := "cloudtrail.amazonaws.com"
+		r.EventSource = &cloudtrail
+	}
 	for _, f := range []struct {
 		name string
 		v    *string
@@ -336,10 +349,6 @@ func fromCloudTrailRecord(record []byte) ([]byte, converted, error) {
 		if err := missing(f.name, f.v); err != nil {
 			return nil, none, err
 		}
-	}
-	detailType, err := cloudTrailDetailType(r.EventType)
-	if err != nil {
-		return nil, none, err
 	}
 	account := ""
 	if r.Recipient != nil {
@@ -421,8 +430,10 @@ func cloudTrailDetailType(eventType *string) (string, error) {
 		return DetailTypeServiceEvent, nil
 	case "AwsConsoleAction":
 		return DetailTypeConsoleAction, nil
+	case "AwsCloudTrailInsight":
+		return DetailTypeInsight, nil
 	}
-	return "", fmt.Errorf("cloudtrail record: field \"eventType\": %s is not delivered as an API call, sign-in, console action or service event", quoteShort(*eventType))
+	return "", fmt.Errorf("cloudtrail record: field \"eventType\": %s is not delivered as an API call, sign-in, console action, service event or Insights event", quoteShort(*eventType))
 }
 
 // derivedID gives a record without eventID a stable, UUID-shaped id, so

@@ -12,8 +12,8 @@ import (
 	"github.com/opsloop/opsloop/internal/eventfile"
 )
 
-// TestReadParsedEvents checks that CloudTrail records come with their
-// event parsed, equal to parsing Raw, and other items without.
+// TestReadParsedEvents checks that events and CloudTrail records come with
+// their event parsed, equal to parsing Raw, and bad ones without.
 func TestReadParsedEvents(t *testing.T) {
 	dir := t.TempDir()
 	var gz bytes.Buffer
@@ -38,7 +38,7 @@ func TestReadParsedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantParsed := map[string]bool{"trail.json.gz#Records[0]": true, "trail.json.gz#Records[1]": false, "trail.json.gz#Records[2]": true, "single.json": false}
+	wantParsed := map[string]bool{"trail.json.gz#Records[0]": true, "trail.json.gz#Records[1]": false, "trail.json.gz#Records[2]": true, "single.json": true}
 	if len(items) != len(wantParsed) {
 		t.Fatalf("Read gave %d items, want %d", len(items), len(wantParsed))
 	}

@@ -1,7 +1,9 @@
 // Package eventfile reads EventBridge events from files for replay and
-// tests: single event files, JSON lines, JSON arrays of events, CloudTrail
-// log files (whose records become the events EventBridge would deliver),
-// gzip-compressed or not, and directories of them.
+// tests: single event files, JSON lines, JSON arrays and directories of
+// them, gzip-compressed or not. What each value holds is told by its
+// content (shapes.go): EventBridge events, raw CloudTrail records, CloudTrail
+// log files, lookup-events output, CloudTrail Lake results; CloudTrail
+// records become the events EventBridge would deliver.
 package eventfile
 
 import (
@@ -39,10 +41,12 @@ type Item struct {
 	// Err is set, and Raw nil, when the item is not valid JSON or a
 	// CloudTrail record could not be converted.
 	Err error
-	// Event is the event parsed, as event.Parse(Raw) returns it, when
-	// reading had to parse it anyway (CloudTrail records); nil otherwise.
-	// Its Raw is Raw.
+	// Event is the event parsed, as event.Parse(Raw) returns it; nil
+	// with Err or Skip. Its Raw is Raw.
 	Event *event.Event
+	// Skip says why the item holds no event although nothing is wrong
+	// with it (SkipDigest); Raw and Err are empty.
+	Skip string
 }
 
 // extensions are the names Read picks up when it walks a directory.
@@ -223,6 +227,9 @@ type emitter struct {
 func (em *emitter) emit(it Item) error {
 	if err := em.ctx.Err(); err != nil {
 		return err
+	}
+	if it.Raw != nil && it.Event == nil && it.Err == nil {
+		return em.value(it)
 	}
 	return em.fn(it)
 }

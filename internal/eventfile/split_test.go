@@ -137,7 +137,7 @@ func FuzzSplit(f *testing.F) {
 				}
 			}
 			trimmed := bytes.Trim(data, " \t\r\n") // JSON whitespace, not Unicode's
-			if name == "f.json" && json.Valid(trimmed) && len(trimmed) > 0 && trimmed[0] == '{' && !bytes.HasPrefix(trimmed, []byte(`{"Records"`)) &&
+			if name == "f.json" && json.Valid(trimmed) && len(trimmed) > 0 && trimmed[0] == '{' && !otherShape(trimmed) &&
 				!bytes.ContainsAny(trimmed, "\n\r") && len(trimmed) <= MaxItem {
 				if len(items) != 1 || items[0].Err != nil || !bytes.Equal(items[0].Raw, trimmed) || items[0].Pos != name {
 					t.Fatalf("readStream(%s, one object %q) = %+v, want that object", name, trimmed, items)
@@ -145,4 +145,19 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// otherShape reports whether the object holds CloudTrail data that Read
+// converts or skips (shapes.go) rather than delivers as it is.
+func otherShape(obj []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(obj, &top) != nil {
+		return false
+	}
+	for _, k := range []string{"Records", "Events", "QueryResultRows", "eventVersion", "eventType", "eventSource", "digestStartTime", "digestEndTime", "logFiles"} {
+		if _, ok := top[k]; ok {
+			return true
+		}
+	}
+	return false
 }

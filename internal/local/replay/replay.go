@@ -21,8 +21,11 @@ import (
 
 // Report is what a replay found. Its JSON form is a contract other tools rely on.
 type Report struct {
-	Events     int                     `json:"events"`
-	Invalid    Invalid                 `json:"invalid"`
+	Events  int     `json:"events"`
+	Invalid Invalid `json:"invalid"`
+	// Skipped counts, by reason, what the files held that is no event
+	// (CloudTrail digest files).
+	Skipped    map[string]int          `json:"skipped"`
 	Duplicates int                     `json:"duplicates"`
 	Decisions  map[classify.Action]int `json:"decisions"`
 	Rules      map[string]*RuleCount   `json:"rules"`
@@ -77,6 +80,7 @@ type Progress func(items int)
 func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress) (*Report, error) {
 	rep := &Report{
 		Invalid:   Invalid{Reasons: map[string]int{}, Items: []Rejected{}},
+		Skipped:   map[string]int{},
 		Decisions: map[classify.Action]int{},
 		Rules:     map[string]*RuleCount{},
 		Lifecycle: map[incidents.Action]int{},
@@ -96,6 +100,10 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		items++
 		if progress != nil {
 			progress(items)
+		}
+		if it.Skip != "" {
+			rep.Skipped[it.Skip]++
+			return nil
 		}
 		if it.Err != nil {
 			rep.reject(it.Pos, it.Err)
