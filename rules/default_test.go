@@ -121,6 +121,13 @@ func decideRepeated(t *testing.T, set *rules.Set, ev *event.Event, r *rules.Rule
 	if r.Threshold != nil {
 		n = r.Threshold.Count
 	}
+	return decideTimes(t, set, ev, n)
+}
+
+// decideTimes classifies n copies of ev, distinct events a second apart,
+// and returns the last decision.
+func decideTimes(t *testing.T, set *rules.Set, ev *event.Event, n int) classify.Decision {
+	t.Helper()
 	c := classify.New(set, memory.New())
 	var d classify.Decision
 	for i := range n {
