@@ -33,7 +33,7 @@ import (
 
 	"github.com/opsloop/opsloop/infra/ruleparams"
 	"github.com/opsloop/opsloop/internal/aws/awstest"
-	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/eventfile"
@@ -397,15 +397,7 @@ func countTypes(bus *awstest.Events, name string) map[string]int {
 
 func createTable(t *testing.T, d *awstest.Dynalite) {
 	t.Helper()
-	ctx := context.Background()
-	client := d.Client()
-	if _, err := client.CreateTable(ctx, dynamodb.TableDefinition(tableName)); err != nil {
-		t.Fatalf("CreateTable(%s) = %v", tableName, err)
-	}
-	waiter := awsdynamodb.NewTableExistsWaiter(client, func(o *awsdynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
-	if err := waiter.Wait(ctx, &awsdynamodb.DescribeTableInput{TableName: aws.String(tableName)}, 10*time.Second); err != nil {
-		t.Fatalf("wait for table %s: %v", tableName, err)
-	}
+	dynamotest.Create(t, d.Client(), tableName)
 }
 
 // putRules puts the rules files of dir in Parameter Store as the deployment

@@ -16,11 +16,10 @@ import (
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
+	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb/incidentstore"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
 	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
@@ -47,15 +46,8 @@ type deployment struct {
 
 func deploy(t *testing.T, d *awstest.Dynalite, table string) *deployment {
 	t.Helper()
-	ctx := context.Background()
 	client := d.Client()
-	if _, err := client.CreateTable(ctx, dynamodb.TableDefinition(table)); err != nil {
-		t.Fatalf("CreateTable(%s) = %v", table, err)
-	}
-	waiter := awsdynamodb.NewTableExistsWaiter(client, func(o *awsdynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
-	if err := waiter.Wait(ctx, &awsdynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Second); err != nil {
-		t.Fatalf("wait for table %s: %v", table, err)
-	}
+	dynamotest.Create(t, client, table)
 	dep := &deployment{ssm: awstest.NewSSM(), bus: awstest.NewEvents(), out: &bytes.Buffer{}}
 	t.Cleanup(dep.ssm.Close)
 	t.Cleanup(dep.bus.Close)
