@@ -19,6 +19,7 @@ import (
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/metrics"
 	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/signal/fromclassify"
 )
 
 // Bus publishes events on the opsloop bus, as eventbridge.Publisher does.
@@ -120,7 +121,7 @@ func (c *Classifier) Handle(ctx context.Context, payload []byte) (classify.Decis
 		"action", string(d.Action), "rule", d.Rule, "fingerprint", d.Fingerprint, "duplicate", d.Duplicate,
 		"reason", d.Reason, "request_id", lambdaenv.RequestID(ctx))
 
-	s, ok := classify.SignalFor(cl.Rules(), d, ev)
+	s, ok := fromclassify.Signal(cl.Rules(), d, ev)
 	if !ok {
 		return d, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/local/memory"
 	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/signal/fromclassify"
 )
 
 // Local is the whole pipeline in one process on embedded stand-ins for
@@ -75,7 +76,7 @@ func (l *Local) Process(ctx context.Context, ev *event.Event) (Result, error) {
 		return Result{Decision: d}, err
 	}
 	res := Result{Decision: d}
-	s, ok := classify.SignalFor(l.Rules, d, ev)
+	s, ok := fromclassify.Signal(l.Rules, d, ev)
 	if !ok {
 		return res, nil
 	}

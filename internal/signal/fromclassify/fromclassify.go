@@ -1,11 +1,16 @@
-package classify
+// Package fromclassify is the bridge from classification to the incident
+// lifecycle: it makes the classifier's incident and recover decisions the
+// signals of the contract in package signal. It is apart from that package
+// so that the incidents function, which reads signals, does not link the
+// classifier and the rules.
+package fromclassify
 
 import (
 	"unicode/utf8"
 
-	"github.com/opsloop/opsloop/internal/redact"
-
+	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/redact"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/signal"
 )
@@ -14,14 +19,14 @@ import (
 // responder to recognise the event, small enough for PutEvents.
 const maxExcerpt = 4096
 
-// SignalFor turns an incident or recover decision into the signal the
+// Signal turns an incident or recover decision into the signal the
 // incident lifecycle acts on; ok is false for other decisions.
-func SignalFor(set *rules.Set, d Decision, ev *event.Event) (s signal.Signal, ok bool) {
+func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Signal, ok bool) {
 	var kind string
 	switch d.Action {
-	case Incident:
+	case classify.Incident:
 		kind = signal.Detected
-	case Recover:
+	case classify.Recover:
 		kind = signal.Recovered
 	default:
 		return s, false

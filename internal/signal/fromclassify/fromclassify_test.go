@@ -1,4 +1,4 @@
-package classify
+package fromclassify
 
 import (
 	"strings"
@@ -6,41 +6,42 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/signal"
 )
 
-func TestSignalFor(t *testing.T) {
+func TestSignal(t *testing.T) {
 	set := &rules.Set{Severities: map[string]*rules.Severity{
 		"high": {Name: "high", OpsItemSeverity: "2", Priority: 2, Notify: []string{"default"}, Runbooks: []string{"AWS-RestartEC2Instance"}, ResponseTime: time.Hour},
 	}}
 	ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: "123456789012", Region: "us-east-1",
 		Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Raw: []byte(`{"id":"e1"}`)}
 	tests := []struct {
-		action Action
+		action classify.Action
 		kind   string
 		ok     bool
 	}{
-		{Incident, signal.Detected, true},
-		{Recover, signal.Recovered, true},
-		{Record, "", false},
-		{Ignore, "", false},
+		{classify.Incident, signal.Detected, true},
+		{classify.Recover, signal.Recovered, true},
+		{classify.Record, "", false},
+		{classify.Ignore, "", false},
 	}
 	for _, tt := range tests {
-		d := Decision{Action: tt.action, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "Alarm db"}
-		s, ok := SignalFor(set, d, ev)
+		d := classify.Decision{Action: tt.action, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "Alarm db"}
+		s, ok := Signal(set, d, ev)
 		if ok != tt.ok || s.Kind != tt.kind {
-			t.Errorf("SignalFor(%s) = kind %q, %v; want %q, %v", tt.action, s.Kind, ok, tt.kind, tt.ok)
+			t.Errorf("Signal(%s) = kind %q, %v; want %q, %v", tt.action, s.Kind, ok, tt.kind, tt.ok)
 		}
 		if !ok {
 			continue
 		}
 		if err := s.Validate(); err != nil {
-			t.Errorf("SignalFor(%s) is not a valid signal: %v", tt.action, err)
+			t.Errorf("Signal(%s) is not a valid signal: %v", tt.action, err)
 		}
 		if s.EventID != "e1" || s.Fingerprint != "alarm:db" || s.Plan.OpsItemSeverity != "2" || s.Plan.Notify[0] != "default" || s.Plan.ResponseTime != time.Hour {
-			t.Errorf("SignalFor(%s) = %+v, want the event's id, the decision's fingerprint and the severity's plan", tt.action, s)
+			t.Errorf("Signal(%s) = %+v, want the event's id, the decision's fingerprint and the severity's plan", tt.action, s)
 		}
 	}
 }
