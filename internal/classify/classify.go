@@ -155,13 +155,6 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		// (pattern.MaxFieldsMemory): refused, never retried.
 		return d, false, &InvalidError{EventID: ev.ID, Reason: err.Error()}
 	}
-	first, err = c.state.Deliver(ctx, ev.ID, ev.Time)
-	if err != nil {
-		return d, false, fmt.Errorf("dedup event %s: %w", ev.ID, err)
-	}
-	d.Duplicate = !first
-	add := first
-
 	verified := strings.HasPrefix(ev.Source, AWSSourcePrefix)
 	d.Unverified = !verified
 	matched, refused := c.trusted(ev, c.pick(c.rules.Match(fields)))
@@ -173,6 +166,20 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		}
 	}
 	recovering, _ := c.trusted(ev, c.pick(c.recovers.Match(fields)))
+
+	// Only counts need to know a redelivery: an event that can open or
+	// recover an incident is deduplicated first. Ignoring an event writes
+	// nothing, and recording one writes only its change, which is
+	// idempotent; a redelivered one is then decided again, the same way.
+	add := true
+	if decider != nil && decider.Action == rules.Incident || len(recovering) > 0 {
+		first, err = c.state.Deliver(ctx, ev.ID, ev.Time)
+		if err != nil {
+			return d, false, fmt.Errorf("dedup event %s: %w", ev.ID, err)
+		}
+		d.Duplicate = !first
+		add = first
+	}
 	for _, r := range matched {
 		if r.Action == rules.Record && verified {
 			// A change log entry becomes a suspected cause: only AWS

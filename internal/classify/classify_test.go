@@ -318,3 +318,51 @@ func TestRetryAfterFailureCountsOnce(t *testing.T) {
 		})
 	}
 }
+
+// writeCounter counts the State calls that write.
+type writeCounter struct {
+	*memory.Store
+	delivers, records int
+}
+
+func (w *writeCounter) Deliver(ctx context.Context, id string, t time.Time) (bool, error) {
+	w.delivers++
+	return w.Store.Deliver(ctx, id, t)
+}
+
+func (w *writeCounter) RecordChange(ctx context.Context, c changelog.Change) error {
+	w.records++
+	return w.Store.RecordChange(ctx, c)
+}
+
+// TestWritesPerDecision: ignoring an event writes nothing, recording one
+// writes its change only; an event that may open or recover an incident is
+// deduplicated first.
+func TestWritesPerDecision(t *testing.T) {
+	set, err := rules.Build([]rules.File{{Name: "test.json", Data: []byte(testRules)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name              string
+		ev                *event.Event
+		want              classify.Action
+		delivers, records int
+	}{
+		{"ignored", alarm("w1", "quiet-disk", "ALARM", base), classify.Ignore, 0, 0},
+		{"no rule", mustEvent(`{"version":"0","id":"w2","detail-type":"x","source":"aws.x","account":"1","time":"2026-03-01T12:00:00Z","region":"r","resources":[],"detail":{}}`), classify.Ignore, 0, 0},
+		{"recorded", apiCall("w3", "PutRolePolicy", "", base), classify.Record, 0, 1},
+		{"incident", alarm("w4", "db", "ALARM", base), classify.Incident, 1, 0},
+		{"recovery", alarm("w5", "db", "OK", base), classify.Recover, 1, 0},
+	}
+	for _, tt := range tests {
+		st := &writeCounter{Store: memory.New()}
+		d, err := classify.New(set, st).Classify(context.Background(), tt.ev)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if d.Action != tt.want || st.delivers != tt.delivers || st.records != tt.records {
+			t.Errorf("%s: %s with %d Deliver and %d RecordChange, want %s with %d and %d", tt.name, d.Action, st.delivers, st.records, tt.want, tt.delivers, tt.records)
+		}
+	}
+}

@@ -96,6 +96,10 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 	local := NewLocal(set)
 	learn := newLearning(set, local)
 	items := 0
+	// seen tells a delivery of an event already replayed (overlapping
+	// files, an event in two shapes): the deployed pipeline would decide it
+	// again to the same effect, so it is counted, not replayed.
+	seen := map[string]bool{}
 	err := eventfile.Read(ctx, paths, func(it eventfile.Item) error {
 		items++
 		if progress != nil {
@@ -118,6 +122,11 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 			}
 		}
 		rep.Events++
+		if seen[ev.ID] {
+			rep.Duplicates++
+			return nil
+		}
+		seen[ev.ID] = true
 		res, err := local.Process(ctx, ev)
 		if inv := (*classify.InvalidError)(nil); errors.As(err, &inv) {
 			rep.reject(it.Pos, inv)
@@ -180,10 +189,6 @@ func reasonKey(err error) string {
 }
 
 func (r *Report) tally(d classify.Decision) {
-	if d.Duplicate {
-		r.Duplicates++
-		return
-	}
 	r.Decisions[d.Action]++
 	if d.Rule != "" {
 		rc := r.Rules[d.Rule]
