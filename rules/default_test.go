@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -158,4 +159,51 @@ func diff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// awsRunbooks are the AWS-owned Automation documents the default rules
+// offer, with the parameters the AWS Systems Manager Automation runbook
+// reference publishes for them: required, then optional.
+var awsRunbooks = map[string]struct{ required, optional []string }{
+	"AWS-DisablePublicAccessForSecurityGroup": {[]string{"GroupId"}, []string{"AutomationAssumeRole", "IpAddressToBlock"}},
+	"AWS-StartEC2Instance":                    {[]string{"InstanceId"}, []string{"AutomationAssumeRole"}},
+	"AWS-RestartEC2Instance":                  {[]string{"InstanceId"}, []string{"AutomationAssumeRole"}},
+}
+
+// TestDefaultRunbooks: every runbook of the default rules and severities
+// is an AWS-owned document, given only parameters it has, every required
+// one; and the rule's runbook fills them from its sample.
+func TestDefaultRunbooks(t *testing.T) {
+	set := defaults(t)
+	for _, sev := range set.Severities {
+		for _, d := range sev.Runbooks {
+			if _, ok := awsRunbooks[d]; !ok {
+				t.Errorf("severity %s offers %s, which is no AWS-owned document this test knows", sev.Name, d)
+			}
+		}
+	}
+	n := 0
+	for _, r := range set.Rules {
+		for _, rb := range r.Runbooks {
+			n++
+			doc, ok := awsRunbooks[rb.Document]
+			if !ok {
+				t.Errorf("rule %s offers %s, which is no AWS-owned document this test knows", r.Name, rb.Document)
+				continue
+			}
+			for name := range rb.Parameters {
+				if !slices.Contains(doc.required, name) && !slices.Contains(doc.optional, name) {
+					t.Errorf("rule %s gives %s the parameter %s, which it does not have", r.Name, rb.Document, name)
+				}
+			}
+			for _, name := range doc.required {
+				if _, ok := rb.Parameters[name]; !ok {
+					t.Errorf("rule %s leaves %s's required %s to the responder", r.Name, rb.Document, name)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no default rule offers a runbook")
+	}
 }

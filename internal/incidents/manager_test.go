@@ -1079,3 +1079,28 @@ func TestRecordsWithoutOwed(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleRunbooks: the rule's runbooks are offered in /aws/automations
+// before the plan's, with their parameters in opsloop:runbooks and in the
+// description.
+func TestRuleRunbooks(t *testing.T) {
+	e := newEnv(t, faults{})
+	s := sig(signal.Detected, 0, func(s *signal.Signal) {
+		s.Runbooks = []signal.Runbook{{Document: "AWS-StartEC2Instance", Parameters: map[string]string{"InstanceId": "i-0a1b2c3d4e5f60718"}}}
+	})
+	if _, err := e.m.Handle(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	it := e.ops.Items()[0]
+	auto := it.OperationalData["/aws/automations"].Value
+	if !strings.Contains(auto, `"automationId":"AWS-StartEC2Instance"`) || strings.Index(auto, "AWS-StartEC2Instance") > strings.Index(auto, "AWS-RestartEC2Instance") {
+		t.Errorf("/aws/automations = %s, want the rule's runbook, then the plan's", auto)
+	}
+	var rbs []signal.Runbook
+	if err := json.Unmarshal([]byte(it.OperationalData[incidents.KeyRunbooks].Value), &rbs); err != nil || len(rbs) != 1 || rbs[0].Parameters["InstanceId"] != "i-0a1b2c3d4e5f60718" {
+		t.Errorf("%s = %v (%v), want the runbook with its InstanceId", incidents.KeyRunbooks, rbs, err)
+	}
+	if !strings.Contains(it.Description, "AWS-StartEC2Instance (InstanceId=i-0a1b2c3d4e5f60718); AWS-RestartEC2Instance") {
+		t.Errorf("description does not list the runbooks with their parameters:\n%s", it.Description)
+	}
+}

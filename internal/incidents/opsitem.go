@@ -3,6 +3,7 @@ package incidents
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +34,10 @@ const (
 	KeyResolution    = "opsloop:resolution"
 	// KeyHeldBack lists, on a roll-up OpsItem, the incidents the OpsItem
 	// budget held back into it, and KeyHeldBackMore counts those not listed.
-	KeyHeldBack     = "opsloop:heldBack"
+	KeyHeldBack = "opsloop:heldBack"
+	// KeyRunbooks lists the rule's runbooks with the parameters filled
+	// from the event, for the responder to start them with.
+	KeyRunbooks     = "opsloop:runbooks"
 	KeyHeldBackMore = "opsloop:heldBackMore"
 )
 
@@ -148,8 +152,13 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 	if v := resourcesValue(rec.Resources); v != "" {
 		d[KeyResources] = Data{Value: v, Searchable: true}
 	}
-	if v := automationsValue(rec.Plan.Runbooks); v != "" {
+	if v := automationsValue(rec.runbooks()); v != "" {
 		d[KeyAutomations] = Data{Value: v, Searchable: true}
+	}
+	if rbs := rec.first().Runbooks; len(rbs) > 0 {
+		if v, _ := jsonList(rbs, len(rbs)); v != "" {
+			d[KeyRunbooks] = Data{Value: v}
+		}
 	}
 	// Always set: an Update adds and edits keys but never removes one, so
 	// the end of flapping must be written, not left out.
@@ -216,6 +225,46 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// runbooks are the documents the OpsItem offers: the rule's, then the
+// severity plan's, once each.
+func (r *Record) runbooks() []string {
+	var out []string
+	for _, rb := range r.first().Runbooks {
+		if !slices.Contains(out, rb.Document) {
+			out = append(out, rb.Document)
+		}
+	}
+	for _, d := range r.Plan.Runbooks {
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// runbookLines are the runbooks as the description lists them, the rule's
+// with their parameters.
+func (r *Record) runbookLines() []string {
+	var out []string
+	for _, d := range r.runbooks() {
+		line := d
+		for _, rb := range r.first().Runbooks {
+			if rb.Document != d || len(rb.Parameters) == 0 {
+				continue
+			}
+			names := slices.Sorted(maps.Keys(rb.Parameters))
+			params := make([]string, len(names))
+			for i, n := range names {
+				params[i] = n + "=" + rb.Parameters[n]
+			}
+			line += " (" + strings.Join(params, ", ") + ")"
+			break
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
 // first is the opening signal, or an empty one for records without it.
 func (r *Record) first() *signal.Signal {
 	if r.First != nil {
@@ -277,8 +326,8 @@ func (m *Manager) describe(rec *Record) string {
 	}
 	line("Source event", "%s %q, id %s, at %s", orUnknown(first.Source), first.DetailType,
 		orUnknown(first.EventID), orUnknown(stamp(first.Time)))
-	if len(rec.Plan.Runbooks) > 0 {
-		line("Runbooks", "%s", strings.Join(rec.Plan.Runbooks, ", "))
+	if rbs := rec.runbookLines(); len(rbs) > 0 {
+		line("Runbooks", "%s", strings.Join(rbs, "; "))
 	}
 	if m.changes != nil {
 		fmt.Fprintf(&b, "\n**What changed on these resources in the %s before:**\n", lookbackText(m.lookback))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -79,6 +80,15 @@ func digest(v any) any {
 			return nil
 		}
 		return slices.Clone(f)
+	case []Runbook:
+		if len(f) == 0 {
+			return nil
+		}
+		parts := make([]string, len(f))
+		for i, r := range f {
+			parts[i] = r.String()
+		}
+		return strings.Join(parts, "; ")
 	case fmt.Stringer:
 		if reflect.ValueOf(f).IsNil() {
 			return nil

@@ -191,7 +191,7 @@ var (
 )
 
 // incidentOnly are rule fields that mean nothing unless the rule opens incidents.
-var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems"}
+var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems", "runbooks"}
 
 func (b *builder) file(f File) {
 	b.set.Files = append(b.set.Files, f.Name)
@@ -485,8 +485,62 @@ func (b *builder) rule(loc location, n *node) {
 	}
 	if r.Action == Incident {
 		b.incidentRule(loc, n, pn, r)
+		if rb := n.get("runbooks"); rb != nil {
+			r.Runbooks = b.runbooks(loc.at(rb, "runbooks"), rb)
+		}
 	}
 	b.set.Rules = append(b.set.Rules, r)
+}
+
+// runbookName is what SSM accepts as a document name.
+var runbookName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,128}$`)
+
+// runbookParam is what SSM accepts as a parameter name.
+var runbookParam = regexp.MustCompile(`^[a-zA-Z0-9]{1,64}$`)
+
+// runbooks reads a rule's runbooks: [{"document": ..., "parameters": {...}}].
+func (b *builder) runbooks(loc location, n *node) []Runbook {
+	if !b.want(loc, n, kindArray) {
+		return nil
+	}
+	var out []Runbook
+	for i, e := range n.elems {
+		l := loc.at(e, fmt.Sprintf("[%d]", i))
+		if !b.want(l, e, kindObject) {
+			continue
+		}
+		b.fields(l, e, []string{"document", "parameters"})
+		var rb Runbook
+		if d := e.get("document"); d == nil {
+			b.errAt(l, "missing document: an SSM Automation document's name, such as AWS-StartEC2Instance")
+		} else if s, ok := b.str(l.at(d, "document"), d); ok {
+			if !runbookName.MatchString(s) {
+				b.errAt(l.at(d, "document"), "%q is not an SSM document name (3 to 128 letters, digits, '_', '-' or '.')", s)
+			}
+			rb.Document = s
+		}
+		if p := e.get("parameters"); p != nil && b.want(l.at(p, "parameters"), p, kindObject) {
+			rb.Parameters = map[string]*Template{}
+			for _, m := range p.members {
+				k := m.key
+				pl := l.at(m.value, "parameters."+k)
+				if !runbookParam.MatchString(k) {
+					b.errAt(pl, "%q is not an SSM parameter name (letters and digits)", k)
+					continue
+				}
+				if s, ok := b.str(pl, m.value); ok {
+					tpl, err := ParseTemplate(s)
+					if err != nil {
+						b.errAt(pl, "%v", err)
+						continue
+					}
+					rb.Parameters[k] = tpl
+				}
+			}
+		}
+		out = append(out, rb)
+	}
+	return out
 }
 
 func (b *builder) incidentRule(loc location, n, pn *node, r *Rule) {

@@ -4,6 +4,8 @@
 package rules
 
 import (
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/opsloop/opsloop/internal/pattern"
@@ -70,9 +72,40 @@ type Rule struct {
 	Escalation Escalation       `rule:"escalation"`
 	Flapping   Flapping         `rule:"flapping"`
 	Problems   Recurrence       `rule:"problems"`
+	// Runbooks are SSM Automation documents the incident's OpsItem offers,
+	// with parameters filled from the event; none is run automatically.
+	Runbooks []Runbook `rule:"runbooks"`
 	// File and Line locate the rule for messages.
 	File string
 	Line int
+}
+
+// Runbook is an SSM Automation document offered on an OpsItem, with the
+// parameters a responder would otherwise look up: templates over the event
+// (its instance id, group id, ...).
+type Runbook struct {
+	Document   string
+	Parameters map[string]*Template
+}
+
+// String is r as the review's digest shows it: the document, then its
+// parameters in name order.
+func (r Runbook) String() string {
+	names := make([]string, 0, len(r.Parameters))
+	for n := range r.Parameters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(r.Document)
+	for i, n := range names {
+		sep := " "
+		if i > 0 {
+			sep = ", "
+		}
+		b.WriteString(sep + n + "=" + r.Parameters[n].String())
+	}
+	return b.String()
 }
 
 // Threshold turns matching events into an incident only once Count of them

@@ -6,6 +6,7 @@ package signal
 
 import (
 	"encoding/json"
+	"maps"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,6 +65,16 @@ type Signal struct {
 	// service's: a rule naming a custom source decided it.
 	Unverified bool   `json:"unverified,omitempty"`
 	Excerpt    string `json:"excerpt,omitempty"` // the source event, truncated
+	// Runbooks are the rule's SSM Automation documents, their parameters
+	// filled from the source event.
+	Runbooks []Runbook `json:"runbooks,omitempty"`
+}
+
+// Runbook is an SSM Automation document offered on the OpsItem, with the
+// parameters a responder would otherwise look up.
+type Runbook struct {
+	Document   string            `json:"document"`
+	Parameters map[string]string `json:"parameters,omitempty"`
 }
 
 // Plan is the severity's response plan, resolved by the classifier so the
@@ -123,6 +134,10 @@ func (s *Signal) Clone() *Signal {
 	c := *s
 	c.Resources = slices.Clone(s.Resources)
 	c.Plan = s.Plan.Clone()
+	c.Runbooks = slices.Clone(s.Runbooks)
+	for i := range c.Runbooks {
+		c.Runbooks[i].Parameters = maps.Clone(c.Runbooks[i].Parameters)
+	}
 	return &c
 }
 

@@ -57,6 +57,7 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 	}
 	if kind == signal.Detected {
 		s.Budget = set.Budget.OrDefault()
+		s.Runbooks = runbooks(set, d.Rule, ev)
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {
 		s.Plan = signal.Plan{
@@ -80,4 +81,29 @@ func excerpt(raw []byte) string {
 		cut--
 	}
 	return string(raw[:cut]) + "…"
+}
+
+
+// runbooks renders the runbooks of rule for ev, its parameters redacted
+// as titles are.
+func runbooks(set *rules.Set, rule string, ev *event.Event) []signal.Runbook {
+	var out []signal.Runbook
+	red := redact.New(set.Redact)
+	lookup := func(path string) []string { return red.Values(path, ev.Values(path)) }
+	for _, r := range set.Rules {
+		if r.Name != rule {
+			continue
+		}
+		for _, rb := range r.Runbooks {
+			sr := signal.Runbook{Document: rb.Document}
+			for name, tpl := range rb.Parameters {
+				if sr.Parameters == nil {
+					sr.Parameters = map[string]string{}
+				}
+				sr.Parameters[name] = tpl.Render(lookup)
+			}
+			out = append(out, sr)
+		}
+	}
+	return out
 }
