@@ -21,9 +21,9 @@ type technique struct {
 	// Repeat is how many such events the technique makes (the catalogue's
 	// detonation logs, or its description): the sample is classified that
 	// many times, as distinct events a second apart.
-	Repeat int
-	Rule   string
-	Decision                 classify.Action
+	Repeat   int
+	Rule     string
+	Decision classify.Action
 	// Reason says why the decision is not an incident.
 	Reason string
 }

@@ -6,8 +6,8 @@ package signal
 
 import (
 	"encoding/json"
-	"maps"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"

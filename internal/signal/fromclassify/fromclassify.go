@@ -83,7 +83,6 @@ func excerpt(raw []byte) string {
 	return string(raw[:cut]) + "…"
 }
 
-
 // runbooks renders the runbooks of rule for ev, its parameters redacted
 // as titles are.
 func runbooks(set *rules.Set, rule string, ev *event.Event) []signal.Runbook {
