@@ -1104,3 +1104,22 @@ func TestRuleRunbooks(t *testing.T) {
 		t.Errorf("description does not list the runbooks with their parameters:\n%s", it.Description)
 	}
 }
+
+// TestResponsePlanShown: the severity's owner and steps are in the
+// description, the steps in order.
+func TestResponsePlanShown(t *testing.T) {
+	e := newEnv(t, faults{})
+	s := sig(signal.Detected, 0, func(s *signal.Signal) {
+		s.Plan.Owner = "payments on-call"
+		s.Plan.Steps = []string{"Acknowledge the OpsItem.", "Roll back the **last** deploy."}
+	})
+	if _, err := e.m.Handle(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	desc := e.ops.Items()[0].Description
+	for _, want := range []string{"- **Owner:** payments on-call", "**Response plan:**\n1. Acknowledge the OpsItem.\n2. Roll back the **last** deploy."} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("description lacks %q:\n%s", want, desc)
+		}
+	}
+}

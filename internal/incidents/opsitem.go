@@ -329,6 +329,16 @@ func (m *Manager) describe(rec *Record) string {
 	if rbs := rec.runbookLines(); len(rbs) > 0 {
 		line("Runbooks", "%s", strings.Join(rbs, "; "))
 	}
+	if rec.Plan.Owner != "" {
+		line("Owner", "%s", rec.Plan.Owner)
+	}
+	if len(rec.Plan.Steps) > 0 {
+		// The operators' Markdown, from the rules: shown as written.
+		b.WriteString("\n**Response plan:**\n")
+		for i, step := range rec.Plan.Steps {
+			fmt.Fprintf(&b, "%d. %s\n", i+1, oneLine(step))
+		}
+	}
 	if m.changes != nil {
 		fmt.Fprintf(&b, "\n**What changed on these resources in the %s before:**\n", lookbackText(m.lookback))
 		if len(rec.Changes) == 0 {

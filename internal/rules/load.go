@@ -183,7 +183,7 @@ func (l location) at(n *node, field string) location {
 var (
 	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact", "budget"}
 	ruleFields     = Fields()
-	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description"}
+	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description", "steps", "owner"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
 	scheduleFields = []string{"days", "from", "to", "timezone"}
 	nameRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -836,8 +836,50 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 	if rt := n.get("responseTime"); rt != nil {
 		s.ResponseTime, _ = b.duration(loc.at(rt, "responseTime"), rt)
 	}
+	if st := n.get("steps"); st != nil {
+		if steps, ok := b.strings(loc.at(st, "steps"), st); ok {
+			for i, step := range steps {
+				if strings.TrimSpace(step) == "" || len(step) > maxStep {
+					b.errAt(loc.at(st.elems[i], fmt.Sprintf("steps[%d]", i)), "want a step of 1 to %d characters", maxStep)
+				}
+			}
+			if len(steps) > maxSteps {
+				b.errAt(loc.at(st, "steps"), "%d steps: at most %d fit the OpsItem's description", len(steps), maxSteps)
+			}
+			s.Steps = steps
+		}
+	}
+	if o := n.get("owner"); o != nil {
+		l := loc.at(o, "owner")
+		if b.want(l, o, kindObject) {
+			b.fields(l, o, []string{"name", "notify"})
+			if nm := o.get("name"); nm == nil {
+				b.errAt(l, "missing name: the role responders know the owner by")
+			} else if v, ok := b.str(l.at(nm, "name"), nm); ok {
+				if strings.TrimSpace(v) == "" || len(v) > 64 {
+					b.errAt(l.at(nm, "name"), "want 1 to 64 characters")
+				}
+				s.Owner.Name = v
+			}
+			if nt := o.get("notify"); nt != nil {
+				if v, ok := b.str(l.at(nt, "notify"), nt); ok {
+					if v != DefaultTopic && !arnSNSRE.MatchString(v) {
+						b.errAt(l.at(nt, "notify"), "%q is not an SNS topic ARN nor %q (the deployment's topic)", v, DefaultTopic)
+					}
+					s.Owner.Notify = v
+				}
+			}
+		}
+	}
 	return s
 }
+
+// Bounds on a response plan's steps: what the OpsItem's description can
+// show beside the facts.
+const (
+	maxSteps = 10
+	maxStep  = 300
+)
 
 // DefaultTopic in a severity's notify list stands for the notification topic
 // the deployment creates.

@@ -79,6 +79,8 @@ func TestBuildRejects(t *testing.T) {
 				`runbooks[2].parameters.InstanceId: placeholder {{detal.x}}`, `runbooks[2].wait: unknown field`}},
 		{"runbooks on a record rule", []string{`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "runbooks": [{"document": "AWS-StartEC2Instance"}]}]}`},
 			[]string{`runbooks: applies only to incident rules`}},
+		{"bad response plan", []string{`{"severities": {"x": {"opsItemSeverity": "1", "priority": 1, "steps": ["", "ok"], "owner": {"notify": "topic", "team": "a"}}}}`},
+			[]string{`severities.x.steps[0]: want a step of 1 to 300 characters`, `severities.x.owner: missing name`, `severities.x.owner.notify: "topic" is not an SNS topic ARN`, `severities.x.owner.team: unknown field`}},
 		{"bad redact path", []string{`{"redact": ["detail.ok", "detail..x", 3]}`}, []string{`redact[1]:`, `redact[2]:`}},
 		{"field given twice", []string{`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "action": "ignore"}]}`}, []string{`action: given twice`}},
 		{"severities twice", []string{`{` + sev + `}`, `{` + sev + `}`}, []string{`b.json:1:16: severities: already set in a.json`}},

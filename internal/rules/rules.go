@@ -128,6 +128,19 @@ type Severity struct {
 	Runbooks []string
 	// ResponseTime is how soon a responder is expected to act.
 	ResponseTime time.Duration
+	// Steps are the response plan: what to do, in order (Markdown, shown
+	// in the OpsItem).
+	Steps []string
+	// Owner is the role that owns the response.
+	Owner Owner
+}
+
+// Owner is the role that owns a severity's response: a name responders
+// know it by and the SNS topic (or DefaultTopic) that reaches it, which
+// OpsCenter notifies besides Notify.
+type Owner struct {
+	Name   string
+	Notify string
 }
 
 // Recurrence says when repeated incidents of one fingerprint form a problem.

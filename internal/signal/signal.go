@@ -85,6 +85,10 @@ type Plan struct {
 	Notify          []string      `json:"notify,omitempty"`          // SNS topic ARNs, or "default"
 	Runbooks        []string      `json:"runbooks,omitempty"`
 	ResponseTime    time.Duration `json:"responseTime,omitempty"`
+	// Steps are the response plan's steps, in order (the operators'
+	// Markdown); Owner names the role that owns the response.
+	Steps []string `json:"steps,omitempty"`
+	Owner string   `json:"owner,omitempty"`
 }
 
 // Budget caps how many new OpsItems the lifecycle opens: per rule and per
@@ -145,6 +149,7 @@ func (s *Signal) Clone() *Signal {
 func (p Plan) Clone() Plan {
 	p.Notify = slices.Clone(p.Notify)
 	p.Runbooks = slices.Clone(p.Runbooks)
+	p.Steps = slices.Clone(p.Steps)
 	return p
 }
 

@@ -6,6 +6,7 @@
 package fromclassify
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"github.com/opsloop/opsloop/internal/classify"
@@ -66,6 +67,11 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 			Notify:          sev.Notify,
 			Runbooks:        sev.Runbooks,
 			ResponseTime:    sev.ResponseTime,
+			Steps:           sev.Steps,
+			Owner:           sev.Owner.Name,
+		}
+		if sev.Owner.Notify != "" && !slices.Contains(sev.Notify, sev.Owner.Notify) {
+			s.Plan.Notify = append(slices.Clone(sev.Notify), sev.Owner.Notify)
 		}
 	}
 	return s, true

@@ -14,7 +14,8 @@ import (
 
 func TestSignal(t *testing.T) {
 	set := &rules.Set{Severities: map[string]*rules.Severity{
-		"high": {Name: "high", OpsItemSeverity: "2", Priority: 2, Notify: []string{"default"}, Runbooks: []string{"AWS-RestartEC2Instance"}, ResponseTime: time.Hour},
+		"high": {Name: "high", OpsItemSeverity: "2", Priority: 2, Notify: []string{"default"}, Runbooks: []string{"AWS-RestartEC2Instance"}, ResponseTime: time.Hour,
+			Steps: []string{"Acknowledge."}, Owner: rules.Owner{Name: "on-call", Notify: "arn:aws:sns:us-east-1:123456789012:on-call"}},
 	}}
 	ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: "123456789012", Region: "us-east-1",
 		Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Raw: []byte(`{"id":"e1"}`)}
@@ -42,6 +43,9 @@ func TestSignal(t *testing.T) {
 		}
 		if s.EventID != "e1" || s.Fingerprint != "alarm:db" || s.Plan.OpsItemSeverity != "2" || s.Plan.Notify[0] != "default" || s.Plan.ResponseTime != time.Hour {
 			t.Errorf("Signal(%s) = %+v, want the event's id, the decision's fingerprint and the severity's plan", tt.action, s)
+		}
+		if s.Plan.Owner != "on-call" || len(s.Plan.Steps) != 1 || len(s.Plan.Notify) != 2 || s.Plan.Notify[1] != "arn:aws:sns:us-east-1:123456789012:on-call" {
+			t.Errorf("Signal(%s) plan = %+v, want the owner, its topic notified besides the severity's, and the steps", tt.action, s.Plan)
 		}
 	}
 }
