@@ -57,6 +57,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 		incidents.WithDefaultTopic(s.Topic),
 		incidents.WithBudget(table),
 		incidents.WithWaitlist(table),
+		incidents.WithEscalation(table, ops),
 		incidents.WithLogger(log))
 	return incidentsfn.NewIncidents(manager, log, lambdaenv.NewMetrics(out, log)), nil
 }

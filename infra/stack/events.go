@@ -109,17 +109,18 @@ func (s *PipelineStack) busRules(cfg Config) {
 	})
 	opsItems.AddTarget(awseventstargets.NewLambdaFunction(s.Problems, s.lambdaTarget(ProblemsName)))
 
-	// Incidents OpsCenter refused for its quota are tried again hourly,
-	// not only when their failure repeats; the schedule's event goes
-	// through the incidents queue like the signals.
+	// Every 5 minutes the incidents function escalates the OpsItems left
+	// Open past their response time and retries those OpsCenter refused
+	// for its quota (not only when their failure repeats); the schedule's
+	// event goes through the incidents queue like the signals.
 	retry := awsevents.NewRule(st, jsii.String("OpsItemRetry"), &awsevents.RuleProps{
-		Description: jsii.String("opsloop: hourly retry of the OpsItems OpsCenter refused for its quota"),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(1))),
+		Description: jsii.String("opsloop: every 5 minutes, escalation of unacknowledged OpsItems and retry of those OpsCenter refused"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(5))),
 	})
 	retry.AddTarget(awseventstargets.NewSqsQueue(s.IncidentsQueue, &awseventstargets.SqsQueueProps{
 		DeadLetterQueue: s.DeadLetterQueues[IncidentsName],
 		RetryAttempts:   jsii.Number(targetRetryAttempts),
-		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)), // the next hour's supersedes it
+		MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(10)), // the next run supersedes it
 	}))
 
 	review := awsevents.NewRule(st, jsii.String("WeeklyReview"), &awsevents.RuleProps{

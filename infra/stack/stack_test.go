@@ -592,11 +592,14 @@ func TestBusAndItsRules(t *testing.T) {
 		"ScheduleExpression": stack.DefaultReportSchedule,
 		"Targets":            []any{problemsTarget},
 	})
-	// AND the hourly retry of OpsItems OpsCenter refused goes to the
+	// AND the 5-minute schedule of escalations and retries goes to the
 	// incidents queue
 	template.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
-		"ScheduleExpression": "rate(1 hour)",
-		"Targets":            []any{sqsTarget},
+		"ScheduleExpression": "rate(5 minutes)",
+		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+			"Arn":         map[string]any{"Fn::GetAtt": []any{logicalID(subject.IncidentsQueue), "Arn"}},
+			"RetryPolicy": map[string]any{"MaximumEventAgeInSeconds": 600, "MaximumRetryAttempts": 16},
+		})},
 	})
 	// AND the incidents function consumes its queue in batches, reporting
 	// failed items, at most two at a time

@@ -70,6 +70,7 @@ func deploy(t *testing.T, d *awstest.Dynalite, table string) *deployment {
 		incidents.WithDefaultTopic(testTopic),
 		incidents.WithBudget(records),
 		incidents.WithWaitlist(records),
+		incidents.WithEscalation(records, ops),
 		incidents.WithLogger(log))
 	dep.incidents = incidentsfn.NewIncidents(manager, log, m)
 	return dep
@@ -220,6 +221,32 @@ func TestFunctionsOnAdapters(t *testing.T) {
 		forged := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "forged-1", Body: strings.Replace(schedule.Records[0].Body, `"aws.events"`, `"corp.events"`, 1)}}}
 		if resp, _ := d.incidents.Handle(context.Background(), forged); len(resp.BatchItemFailures) != 1 {
 			t.Errorf("a schedule with a custom source = %v, want it rejected to the dead-letter queue", resp)
+		}
+	})
+
+	t.Run("response time", func(t *testing.T) {
+		d := deploy(t, dyn, "escalation")
+		d.classify(t, alarmEvent("u1", "urgent-db", "ALARM", t0))
+		if resp := d.deliver(t); len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("deliver: failures %v", resp.BatchItemFailures)
+		}
+		time.Sleep(2100 * time.Millisecond) // past the 1s response time, in whole seconds
+		schedule := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "schedule-u",
+			Body: `{"version":"0","id":"su","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-03-01T13:00:00Z","region":"us-east-1","resources":[],"detail":{}}`}}}
+		for range 2 { // the second run finds the step taken
+			if resp, err := d.incidents.Handle(context.Background(), schedule); err != nil || len(resp.BatchItemFailures) > 0 {
+				t.Fatalf("schedule = %v, %v", resp, err)
+			}
+		}
+		it := d.ssm.OpsItems()[0]
+		if it.Priority != 2 || !slices.Contains(it.Notifications, "arn:aws:sns:us-east-1:123456789012:lead") {
+			t.Errorf("OpsItem priority %d, notifications %v; want 2 and the escalation contact", it.Priority, it.Notifications)
+		}
+		if n := d.published(incidents.DetailEscalated); n != 1 {
+			t.Errorf("Incident Escalated published %d times, want 1", n)
+		}
+		if got := emf(t, d.out)["IncidentsEscalated"]; got != 1 {
+			t.Errorf("IncidentsEscalated = %v, want 1", got)
 		}
 	})
 

@@ -21,7 +21,8 @@ import (
 const testRules = `{
   "severities": {
     "high": {"opsItemSeverity": "2", "priority": 2, "notify": ["default"], "runbooks": ["AWS-RestartEC2Instance"]},
-    "low": {"opsItemSeverity": "4", "priority": 4}
+    "low": {"opsItemSeverity": "4", "priority": 4},
+    "urgent": {"opsItemSeverity": "1", "priority": 3, "responseTime": "1s", "escalateTo": ["arn:aws:sns:us-east-1:123456789012:lead"]}
   },
   "rules": [
     {
@@ -32,6 +33,13 @@ const testRules = `{
       "groupBy": ["detail.alarmName"],
       "title": "Alarm {{detail.alarmName}} is in ALARM",
       "recoverWhen": {"detail": {"state": {"value": ["OK"]}}}
+    },
+    {
+      "name": "urgent-alarm",
+      "pattern": {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+                  "detail": {"alarmName": [{"prefix": "urgent-"}], "state": {"value": ["ALARM"]}}},
+      "action": "incident", "severity": "urgent", "category": "Availability",
+      "groupBy": ["detail.alarmName"]
     },
     {
       "name": "describe-calls",

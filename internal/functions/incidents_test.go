@@ -85,6 +85,10 @@ func (f lifecycleFunc) Retry(context.Context) (incidents.RetryReport, error) {
 	return incidents.RetryReport{}, nil
 }
 
+func (f lifecycleFunc) Escalate(context.Context) (incidents.EscalateReport, error) {
+	return incidents.EscalateReport{}, nil
+}
+
 func TestIncidentsPartialBatchFailures(t *testing.T) {
 	// The fake lifecycle's answer is chosen by the signal's event id.
 	answers := map[string]struct {

@@ -63,6 +63,9 @@ type Update struct {
 	Priority        int
 	OperationalData map[string]Data
 	RelatedOpsItems []string
+	// Notifications replaces the OpsItem's topics when set (escalation
+	// adds a contact).
+	Notifications []string
 }
 
 // Record is the state of one fingerprint's current or last incident.
@@ -131,6 +134,10 @@ type Record struct {
 	Rollup   bool           `json:"rollup,omitempty"`
 	HeldBack []HeldIncident `json:"heldBack,omitempty"`
 	HeldMore int            `json:"heldMore,omitempty"`
+	// DueAt is when the response is next due: the OpsItem is escalated if
+	// still Open then. Escalated counts the escalations made.
+	DueAt     time.Time `json:"dueAt,omitzero"`
+	Escalated int       `json:"escalated,omitempty"`
 	// Owed is the OpsCenter call the record owes: the creation of its
 	// OpsItem, or the update (or resolution) for the signal Pending.
 	Owed Call `json:"owed,omitempty"`

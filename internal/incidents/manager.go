@@ -46,6 +46,8 @@ type Manager struct {
 	attempts   int
 	counters   Counters
 	waitlist   Waitlist
+	dues       Dues
+	statuses   Statuses
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -603,6 +605,9 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	rec.OpsItemID, rec.Owed = id, CallNone
 	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
+	if rt := rec.Plan.ResponseTime; rt > 0 && m.dues != nil && rec.Escalated == 0 {
+		rec.DueAt = m.now().Add(rt)
+	}
 	wasLimited := rec.Limited > 0
 	rec.LimitedAt, rec.Claimed, rec.HeldAt = time.Time{}, time.Time{}, time.Time{}
 	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
@@ -617,6 +622,7 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 		return m.outcome(Opened, rec), err
 	}
 	m.log.DebugContext(ctx, "OpsItem created", "fingerprint", rec.Fingerprint, "opsitem_id", id, "existing", existing)
+	m.due(ctx, rec)
 	if wasLimited {
 		m.unwait(ctx, rec)
 	}

@@ -91,6 +91,9 @@ func (m *Manager) update(rec *Record) Update {
 	if rec.Status == StatusResolved {
 		u.Status = StatusOpsItemResolved
 	}
+	if rec.Escalated > 0 {
+		u.Notifications = m.notifications(append(slices.Clone(rec.Plan.Notify), rec.Plan.EscalateTo[:min(rec.Escalated, len(rec.Plan.EscalateTo))]...))
+	}
 	return u
 }
 

@@ -40,6 +40,9 @@ const (
 	// OpsItemsRetried counts OpsItems a scheduled retry opened after
 	// OpsCenter had refused them for its quota.
 	OpsItemsRetried = "OpsItemsRetried"
+	// IncidentsEscalated counts escalations of OpsItems left Open past
+	// their response time.
+	IncidentsEscalated = "IncidentsEscalated"
 	// RulesReloadFailed counts failed reloads of the rules (the last good
 	// rules stay in use).
 	RulesReloadFailed = "RulesReloadFailed"

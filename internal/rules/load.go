@@ -183,7 +183,7 @@ func (l location) at(n *node, field string) location {
 var (
 	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact", "budget"}
 	ruleFields     = Fields()
-	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description", "steps", "owner"}
+	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description", "steps", "owner", "escalateTo"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
 	scheduleFields = []string{"days", "from", "to", "timezone"}
 	nameRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -835,6 +835,19 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 	}
 	if rt := n.get("responseTime"); rt != nil {
 		s.ResponseTime, _ = b.duration(loc.at(rt, "responseTime"), rt)
+	}
+	if et := n.get("escalateTo"); et != nil {
+		if arns, ok := b.strings(loc.at(et, "escalateTo"), et); ok {
+			for i, a := range arns {
+				if a != DefaultTopic && !arnSNSRE.MatchString(a) {
+					b.errAt(loc.at(et.elems[i], fmt.Sprintf("escalateTo[%d]", i)), "%q is not an SNS topic ARN nor %q (the deployment's topic)", a, DefaultTopic)
+				}
+			}
+			s.EscalateTo = arns
+		}
+		if s.ResponseTime == 0 {
+			b.errAt(loc.at(et, "escalateTo"), "needs a responseTime: escalation happens when it passes")
+		}
 	}
 	if st := n.get("steps"); st != nil {
 		if steps, ok := b.strings(loc.at(st, "steps"), st); ok {

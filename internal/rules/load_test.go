@@ -81,6 +81,8 @@ func TestBuildRejects(t *testing.T) {
 			[]string{`runbooks: applies only to incident rules`}},
 		{"bad response plan", []string{`{"severities": {"x": {"opsItemSeverity": "1", "priority": 1, "steps": ["", "ok"], "owner": {"notify": "topic", "team": "a"}}}}`},
 			[]string{`severities.x.steps[0]: want a step of 1 to 300 characters`, `severities.x.owner: missing name`, `severities.x.owner.notify: "topic" is not an SNS topic ARN`, `severities.x.owner.team: unknown field`}},
+		{"escalation without a response time", []string{`{"severities": {"x": {"opsItemSeverity": "1", "priority": 1, "escalateTo": ["lead"]}}}`},
+			[]string{`severities.x.escalateTo[0]: "lead" is not an SNS topic ARN`, `severities.x.escalateTo: needs a responseTime`}},
 		{"bad redact path", []string{`{"redact": ["detail.ok", "detail..x", 3]}`}, []string{`redact[1]:`, `redact[2]:`}},
 		{"field given twice", []string{`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "action": "ignore"}]}`}, []string{`action: given twice`}},
 		{"severities twice", []string{`{` + sev + `}`, `{` + sev + `}`}, []string{`b.json:1:16: severities: already set in a.json`}},

@@ -133,6 +133,9 @@ type Severity struct {
 	Steps []string
 	// Owner is the role that owns the response.
 	Owner Owner
+	// EscalateTo are the contacts notified in turn, one each time the
+	// response time passes with the OpsItem still Open.
+	EscalateTo []string
 }
 
 // Owner is the role that owns a severity's response: a name responders

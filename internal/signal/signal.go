@@ -89,6 +89,9 @@ type Plan struct {
 	// Markdown); Owner names the role that owns the response.
 	Steps []string `json:"steps,omitempty"`
 	Owner string   `json:"owner,omitempty"`
+	// EscalateTo are the contacts (SNS topic ARNs, or "default") notified
+	// in turn, one each time the response time passes unacknowledged.
+	EscalateTo []string `json:"escalateTo,omitempty"`
 }
 
 // Budget caps how many new OpsItems the lifecycle opens: per rule and per
@@ -150,6 +153,7 @@ func (p Plan) Clone() Plan {
 	p.Notify = slices.Clone(p.Notify)
 	p.Runbooks = slices.Clone(p.Runbooks)
 	p.Steps = slices.Clone(p.Steps)
+	p.EscalateTo = slices.Clone(p.EscalateTo)
 	return p
 }
 

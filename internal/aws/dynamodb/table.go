@@ -18,6 +18,7 @@
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
 //	bgt#<window key>     budget                             n, last, expiresAt              OpsItem budget count
 //	waitlist             limited                            fingerprints (string set)       refused OpsItems to retry
+//	due                  <fingerprint>                      at                              response due (escalation)
 //
 // Times in sort keys are fixed-width UTC (2006-01-02T15:04:05.000000000Z),
 // so they sort as they happened. The global secondary index byStatus

@@ -31,6 +31,7 @@ type Bus interface {
 type Lifecycle interface {
 	Handle(ctx context.Context, s signal.Signal) (incidents.Outcome, error)
 	Retry(ctx context.Context) (incidents.RetryReport, error)
+	Escalate(ctx context.Context) (incidents.EscalateReport, error)
 }
 
 // Incidents is the incidents function: it applies the signals of an SQS batch
@@ -62,7 +63,7 @@ func NewIncidents(l Lifecycle, log *slog.Logger, m *lambdaenv.Metrics) *Incident
 // handled are reported as failures untouched.
 func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	var opened, resolved, rejected, limited, held, retried int
+	var opened, resolved, rejected, limited, held, retried, escalated int
 	var resolveTimes []float64
 	for _, msg := range batch.Records {
 		if ctx.Err() != nil {
@@ -70,15 +71,17 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 			continue
 		}
 		if retrySchedule([]byte(msg.Body)) {
-			rep, err := h.lifecycle.Retry(ctx)
+			rep, rerr := h.lifecycle.Retry(ctx)
 			retried += rep.Opened
-			if err != nil {
+			esc, eerr := h.lifecycle.Escalate(ctx)
+			escalated += esc.Escalated
+			if err := errors.Join(rerr, eerr); err != nil {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-				h.log.WarnContext(ctx, "retry of refused OpsItems failed", "message_id", msg.MessageId, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
+				h.log.WarnContext(ctx, "scheduled work failed", "message_id", msg.MessageId, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
 				continue
 			}
-			h.log.InfoContext(ctx, "refused OpsItems retried", "waiting", rep.Waiting, "opened", rep.Opened, "refused", rep.Refused,
-				"dropped", rep.Dropped, "request_id", lambdaenv.RequestID(ctx))
+			h.log.InfoContext(ctx, "scheduled work done", "waiting", rep.Waiting, "opened", rep.Opened, "refused", rep.Refused,
+				"dropped", rep.Dropped, "due", esc.Due, "escalated", esc.Escalated, "acknowledged", esc.Acknowledged, "request_id", lambdaenv.RequestID(ctx))
 			continue
 		}
 		s, err := signal.Decode([]byte(msg.Body))
@@ -133,7 +136,7 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 		name string
 		n    int
 	}{{metrics.IncidentsOpened, opened}, {metrics.IncidentsResolved, resolved}, {metrics.SignalsRejected, rejected}, {metrics.OpsItemLimitExceeded, limited},
-		{metrics.IncidentsHeldBack, held}, {metrics.OpsItemsRetried, retried}} {
+		{metrics.IncidentsHeldBack, held}, {metrics.OpsItemsRetried, retried}, {metrics.IncidentsEscalated, escalated}} {
 		if c.n > 0 {
 			samples = append(samples, metrics.Sample{Name: c.name, Unit: metrics.Count, Value: float64(c.n)})
 		}
@@ -198,7 +201,7 @@ func ReadIncidentsSettings(env *lambdaenv.Env) (IncidentsSettings, error) {
 // RetrySource and RetryDetailType mark the scheduled event (an EventBridge
 // schedule on the default bus, whose events only EventBridge can put:
 // their source has the AWS prefix) that has the function retry the
-// OpsItems OpsCenter refused.
+// OpsItems OpsCenter refused and escalate the responses overdue.
 const (
 	RetrySource     = "aws.events"
 	RetryDetailType = "Scheduled Event"

@@ -182,3 +182,45 @@ func (w *Waitlist) Waiting(_ context.Context) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// Dues is an in-memory incidents.Dues. Its zero value is ready to use; it
+// is safe for concurrent use.
+type Dues struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+var _ incidents.Dues = (*Dues)(nil)
+
+// Due implements incidents.Dues.
+func (d *Dues) Due(_ context.Context, fingerprint string, at time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.at == nil {
+		d.at = map[string]time.Time{}
+	}
+	d.at[fingerprint] = at
+	return nil
+}
+
+// Undue implements incidents.Dues.
+func (d *Dues) Undue(_ context.Context, fingerprint string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.at, fingerprint)
+	return nil
+}
+
+// DueBy implements incidents.Dues, in fingerprint order.
+func (d *Dues) DueBy(_ context.Context, t time.Time) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for fp, at := range d.at {
+		if !at.After(t) {
+			out = append(out, fp)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

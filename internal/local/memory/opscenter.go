@@ -184,11 +184,34 @@ func (o *OpsCenter) Update(_ context.Context, id string, u incidents.Update) err
 	if u.RelatedOpsItems != nil {
 		it.RelatedOpsItems = slices.Clone(u.RelatedOpsItems)
 	}
+	if u.Notifications != nil {
+		it.Notifications = slices.Clone(u.Notifications)
+	}
 	// UpdateOpsItem adds new keys and edits existing ones.
 	maps.Copy(it.OperationalData, u.OperationalData)
 	it.Modified = o.now()
 	it.Updates++
 	return nil
+}
+
+// Status implements incidents.Statuses.
+func (o *OpsCenter) Status(_ context.Context, id string) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	it := o.byID[id]
+	if it == nil {
+		return "", incidents.Permanent(fmt.Errorf("status of OpsItem %s: %w", id, ErrNotFound))
+	}
+	return it.Status, nil
+}
+
+// SetStatus sets an OpsItem's status, as a responder does in the console.
+func (o *OpsCenter) SetStatus(id, status string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if it := o.byID[id]; it != nil {
+		it.Status = status
+	}
 }
 
 // Items returns a copy of every OpsItem, in creation order.

@@ -69,6 +69,7 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 			ResponseTime:    sev.ResponseTime,
 			Steps:           sev.Steps,
 			Owner:           sev.Owner.Name,
+			EscalateTo:      sev.EscalateTo,
 		}
 		if sev.Owner.Notify != "" && !slices.Contains(sev.Notify, sev.Owner.Notify) {
 			s.Plan.Notify = append(slices.Clone(sev.Notify), sev.Owner.Notify)

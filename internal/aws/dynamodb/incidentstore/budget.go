@@ -107,3 +107,42 @@ func (t *Store) Waiting(ctx context.Context) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+var _ incidents.Dues = (*Store)(nil)
+
+// duePK holds one item per tracked incident, its sort key the fingerprint.
+const duePK = "due"
+
+// Due implements incidents.Dues: the incident's item under duePK with the
+// time its response is due.
+func (t *Store) Due(ctx context.Context, fingerprint string, at time.Time) error {
+	item := dynamodb.Key(duePK, fingerprint)
+	item["at"] = dynamodb.Num(at.Unix())
+	if _, err := t.Client().PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(t.Name()), Item: item}); err != nil {
+		return fmt.Errorf("track response of %s: %w", fingerprint, err)
+	}
+	return nil
+}
+
+// Undue implements incidents.Dues.
+func (t *Store) Undue(ctx context.Context, fingerprint string) error {
+	if _, err := t.Client().DeleteItem(ctx, &awsdynamodb.DeleteItemInput{TableName: aws.String(t.Name()), Key: dynamodb.Key(duePK, fingerprint)}); err != nil {
+		return fmt.Errorf("untrack response of %s: %w", fingerprint, err)
+	}
+	return nil
+}
+
+// DueBy implements incidents.Dues with one Query of duePK, filtered by time.
+func (t *Store) DueBy(ctx context.Context, by time.Time) ([]string, error) {
+	var out []string
+	err := t.Query(ctx, "responses due", &awsdynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		FilterExpression:          aws.String("#at <= :by"),
+		ExpressionAttributeNames:  map[string]string{"#pk": dynamodb.PartitionKey, "#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamodb.Str(duePK), ":by": dynamodb.Num(by.Unix())},
+	}, func(item map[string]types.AttributeValue) error {
+		out = append(out, dynamodb.StringAttr(item, dynamodb.SortKey))
+		return nil
+	})
+	return out, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -96,5 +97,26 @@ func TestWaitlist(t *testing.T) {
 	}
 	if got, err := table.Waiting(ctx); err != nil || len(got) != 0 {
 		t.Errorf("Waiting() after all done = %v, %v; want none", got, err)
+	}
+}
+
+func TestDues(t *testing.T) {
+	ctx := context.Background()
+	store, _ := newStore(t)
+	for fp, at := range map[string]time.Time{"a": base, "b": base.Add(time.Hour), "c": base.Add(-time.Minute)} {
+		if err := store.Due(ctx, fp, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Due(ctx, "b", base.Add(-time.Hour)); err != nil { // moved earlier
+		t.Fatal(err)
+	}
+	if err := store.Undue(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.DueBy(ctx, base)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("DueBy(base) = %v, %v; want [a b]", got, err)
 	}
 }

@@ -121,10 +121,22 @@ func (c *Client) Update(ctx context.Context, id string, u incidents.Update) erro
 	if u.Status != "" {
 		in.Status = types.OpsItemStatus(u.Status)
 	}
+	if u.Notifications != nil {
+		in.Notifications = notifications(u.Notifications)
+	}
 	if _, err := c.api.UpdateOpsItem(ctx, in, c.retries); err != nil {
 		return mapError("update OpsItem "+id, err)
 	}
 	return nil
+}
+
+// Status implements incidents.Statuses with GetOpsItem.
+func (c *Client) Status(ctx context.Context, id string) (string, error) {
+	it, err := c.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return it.Status, nil
 }
 
 // OpsItem is an OpsItem as GetOpsItem returns it.

@@ -1,0 +1,176 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DetailEscalated is the detail type of "Incident Escalated": an OpsItem
+// left Open past its severity's response time was raised a step.
+const DetailEscalated = "Incident Escalated"
+
+// Dues keeps when each open incident's response is next due, so that a
+// schedule finds the incidents nobody acknowledged in time.
+type Dues interface {
+	Due(ctx context.Context, fingerprint string, at time.Time) error
+	Undue(ctx context.Context, fingerprint string) error
+	// DueBy lists the fingerprints due at or before t.
+	DueBy(ctx context.Context, t time.Time) ([]string, error)
+}
+
+// Statuses tells an OpsItem's OpsCenter status: "Open" until a responder
+// acknowledges it by setting it "InProgress", or it is resolved.
+type Statuses interface {
+	Status(ctx context.Context, id string) (string, error)
+}
+
+// WithEscalation tracks response times: an incident whose OpsItem is still
+// Open when its severity's response time has passed is escalated by
+// Escalate, once per response time, until acknowledged or resolved.
+func WithEscalation(d Dues, s Statuses) Option {
+	return func(m *Manager) { m.dues, m.statuses = d, s }
+}
+
+// EscalatedDetail is the detail of "Incident Escalated".
+type EscalatedDetail struct {
+	SchemaVersion string    `json:"schemaVersion"`
+	OpsItemID     string    `json:"opsItemId"`
+	Fingerprint   string    `json:"fingerprint"`
+	Rule          string    `json:"rule"`
+	Title         string    `json:"title"`
+	Step          int       `json:"step"`     // 1 for the first escalation
+	Priority      int       `json:"priority"` // the OpsItem's priority now
+	Contact       string    `json:"contact,omitempty"`
+	Opened        time.Time `json:"opened"`
+	Due           time.Time `json:"due"` // when the response was due
+}
+
+// EscalateReport is what one Escalate did.
+type EscalateReport struct {
+	Due          int `json:"due"`
+	Escalated    int `json:"escalated"`
+	Acknowledged int `json:"acknowledged"` // InProgress or resolved: no longer tracked
+}
+
+// due schedules rec's next response check.
+func (m *Manager) due(ctx context.Context, rec *Record) {
+	if m.dues == nil || rec.DueAt.IsZero() {
+		return
+	}
+	if err := m.dues.Due(ctx, rec.Fingerprint, rec.DueAt); err != nil {
+		m.log.WarnContext(ctx, "response time not tracked", "fingerprint", rec.Fingerprint, "error", err)
+	}
+}
+
+func (m *Manager) undue(ctx context.Context, fp string) {
+	if m.dues == nil {
+		return
+	}
+	if err := m.dues.Undue(ctx, fp); err != nil {
+		m.log.WarnContext(ctx, "response time left tracked", "fingerprint", fp, "error", err)
+	}
+}
+
+// Escalate raises every incident whose response is due and whose OpsItem
+// is still Open: a priority step up (to 1 at most), the next of its
+// severity's escalation contacts notified, "Incident Escalated" published.
+// Each step is claimed in the record with a conditional write, so copies of
+// the schedule run at once escalate once. The incidents function runs it
+// on a schedule.
+func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
+	var rep EscalateReport
+	if m.dues == nil || m.statuses == nil {
+		return rep, nil
+	}
+	fps, err := m.dues.DueBy(ctx, m.now())
+	if err != nil {
+		return rep, fmt.Errorf("escalate: %w", err)
+	}
+	rep.Due = len(fps)
+	var errs []error
+	for _, fp := range fps {
+		escalated, acked, err := m.escalate(ctx, fp)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case escalated:
+			rep.Escalated++
+		case acked:
+			rep.Acknowledged++
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (m *Manager) escalate(ctx context.Context, fp string) (escalated, acked bool, err error) {
+	rec, err := m.get(ctx, fp)
+	if err != nil {
+		return false, false, err
+	}
+	now := m.now()
+	if rec == nil || rec.Status != StatusOpen || rec.OpsItemID == "" || rec.DueAt.IsZero() {
+		m.undue(ctx, fp)
+		return false, true, nil
+	}
+	if rec.DueAt.After(now) || m.claimed(rec) {
+		return false, false, nil // not due yet, or a worker is busy with it
+	}
+	status, err := m.statuses.Status(ctx, rec.OpsItemID)
+	if err != nil {
+		return false, false, fmt.Errorf("status of OpsItem %s for %s: %w", rec.OpsItemID, fp, err)
+	}
+	if status != StatusOpsItemOpen {
+		rec.DueAt = time.Time{}
+		if err := m.put(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
+			return false, false, err
+		}
+		m.undue(ctx, fp)
+		return false, true, nil
+	}
+	due := rec.DueAt
+	rec.Escalated++
+	step := rec.Escalated
+	if rec.Priority == 0 || rec.Priority > MinPriority {
+		if rec.Priority == 0 {
+			rec.Priority = MaxPriority
+		}
+		rec.Priority--
+	}
+	contact := ""
+	if step <= len(rec.Plan.EscalateTo) {
+		contact = rec.Plan.EscalateTo[step-1]
+	}
+	rec.DueAt = time.Time{}
+	if rt := rec.Plan.ResponseTime; rt > 0 && (step < len(rec.Plan.EscalateTo) || rec.Priority > MinPriority) {
+		rec.DueAt = now.Add(rt)
+	}
+	id := fmt.Sprintf("escalation:%d", step)
+	rec.Pending, rec.Owed, rec.Claimed = id, CallUpdate, now
+	if err := m.put(ctx, rec); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return false, false, nil // another copy of the schedule took the step
+		}
+		return false, false, err
+	}
+	if _, err := m.sync(ctx, rec, m.outcome(Repeated, rec)); err != nil {
+		return false, false, err
+	}
+	ev := Event{DetailType: DetailEscalated, Detail: EscalatedDetail{
+		SchemaVersion: "1", OpsItemID: rec.OpsItemID, Fingerprint: fp, Rule: rec.Rule, Title: rec.Title,
+		Step: step, Priority: rec.Priority, Contact: contact, Opened: rec.FirstSeen, Due: due,
+	}}
+	if err := m.publish(ctx, ev); err != nil {
+		// The step is taken and the OpsItem updated: the event is lost,
+		// logged, rather than the step repeated.
+		m.log.WarnContext(ctx, "escalation not published", "fingerprint", fp, "step", step, "error", err)
+	}
+	m.log.InfoContext(ctx, "incident escalated", "fingerprint", fp, "opsitem_id", rec.OpsItemID, "step", step, "priority", rec.Priority)
+	if rec.DueAt.IsZero() {
+		m.undue(ctx, fp)
+	} else {
+		m.due(ctx, rec)
+	}
+	return true, false, nil
+}
