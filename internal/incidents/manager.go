@@ -302,8 +302,14 @@ func (m *Manager) Handle(ctx context.Context, s signal.Signal) (Outcome, error) 
 // it holds back (held).
 func (m *Manager) apply(ctx context.Context, s signal.Signal, held *HeldIncident) (Outcome, error) {
 	conflicts, pause, waited := 0, firstWait, time.Duration(0)
+	// done keeps what attempts that lost a race did all the same (an
+	// OpsItem created, a resolution settled): reported once, by this
+	// signal, or never.
+	var done Outcome
 	for {
 		out, err := m.handle(ctx, &s, held)
+		out = merge(done, out)
+		done = Outcome{Created: out.Created, Resolved: out.Resolved, Updated: out.Updated, Events: out.Events}
 		switch {
 		case errors.Is(err, errClaimed) && waited < m.grace:
 			// Wait for the other worker's call rather than make it
@@ -323,7 +329,7 @@ func (m *Manager) apply(ctx context.Context, s signal.Signal, held *HeldIncident
 				}
 				continue
 			}
-			out = Outcome{Fingerprint: s.Fingerprint}
+			out = merge(done, Outcome{Fingerprint: s.Fingerprint})
 			err = fmt.Errorf("handle signal %s for %s after %d attempts: %w", s.EventID, s.Fingerprint, m.attempts, err)
 		}
 		m.logOutcome(ctx, &s, out, err)

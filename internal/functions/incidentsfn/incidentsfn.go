@@ -95,6 +95,19 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 			continue
 		}
 		out, err := h.lifecycle.Handle(ctx, s)
+		// What the handling did counts even when a later step failed and
+		// the signal is retried: the lifecycle reports each once.
+		if out.Created {
+			opened++
+		}
+		if out.Resolved {
+			resolved++
+			for _, ev := range out.Events {
+				if d, ok := ev.Detail.(incidents.ResolvedDetail); ok && !d.Opened.IsZero() && !d.Resolved.Before(d.Opened) {
+					resolveTimes = append(resolveTimes, d.Resolved.Sub(d.Opened).Seconds())
+				}
+			}
+		}
 		switch {
 		case err != nil && incidents.Retryable(err):
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
@@ -116,19 +129,8 @@ func (h *Incidents) Handle(ctx context.Context, batch events.SQSEvent) (events.S
 				"request_id", lambdaenv.RequestID(ctx))
 			continue
 		}
-		if out.Created {
-			opened++
-		}
 		if out.Action == incidents.HeldBack {
 			held++
-		}
-		if out.Resolved {
-			resolved++
-			for _, ev := range out.Events {
-				if d, ok := ev.Detail.(incidents.ResolvedDetail); ok && !d.Opened.IsZero() && !d.Resolved.Before(d.Opened) {
-					resolveTimes = append(resolveTimes, d.Resolved.Sub(d.Opened).Seconds())
-				}
-			}
 		}
 	}
 	var samples []metrics.Sample
