@@ -814,14 +814,7 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 		b.errAt(loc, "missing priority (1 to 5)")
 	}
 	if nt := n.get("notify"); nt != nil {
-		if arns, ok := b.strings(loc.at(nt, "notify"), nt); ok {
-			for i, a := range arns {
-				if a != DefaultTopic && !arnSNSRE.MatchString(a) {
-					b.errAt(loc.at(nt.elems[i], fmt.Sprintf("notify[%d]", i)), "%q is not an SNS topic ARN nor %q (the deployment's topic)", a, DefaultTopic)
-				}
-			}
-			s.Notify = arns
-		}
+		s.Notify = b.topics(loc, nt, "notify")
 	}
 	if rb := n.get("runbooks"); rb != nil {
 		if docs, ok := b.strings(loc.at(rb, "runbooks"), rb); ok {
@@ -837,14 +830,7 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 		s.ResponseTime, _ = b.duration(loc.at(rt, "responseTime"), rt)
 	}
 	if et := n.get("escalateTo"); et != nil {
-		if arns, ok := b.strings(loc.at(et, "escalateTo"), et); ok {
-			for i, a := range arns {
-				if a != DefaultTopic && !arnSNSRE.MatchString(a) {
-					b.errAt(loc.at(et.elems[i], fmt.Sprintf("escalateTo[%d]", i)), "%q is not an SNS topic ARN nor %q (the deployment's topic)", a, DefaultTopic)
-				}
-			}
-			s.EscalateTo = arns
-		}
+		s.EscalateTo = b.topics(loc, et, "escalateTo")
 		if s.ResponseTime == 0 {
 			b.errAt(loc.at(et, "escalateTo"), "needs a responseTime: escalation happens when it passes")
 		}
@@ -876,7 +862,7 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 			}
 			if nt := o.get("notify"); nt != nil {
 				if v, ok := b.str(l.at(nt, "notify"), nt); ok {
-					if v != DefaultTopic && !arnSNSRE.MatchString(v) {
+					if !isTopic(v) {
 						b.errAt(l.at(nt, "notify"), "%q is not an SNS topic ARN nor %q (the deployment's topic)", v, DefaultTopic)
 					}
 					s.Owner.Notify = v
@@ -893,6 +879,22 @@ const (
 	maxSteps = 10
 	maxStep  = 300
 )
+
+// topics reads the list of SNS topics n of a severity's field.
+func (b *builder) topics(loc location, n *node, field string) []string {
+	arns, ok := b.strings(loc.at(n, field), n)
+	if !ok {
+		return nil
+	}
+	for i, a := range arns {
+		if !isTopic(a) {
+			b.errAt(loc.at(n.elems[i], fmt.Sprintf("%s[%d]", field, i)), "%q is not an SNS topic ARN nor %q (the deployment's topic)", a, DefaultTopic)
+		}
+	}
+	return arns
+}
+
+func isTopic(s string) bool { return s == DefaultTopic || arnSNSRE.MatchString(s) }
 
 // DefaultTopic in a severity's notify list stands for the notification topic
 // the deployment creates.
