@@ -16,9 +16,16 @@ import (
 	"github.com/opsloop/opsloop/internal/signal"
 )
 
-// maxExcerpt bounds the raw event carried in a signal: enough for a
-// responder to recognise the event, small enough for PutEvents.
-const maxExcerpt = 4096
+// Bounds on what a signal carries from its event, so that any event up to
+// EventBridge's size makes a signal PutEvents takes: the raw event enough
+// for a responder to recognise it; a title, actor or runbook parameter as
+// long as OpsCenter's longest field that takes it (the title, 1,024); the
+// resources a record keeps.
+const (
+	maxExcerpt   = 4096
+	maxText      = 1024
+	maxResources = 200
+)
 
 // Signal turns an incident or recover decision into the signal the
 // incident lifecycle acts on; ok is false for other decisions.
@@ -39,26 +46,27 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 		Time:          ev.Time,
 		Rule:          d.Rule,
 		Fingerprint:   d.Fingerprint,
-		Title:         d.Title,
+		Title:         cut(d.Title, maxText),
 		Severity:      d.Severity,
 		Category:      d.Category,
-		Resources:     d.Resources,
+		Resources:     d.Resources[:min(len(d.Resources), maxResources)],
 		Account:       ev.Account,
 		Region:        ev.Region,
 		Source:        ev.Source,
 		DetailType:    ev.DetailType,
-		Actor:         d.Actor,
+		Actor:         cut(d.Actor, maxText),
 		Summary:       ev.Summary(),
 		Reason:        d.Reason,
 		Count:         d.Count,
 		Escalated:     d.Escalated,
 		Flapping:      d.Flapping,
 		Unverified:    d.Unverified,
-		Excerpt:       excerpt(redact.New(set.Redact).JSON(ev.Raw)),
 	}
+	red := redact.New(set.Redact)
+	s.Excerpt = cut(string(red.JSON(ev.Raw)), maxExcerpt)
 	if kind == signal.Detected {
 		s.Budget = set.Budget.OrDefault()
-		s.Runbooks = runbooks(set, d.Rule, ev)
+		s.Runbooks = runbooks(set, d.Rule, ev, red)
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {
 		s.Plan = signal.Plan{
@@ -78,23 +86,22 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 	return s, true
 }
 
-// excerpt cuts raw to maxExcerpt bytes on a rune boundary.
-func excerpt(raw []byte) string {
-	if len(raw) <= maxExcerpt {
-		return string(raw)
+// cut shortens s to max bytes on a rune boundary, marking the cut.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
 	}
-	cut := maxExcerpt
-	for cut > 0 && !utf8.RuneStart(raw[cut]) {
-		cut--
+	at := max
+	for at > 0 && !utf8.RuneStart(s[at]) {
+		at--
 	}
-	return string(raw[:cut]) + "…"
+	return s[:at] + "…"
 }
 
 // runbooks renders the runbooks of rule for ev, its parameters redacted
-// as titles are.
-func runbooks(set *rules.Set, rule string, ev *event.Event) []signal.Runbook {
+// and bounded as titles are.
+func runbooks(set *rules.Set, rule string, ev *event.Event, red *redact.Redactor) []signal.Runbook {
 	var out []signal.Runbook
-	red := redact.New(set.Redact)
 	lookup := func(path string) []string { return red.Values(path, ev.Values(path)) }
 	for _, r := range set.Rules {
 		if r.Name != rule {
@@ -106,7 +113,7 @@ func runbooks(set *rules.Set, rule string, ev *event.Event) []signal.Runbook {
 				if sr.Parameters == nil {
 					sr.Parameters = map[string]string{}
 				}
-				sr.Parameters[name] = tpl.Render(lookup)
+				sr.Parameters[name] = cut(tpl.Render(lookup), maxText)
 			}
 			out = append(out, sr)
 		}

@@ -1,6 +1,7 @@
 package fromclassify
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -52,11 +53,44 @@ func TestSignal(t *testing.T) {
 
 func TestExcerptCutsOnRuneBoundary(t *testing.T) {
 	raw := []byte(strings.Repeat("é", maxExcerpt)) // two bytes each
-	got := excerpt(raw)
+	got := cut(string(raw), maxExcerpt)
 	if !utf8.ValidString(got) || len(got) > maxExcerpt+len("…") || !strings.HasSuffix(got, "…") {
 		t.Errorf("excerpt of %d bytes = %d bytes, valid UTF-8 %v; want at most %d, valid, marked as cut", len(raw), len(got), utf8.ValidString(got), maxExcerpt)
 	}
-	if short := excerpt([]byte(`{"a":1}`)); short != `{"a":1}` {
+	if short := cut(`{"a":1}`, maxExcerpt); short != `{"a":1}` {
 		t.Errorf("excerpt of a short event = %q, want it whole", short)
+	}
+}
+
+// TestSignalBounded: an event near EventBridge's size whose text fills a
+// title, a runbook parameter and thousands of resources still makes a
+// signal PutEvents takes (256 KB), with room to spare.
+func TestSignalBounded(t *testing.T) {
+	set, err := rules.Build([]rules.File{{Name: "r.json", Data: []byte(`{
+  "severities": {"high": {"opsItemSeverity": "2", "priority": 2}},
+  "rules": [{"name": "big", "pattern": {"source": ["aws.ec2"]}, "action": "incident", "severity": "high",
+    "title": "{{detail.x}}", "runbooks": [{"document": "AWS-StartEC2Instance", "parameters": {"InstanceId": "{{detail.x}}"}}]}]}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("é", 60000)
+	resources := make([]string, 3000)
+	for i := range resources {
+		resources[i] = "arn:aws:ec2:us-east-1:123456789012:instance/i-" + strings.Repeat("0", 17)
+	}
+	ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: "123456789012", Region: "us-east-1",
+		Source: "aws.ec2", DetailType: "x", Raw: []byte(`{"detail":{"x":"` + big + `"}}`)}
+	d := classify.Decision{Action: classify.Incident, Rule: "big", Fingerprint: "big:1", Severity: "high", Title: big, Actor: big, Resources: resources}
+	s, ok := Signal(set, d, ev)
+	if !ok {
+		t.Fatal("no signal")
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 64<<10 || !utf8.ValidString(s.Title) || !utf8.ValidString(s.Runbooks[0].Parameters["InstanceId"]) {
+		t.Errorf("signal of %d bytes (title %d, parameter %d, %d resources), want well under 256 KB and valid UTF-8",
+			len(data), len(s.Title), len(s.Runbooks[0].Parameters["InstanceId"]), len(s.Resources))
 	}
 }
