@@ -209,12 +209,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // only so a large file is not read twice.
 func startsWithRecords(br *bufio.Reader) bool {
 	head, _ := br.Peek(4096)
-	dec := json.NewDecoder(bytes.NewReader(head))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return false
-	}
-	key, err := dec.Token()
-	return err == nil && key == "Records"
+	return firstKey(head) == "Records"
 }
 
 // emitter delivers items, numbering positions and honouring ctx.

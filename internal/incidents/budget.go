@@ -106,7 +106,7 @@ func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) 
 		return errors.Join(errs...)
 	}
 	for _, w := range windows(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now()) {
-		ok, err := m.counters.Take(ctx, "budget#"+w.key, w.limit, id, w.expires)
+		ok, err := m.counters.Take(ctx, w.key, w.limit, id, w.expires)
 		if err != nil {
 			// Left taken if the give-back fails too: a count too high
 			// only holds back sooner.
@@ -118,7 +118,6 @@ func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) 
 			}
 			return false, "past " + w.what, nil
 		}
-		w.key = "budget#" + w.key
 		taken = append(taken, w)
 	}
 	rec.Granted = true
