@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/problems"
 )
 
@@ -20,6 +21,7 @@ type Problems struct {
 	records   map[string]*problems.Problem
 	links     map[string]string
 	relations map[string][]Relation
+	analyses  map[string]*analysis.Analysis
 }
 
 // Relation is one resource related to another, and when they were last
@@ -35,6 +37,7 @@ const maxRelations = 50
 var (
 	_ problems.Store     = (*Problems)(nil)
 	_ problems.Relations = (*Problems)(nil)
+	_ analysis.Store     = (*Problems)(nil)
 )
 
 // NewProblems returns an empty store.
@@ -162,11 +165,53 @@ func (s *Problems) All() []problems.Problem {
 	return out
 }
 
+// GetAnalysis implements analysis.Store.
+func (s *Problems) GetAnalysis(_ context.Context, opsItemID string) (*analysis.Analysis, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.analyses[opsItemID].Clone(), nil
+}
+
+// PutAnalysis implements analysis.Store.
+func (s *Problems) PutAnalysis(_ context.Context, a *analysis.Analysis) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var have int64
+	if cur := s.analyses[a.OpsItemID]; cur != nil {
+		have = cur.Version
+	}
+	if a.Version != have {
+		return fmt.Errorf("put analysis of %s at version %d, stored version %d: %w", a.OpsItemID, a.Version, have, analysis.ErrConflict)
+	}
+	if s.analyses == nil {
+		s.analyses = map[string]*analysis.Analysis{}
+	}
+	c := a.Clone()
+	c.Version++
+	s.analyses[a.OpsItemID] = c
+	return nil
+}
+
+// ListAnalyses implements analysis.Store.
+func (s *Problems) ListAnalyses(_ context.Context, status analysis.Status) ([]analysis.Analysis, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []analysis.Analysis
+	for _, a := range s.analyses {
+		if a.Status == status {
+			out = append(out, *a.Clone())
+		}
+	}
+	analysis.Sort(out)
+	return out, nil
+}
+
 // ProblemsState is the content of a Problems store, as a state file keeps it.
 type ProblemsState struct {
 	Problems  []problems.Problem    `json:"problems"`
 	Links     map[string]string     `json:"links"`
 	Relations map[string][]Relation `json:"relations,omitempty"`
+	Analyses  []analysis.Analysis   `json:"analyses,omitempty"`
 }
 
 // State returns a copy of the store's content.
@@ -181,6 +226,10 @@ func (s *Problems) State() ProblemsState {
 	for k, v := range s.relations {
 		st.Relations[k] = slices.Clone(v)
 	}
+	for _, a := range s.analyses {
+		st.Analyses = append(st.Analyses, *a.Clone())
+	}
+	analysis.Sort(st.Analyses)
 	return st
 }
 
@@ -199,6 +248,17 @@ func NewProblemsFrom(st ProblemsState) (*Problems, error) {
 	}
 	for k, v := range st.Relations {
 		s.relations[k] = slices.Clone(v)
+	}
+	s.analyses = map[string]*analysis.Analysis{}
+	for i := range st.Analyses {
+		a := &st.Analyses[i]
+		if a.OpsItemID == "" || !a.Status.Valid() {
+			return nil, fmt.Errorf("load analyses: analysis %d has no OpsItem or an unknown status %q", i, a.Status)
+		}
+		if s.analyses[a.OpsItemID] != nil {
+			return nil, fmt.Errorf("load analyses: OpsItem %s appears twice", a.OpsItemID)
+		}
+		s.analyses[a.OpsItemID] = a.Clone()
 	}
 	return s, nil
 }

@@ -5,6 +5,7 @@ package problemstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -147,19 +148,15 @@ func decodeProblem(item map[string]types.AttributeValue) (*problems.Problem, err
 // problems.ErrConflict. A put the SDK retried after it had in fact
 // succeeded still succeeds: the item carries a token unique to this call.
 func (s *Store) Put(ctx context.Context, p *problems.Problem) error {
-	next := p.Version + 1
 	stored := p.Clone()
-	stored.Version = next
+	stored.Version = p.Version + 1
 	data, err := json.Marshal(stored)
 	if err != nil {
 		return fmt.Errorf("put problem %s: %w", p.Key, err)
 	}
-	token := dynamodb.NewToken()
-	k := dynamodb.Key(problemPK(p.Key), problemSK)
 	item := map[string]types.AttributeValue{
-		dynamodb.PartitionKey: k[dynamodb.PartitionKey], dynamodb.SortKey: k[dynamodb.SortKey],
-		"problem": dynamodb.Str(string(data)), "version": dynamodb.Num(next), "token": dynamodb.Str(token),
-		"status": dynamodb.Str(string(p.Status)), "rule": dynamodb.Str(p.Rule), "fingerprint": dynamodb.Str(p.Fingerprint),
+		"problem": dynamodb.Str(string(data)),
+		"status":  dynamodb.Str(string(p.Status)), "rule": dynamodb.Str(p.Rule), "fingerprint": dynamodb.Str(p.Fingerprint),
 		dynamodb.StatusIndexPartitionKey: dynamodb.Str(string(p.Status)), dynamodb.StatusIndexSortKey: dynamodb.Str(statusSK(p)),
 	}
 	if !p.IsProblem() {
@@ -169,30 +166,47 @@ func (s *Store) Put(ctx context.Context, p *problems.Problem) error {
 		}
 		item[dynamodb.TTLAttribute] = dynamodb.EpochSeconds(dynamodb.Later(p.LastSeen, s.opts.Now()).Add(window))
 	}
+	err = s.putVersioned(ctx, dynamodb.Key(problemPK(p.Key), problemSK), item, p.Version, "put problem "+p.Key)
+	if errors.Is(err, errConflict) {
+		return fmt.Errorf("put problem %s over version %d: %w", p.Key, p.Version, problems.ErrConflict)
+	}
+	return err
+}
+
+var errConflict = errors.New("version changed")
+
+// putVersioned puts item at k if the stored version is version (0: no item
+// may exist), as version+1; it returns errConflict otherwise. A put the
+// SDK retried after it had in fact succeeded still succeeds: the item
+// carries a token unique to this call.
+func (s *Store) putVersioned(ctx context.Context, k map[string]types.AttributeValue, item map[string]types.AttributeValue, version int64, op string) error {
+	next, token := version+1, dynamodb.NewToken()
+	item[dynamodb.PartitionKey], item[dynamodb.SortKey] = k[dynamodb.PartitionKey], k[dynamodb.SortKey]
+	item["version"], item["token"] = dynamodb.Num(next), dynamodb.Str(token)
 	in := &awsdynamodb.PutItemInput{TableName: aws.String(s.name), Item: item}
-	if p.Version == 0 {
+	if version == 0 {
 		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
 		in.ExpressionAttributeNames = map[string]string{"#pk": dynamodb.PartitionKey}
 	} else {
 		in.ConditionExpression = aws.String("#v = :v")
 		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": dynamodb.Num(p.Version)}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": dynamodb.Num(version)}
 	}
-	_, err = s.client.PutItem(ctx, in)
+	_, err := s.client.PutItem(ctx, in)
 	if err == nil {
 		return nil
 	}
 	if !dynamodb.ConditionFailed(err) {
-		return fmt.Errorf("put problem %s: %w", p.Key, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	now, err := s.get(ctx, k, "put problem "+p.Key)
+	now, err := s.get(ctx, k, op)
 	if err != nil {
 		return err
 	}
 	if v, _ := dynamodb.NumberAttr(now, "version"); now != nil && v == next && dynamodb.StringAttr(now, "token") == token {
 		return nil
 	}
-	return fmt.Errorf("put problem %s over version %d: %w", p.Key, p.Version, problems.ErrConflict)
+	return errConflict
 }
 
 // List implements problems.Store with a Query of the dynamodb.StatusIndex, which is

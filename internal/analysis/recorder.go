@@ -1,0 +1,168 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Recorder keeps analyses from the incidents' lifecycle events, which
+// arrive in any order and possibly more than once: each applies as a merge
+// (first times kept, escalations by step), so a redelivery changes nothing.
+type Recorder struct {
+	store  Store
+	wanted func(severity string) bool
+	now    func() time.Time
+}
+
+// attempts bounds the retries of a write that lost a race.
+const attempts = 8
+
+// NewRecorder returns a Recorder over store that keeps analyses of the
+// incidents whose severity wanted accepts.
+func NewRecorder(store Store, wanted func(severity string) bool, now func() time.Time) *Recorder {
+	if now == nil {
+		now = time.Now
+	}
+	return &Recorder{store: store, wanted: wanted, now: now}
+}
+
+// Opening is what "Incident Opened" tells of an incident.
+type Opening struct {
+	OpsItemID, Fingerprint, Problem, Rule, Title, Severity, Category, Account, Region string
+	Resources                                                                         []string
+	FirstEvent, Created                                                               time.Time
+	Changes                                                                           []Change
+}
+
+// Opened starts tracking an incident of a wanted severity. It reports
+// whether the incident is tracked.
+func (r *Recorder) Opened(ctx context.Context, o Opening) (bool, error) {
+	if o.OpsItemID == "" || !r.wanted(o.Severity) {
+		return false, nil
+	}
+	return true, r.merge(ctx, o.OpsItemID, true, func(a *Analysis) {
+		a.Fingerprint, a.Problem, a.Rule, a.Title = o.Fingerprint, o.Problem, o.Rule, o.Title
+		a.Severity, a.Category, a.Account, a.Region = o.Severity, o.Category, o.Account, o.Region
+		a.Resources = slices.Clone(o.Resources[:min(len(o.Resources), MaxChanges)])
+		a.FirstEvent = earliest(a.FirstEvent, o.FirstEvent)
+		a.Created = earliest(a.Created, o.Created)
+		if len(a.Changes) == 0 {
+			a.Changes = slices.Clone(o.Changes[:min(len(o.Changes), MaxChanges)])
+		}
+	})
+}
+
+// Acknowledged records that a responder set the OpsItem In progress; an
+// OpsItem whose analysis is not tracked is left alone.
+func (r *Recorder) Acknowledged(ctx context.Context, opsItemID string, at time.Time) error {
+	return r.merge(ctx, opsItemID, false, func(a *Analysis) { a.Acknowledged = earliest(a.Acknowledged, at) })
+}
+
+// Escalated records an escalation of an incident of severity.
+func (r *Recorder) Escalated(ctx context.Context, opsItemID, severity string, e Escalation) error {
+	return r.merge(ctx, opsItemID, r.wanted(severity), func(a *Analysis) {
+		if a.Severity == "" {
+			a.Severity = severity
+		}
+		i := slices.IndexFunc(a.Escalations, func(x Escalation) bool { return x.Step == e.Step })
+		if i >= 0 || len(a.Escalations) >= MaxEscalations {
+			return
+		}
+		a.Escalations = append(a.Escalations, e)
+		slices.SortFunc(a.Escalations, func(x, y Escalation) int { return x.Step - y.Step })
+	})
+}
+
+// Resolved records the incident's resolution, which opens its analysis.
+// severity is "" when the resolution names only the OpsItem (a responder
+// resolved it in OpsCenter): an untracked OpsItem is then left alone.
+func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at time.Time, resolution string) error {
+	return r.merge(ctx, opsItemID, severity != "" && r.wanted(severity), func(a *Analysis) {
+		if a.Severity == "" {
+			a.Severity = severity
+		}
+		if a.Resolved.IsZero() || at.Before(a.Resolved) {
+			a.Resolved = at
+			if resolution != "" {
+				a.Resolution = resolution
+			}
+		}
+	})
+}
+
+// merge applies f to the analysis of id, creating it when create, and
+// opens it once resolved.
+func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*Analysis)) error {
+	if id == "" {
+		return nil
+	}
+	for range attempts {
+		a, err := r.store.GetAnalysis(ctx, id)
+		if err != nil {
+			return fmt.Errorf("analysis of %s: %w", id, err)
+		}
+		if a == nil {
+			if !create {
+				return nil
+			}
+			a = &Analysis{OpsItemID: id, Status: Tracking}
+		}
+		before := a.Clone()
+		f(a)
+		if a.Status == Tracking && !a.Resolved.IsZero() {
+			a.Status = Open
+		}
+		if a.Version > 0 && same(before, a) {
+			return nil
+		}
+		err = r.store.PutAnalysis(ctx, a)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("analysis of %s: %d writes lost races: %w", id, attempts, ErrConflict)
+}
+
+// Edit applies a responder's edit to the analysis of id and returns it.
+func (r *Recorder) Edit(ctx context.Context, id string, e Edit) (*Analysis, error) {
+	for range attempts {
+		a, err := r.store.GetAnalysis(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("edit analysis of %s: %w", id, err)
+		}
+		if a == nil {
+			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		if err := e.apply(a, r.now().UTC()); err != nil {
+			return nil, err
+		}
+		err = r.store.PutAnalysis(ctx, a)
+		if err == nil {
+			a.Version++
+			return a, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, fmt.Errorf("edit analysis of %s: %w", id, err)
+		}
+	}
+	return nil, fmt.Errorf("edit analysis of %s: %d writes lost races: %w", id, attempts, ErrConflict)
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// same reports whether f changed nothing: a redelivered event costs no write.
+func same(a, b *Analysis) bool {
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && bytes.Equal(x, y)
+}
