@@ -40,10 +40,15 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after opening: %+v, want tracking", a)
 	}
 	steps := []func() error{
-		func() error { return r.Escalated(ctx, "oi-1", "high", analysis.Escalation{Step: 1, At: t0.Add(time.Hour), Priority: 1, Contact: "security-lead"}) },
+		func() error {
+			return r.Escalated(ctx, "oi-1", "high", analysis.Escalation{Step: 1, At: t0.Add(time.Hour), Priority: 1, Contact: "security-lead"})
+		},
 		func() error { return r.Acknowledged(ctx, "oi-1", t0.Add(70*time.Minute)) },
 		func() error { return r.Acknowledged(ctx, "oi-1", t0.Add(90*time.Minute)) }, // later flip back: first kept
-		func() error { return r.Resolved(ctx, "oi-1", "high", t0.Add(3*time.Hour), "recovered: ingress revoked") },
+		func() error {
+			_, err := r.Resolved(ctx, "oi-1", "high", t0.Add(3*time.Hour), "recovered: ingress revoked")
+			return err
+		},
 	}
 	for i, step := range steps {
 		if err := step(); err != nil {
@@ -99,10 +104,10 @@ func TestOnlyWantedSeverities(t *testing.T) {
 	if err := r.Acknowledged(ctx, "oi-1", t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Resolved(ctx, "oi-1", "", t0, ""); err != nil {
+	if _, err := r.Resolved(ctx, "oi-1", "", t0, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Resolved(ctx, "oi-1", "low", t0, ""); err != nil {
+	if _, err := r.Resolved(ctx, "oi-1", "low", t0, ""); err != nil {
 		t.Fatal(err)
 	}
 	all, _ := store.ListAnalyses(ctx, analysis.Open)
@@ -115,7 +120,7 @@ func TestOnlyWantedSeverities(t *testing.T) {
 func TestResolvedBeforeOpened(t *testing.T) {
 	ctx := context.Background()
 	r, store := newRecorder()
-	if err := r.Resolved(ctx, "oi-1", "critical", t0.Add(time.Hour), "resolved in OpsCenter"); err != nil {
+	if opened, err := r.Resolved(ctx, "oi-1", "critical", t0.Add(time.Hour), "resolved in OpsCenter"); err != nil || !opened {
 		t.Fatal(err)
 	}
 	if _, err := r.Opened(ctx, opening("critical")); err != nil {
@@ -136,7 +141,7 @@ func TestEdit(t *testing.T) {
 	if _, err := r.Edit(ctx, "oi-1", analysis.Edit{Close: true}); !errors.Is(err, analysis.ErrInvalid) {
 		t.Fatalf("closing the analysis of an open incident: %v, want ErrInvalid", err)
 	}
-	if err := r.Resolved(ctx, "oi-1", "high", t0.Add(time.Hour), ""); err != nil {
+	if opened, err := r.Resolved(ctx, "oi-1", "high", t0.Add(time.Hour), ""); err != nil || !opened {
 		t.Fatal(err)
 	}
 	cause := "  A change window let a test rule into production.  "

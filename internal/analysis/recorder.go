@@ -45,7 +45,7 @@ func (r *Recorder) Opened(ctx context.Context, o Opening) (bool, error) {
 	if o.OpsItemID == "" || !r.wanted(o.Severity) {
 		return false, nil
 	}
-	return true, r.merge(ctx, o.OpsItemID, true, func(a *Analysis) {
+	_, err := r.merge(ctx, o.OpsItemID, true, func(a *Analysis) {
 		a.Fingerprint, a.Problem, a.Rule, a.Title = o.Fingerprint, o.Problem, o.Rule, o.Title
 		a.Severity, a.Category, a.Account, a.Region = o.Severity, o.Category, o.Account, o.Region
 		a.Resources = slices.Clone(o.Resources[:min(len(o.Resources), MaxChanges)])
@@ -55,17 +55,19 @@ func (r *Recorder) Opened(ctx context.Context, o Opening) (bool, error) {
 			a.Changes = slices.Clone(o.Changes[:min(len(o.Changes), MaxChanges)])
 		}
 	})
+	return err == nil, err
 }
 
 // Acknowledged records that a responder set the OpsItem In progress; an
 // OpsItem whose analysis is not tracked is left alone.
 func (r *Recorder) Acknowledged(ctx context.Context, opsItemID string, at time.Time) error {
-	return r.merge(ctx, opsItemID, false, func(a *Analysis) { a.Acknowledged = earliest(a.Acknowledged, at) })
+	_, err := r.merge(ctx, opsItemID, false, func(a *Analysis) { a.Acknowledged = earliest(a.Acknowledged, at) })
+	return err
 }
 
 // Escalated records an escalation of an incident of severity.
 func (r *Recorder) Escalated(ctx context.Context, opsItemID, severity string, e Escalation) error {
-	return r.merge(ctx, opsItemID, r.wanted(severity), func(a *Analysis) {
+	_, err := r.merge(ctx, opsItemID, r.wanted(severity), func(a *Analysis) {
 		if a.Severity == "" {
 			a.Severity = severity
 		}
@@ -76,12 +78,14 @@ func (r *Recorder) Escalated(ctx context.Context, opsItemID, severity string, e 
 		a.Escalations = append(a.Escalations, e)
 		slices.SortFunc(a.Escalations, func(x, y Escalation) int { return x.Step - y.Step })
 	})
+	return err
 }
 
 // Resolved records the incident's resolution, which opens its analysis.
 // severity is "" when the resolution names only the OpsItem (a responder
 // resolved it in OpsCenter): an untracked OpsItem is then left alone.
-func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at time.Time, resolution string) error {
+// opened reports whether this resolution opened the analysis.
+func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at time.Time, resolution string) (opened bool, err error) {
 	return r.merge(ctx, opsItemID, severity != "" && r.wanted(severity), func(a *Analysis) {
 		if a.Severity == "" {
 			a.Severity = severity
@@ -96,36 +100,37 @@ func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at 
 }
 
 // merge applies f to the analysis of id, creating it when create, and
-// opens it once resolved.
-func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*Analysis)) error {
+// opens it once resolved; opened reports that this write opened it.
+func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*Analysis)) (opened bool, err error) {
 	if id == "" {
-		return nil
+		return false, nil
 	}
 	for range attempts {
 		a, err := r.store.GetAnalysis(ctx, id)
 		if err != nil {
-			return fmt.Errorf("analysis of %s: %w", id, err)
+			return false, fmt.Errorf("analysis of %s: %w", id, err)
 		}
 		if a == nil {
 			if !create {
-				return nil
+				return false, nil
 			}
 			a = &Analysis{OpsItemID: id, Status: Tracking}
 		}
 		before := a.Clone()
 		f(a)
-		if a.Status == Tracking && !a.Resolved.IsZero() {
+		opened := a.Status == Tracking && !a.Resolved.IsZero()
+		if opened {
 			a.Status = Open
 		}
 		if a.Version > 0 && same(before, a) {
-			return nil
+			return false, nil
 		}
 		err = r.store.PutAnalysis(ctx, a)
 		if !errors.Is(err, ErrConflict) {
-			return err
+			return opened && err == nil, err
 		}
 	}
-	return fmt.Errorf("analysis of %s: %d writes lost races: %w", id, attempts, ErrConflict)
+	return false, fmt.Errorf("analysis of %s: %d writes lost races: %w", id, attempts, ErrConflict)
 }
 
 // Edit applies a responder's edit to the analysis of id and returns it.

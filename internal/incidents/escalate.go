@@ -40,6 +40,7 @@ type EscalatedDetail struct {
 	Fingerprint   string    `json:"fingerprint"`
 	Rule          string    `json:"rule"`
 	Title         string    `json:"title"`
+	Severity      string    `json:"severity,omitempty"`
 	Step          int       `json:"step"`     // 1 for the first escalation
 	Priority      int       `json:"priority"` // the OpsItem's priority now
 	Contact       string    `json:"contact,omitempty"`
@@ -159,7 +160,7 @@ func (m *Manager) escalate(ctx context.Context, fp string) (escalated, acked boo
 	}
 	ev := Event{DetailType: DetailEscalated, Detail: EscalatedDetail{
 		SchemaVersion: "1", OpsItemID: rec.OpsItemID, Fingerprint: fp, Rule: rec.Rule, Title: rec.Title,
-		Step: step, Priority: rec.Priority, Contact: contact, Opened: rec.FirstSeen, Due: due,
+		Severity: rec.Severity, Step: step, Priority: rec.Priority, Contact: contact, Opened: rec.FirstSeen, Due: due,
 	}}
 	if err := m.publish(ctx, ev); err != nil {
 		// The step is taken and the OpsItem updated: the event is lost,

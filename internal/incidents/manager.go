@@ -261,6 +261,11 @@ type OpenedDetail struct {
 	Opened          time.Time `json:"opened"`  // the opening event's time
 	EventID         string    `json:"eventId"` // the opening event's id
 	Previous        []string  `json:"previous,omitempty"`
+	// Created is when the OpsItem was created; Changes are the changes to
+	// the resources before the incident, newest first (the post-incident
+	// analysis's timeline starts with them).
+	Created time.Time `json:"created,omitzero"`
+	Changes []Change  `json:"changes,omitempty"`
 }
 
 // ResolvedDetail is the detail of "Incident Resolved".
@@ -941,6 +946,7 @@ func opened(rec *Record) OpenedDetail {
 		Rule: rec.Rule, Title: rec.Title, Severity: rec.Severity, OpsItemSeverity: rec.OpsItemSeverity,
 		Category: rec.Category, Resources: slices.Clone(rec.Resources), Account: first.Account,
 		Region: first.Region, Opened: rec.FirstSeen, EventID: first.EventID, Previous: slices.Clone(rec.Previous),
+		Created: rec.SyncedAt, Changes: slices.Clone(rec.Changes),
 	}
 }
 

@@ -11,9 +11,10 @@ import (
 
 // Detail types the problems function receives on its EventBridge rules.
 const (
-	DetailIncidentOpened   = "Incident Opened"   // source "opsloop"
-	DetailIncidentResolved = "Incident Resolved" // source "opsloop"
-	DetailOpsItemUpdate    = "OpsItem Update"    // source "aws.ssm"
+	DetailIncidentOpened    = "Incident Opened"    // source "opsloop"
+	DetailIncidentResolved  = "Incident Resolved"  // source "opsloop"
+	DetailIncidentEscalated = "Incident Escalated" // source "opsloop"
+	DetailOpsItemUpdate     = "OpsItem Update"     // source "aws.ssm"
 )
 
 // Sources of the events handled.
@@ -25,16 +26,20 @@ const (
 // MaxEvent is the largest event accepted: EventBridge's own limit.
 const MaxEvent = 256 << 10
 
-// Input is one event the Tracker acts on: an opened incident or a
-// resolution. Neither is set for events it has nothing to do with.
+// Input is one event the Tracker acts on: an opened incident, a
+// resolution, an acknowledgement or an escalation. None is set for events
+// it has nothing to do with.
 type Input struct {
-	Incident   *Incident
-	Resolution *Resolution
+	Incident        *Incident
+	Resolution      *Resolution
+	Acknowledgement *Acknowledgement
+	Escalation      *Escalation
 }
 
-// ParseEvent reads an EventBridge event: opsloop's "Incident Opened" and
-// "Incident Resolved", and OpsCenter's "OpsItem Update" (a resolution when
-// the OpsItem's status is Resolved). Other events give an empty Input.
+// ParseEvent reads an EventBridge event: opsloop's "Incident Opened",
+// "Incident Resolved" and "Incident Escalated", and OpsCenter's "OpsItem
+// Update" (a resolution when the OpsItem's status is Resolved, an
+// acknowledgement when it is InProgress). Other events give an empty Input.
 // Errors wrap ErrInvalid.
 func ParseEvent(raw []byte) (Input, error) {
 	if len(raw) > MaxEvent {
@@ -69,6 +74,16 @@ func ParseEvent(raw []byte) (Input, error) {
 			return Input{}, fmt.Errorf("%s needs opsItemId and resolved: %w", DetailIncidentResolved, ErrInvalid)
 		}
 		return Input{Resolution: &r}, nil
+	case env.Source == SourceOpsloop && env.DetailType == DetailIncidentEscalated:
+		var e Escalation
+		if err := decodeDetail(detail, &e); err != nil {
+			return Input{}, err
+		}
+		if strings.TrimSpace(e.OpsItemID) == "" || e.Step < 1 || env.Time.IsZero() {
+			return Input{}, fmt.Errorf("%s needs opsItemId, a step and the event's time: %w", DetailIncidentEscalated, ErrInvalid)
+		}
+		e.At = env.Time
+		return Input{Escalation: &e}, nil
 	case env.Source == SourceSSM && env.DetailType == DetailOpsItemUpdate:
 		var d struct {
 			ID       string `json:"ops-item-id"`
@@ -78,7 +93,8 @@ func ParseEvent(raw []byte) (Input, error) {
 		if err := decodeDetail(detail, &d); err != nil {
 			return Input{}, err
 		}
-		if !strings.EqualFold(d.Status, "Resolved") {
+		resolved, acked := strings.EqualFold(d.Status, "Resolved"), strings.EqualFold(d.Status, "InProgress")
+		if !resolved && !acked {
 			return Input{}, nil
 		}
 		if strings.TrimSpace(d.ID) == "" {
@@ -90,6 +106,9 @@ func ParseEvent(raw []byte) (Input, error) {
 		}
 		if at.IsZero() {
 			return Input{}, fmt.Errorf("%s of %s has no time: %w", DetailOpsItemUpdate, d.ID, ErrInvalid)
+		}
+		if acked {
+			return Input{Acknowledgement: &Acknowledgement{OpsItemID: d.ID, At: at}}, nil
 		}
 		return Input{Resolution: &Resolution{OpsItemID: d.ID, Resolved: at}}, nil
 	}
@@ -118,6 +137,10 @@ func (t *Tracker) Handle(ctx context.Context, raw []byte) (Outcome, error) {
 		return t.Opened(ctx, *in.Incident)
 	case in.Resolution != nil:
 		return t.Resolved(ctx, *in.Resolution)
+	case in.Acknowledgement != nil:
+		return t.Acknowledged(ctx, *in.Acknowledgement)
+	case in.Escalation != nil:
+		return t.Escalated(ctx, *in.Escalation)
 	}
 	return Outcome{Action: Ignored}, nil
 }

@@ -26,6 +26,8 @@ const (
 "detail":{"created-by":"arn:aws:iam::123456789012:user/alice","created-time":"2026-03-05T10:40:01.1Z",
 "modified-by":"arn:aws:iam::123456789012:user/alice","modified-time":"2026-03-05T11:20:30.5Z","source":"opsloop",
 "status":"Resolved","ops-item-id":"oi-0123456789ab","title":"t","ops-item-type":"/aws/issue"}}`
+	escalatedEvent = `{"detail-type":"Incident Escalated","source":"opsloop","time":"2026-03-05T11:00:00Z",
+"detail":{"schemaVersion":"1","opsItemId":"oi-0123456789ab","fingerprint":"f","rule":"r","title":"t","severity":"high","step":2,"priority":1}}`
 	opsItemOpen = `{"detail-type":"OpsItem Update","source":"aws.ssm","time":"2026-03-05T11:21:00Z",
 "detail":{"status":"InProgress","ops-item-id":"oi-0123456789ab"}}`
 )
@@ -36,13 +38,16 @@ func TestParseEvent(t *testing.T) {
 		raw      string
 		incident string // OpsItem id of the incident, if any
 		resolved time.Time
+		acked    time.Time // an acknowledgement's time
+		step     int       // an escalation's step
 	}{
-		{"incident opened", openedEvent, "oi-0123456789ab", time.Time{}},
-		{"incident resolved", resolvedEvent, "", time.Date(2026, 3, 5, 11, 20, 0, 0, time.UTC)},
-		{"OpsItem resolved in OpsCenter", opsItemResolved, "", time.Date(2026, 3, 5, 11, 20, 30, 500_000_000, time.UTC)},
-		{"OpsItem in progress", opsItemOpen, "", time.Time{}},
-		{"other event", `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}`, "", time.Time{}},
-		{"OpsItem without modified-time", strings.Replace(opsItemResolved, `"modified-time":"2026-03-05T11:20:30.5Z",`, "", 1), "", time.Date(2026, 3, 5, 11, 21, 0, 0, time.UTC)},
+		{"incident opened", openedEvent, "oi-0123456789ab", time.Time{}, time.Time{}, 0},
+		{"incident resolved", resolvedEvent, "", time.Date(2026, 3, 5, 11, 20, 0, 0, time.UTC), time.Time{}, 0},
+		{"OpsItem resolved in OpsCenter", opsItemResolved, "", time.Date(2026, 3, 5, 11, 20, 30, 500_000_000, time.UTC), time.Time{}, 0},
+		{"OpsItem in progress", opsItemOpen, "", time.Time{}, time.Date(2026, 3, 5, 11, 21, 0, 0, time.UTC), 0},
+		{"incident escalated", escalatedEvent, "", time.Time{}, time.Time{}, 2},
+		{"other event", `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}`, "", time.Time{}, time.Time{}, 0},
+		{"OpsItem without modified-time", strings.Replace(opsItemResolved, `"modified-time":"2026-03-05T11:20:30.5Z",`, "", 1), "", time.Date(2026, 3, 5, 11, 21, 0, 0, time.UTC), time.Time{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +66,17 @@ func TestParseEvent(t *testing.T) {
 			if gotInc != tt.incident || !gotRes.Equal(tt.resolved) {
 				t.Errorf("ParseEvent = incident %q, resolved %v; want %q, %v", gotInc, gotRes, tt.incident, tt.resolved)
 			}
+			var gotAck time.Time
+			if in.Acknowledgement != nil {
+				gotAck = in.Acknowledgement.At
+			}
+			gotStep := 0
+			if in.Escalation != nil {
+				gotStep = in.Escalation.Step
+			}
+			if !gotAck.Equal(tt.acked) || gotStep != tt.step {
+				t.Errorf("ParseEvent = acknowledged %v, escalation step %d; want %v, %d", gotAck, gotStep, tt.acked, tt.step)
+			}
 		})
 	}
 }
@@ -71,6 +87,8 @@ func TestParseEventRejects(t *testing.T) {
 		`[]`,
 		`{"source":"opsloop","detail-type":"Incident Opened"}`,
 		`{"source":"opsloop","detail-type":"Incident Opened","detail":"x"}`,
+		`{"source":"opsloop","detail-type":"Incident Escalated","time":"2026-03-05T11:00:00Z","detail":{"opsItemId":"oi-1","step":0}}`,
+		`{"source":"opsloop","detail-type":"Incident Escalated","detail":{"opsItemId":"oi-1","step":1}}`,
 		`{"source":"opsloop","detail-type":"Incident Opened","detail":{"opsItemId":"oi-1"}}`,
 		`{"source":"opsloop","detail-type":"Incident Opened","detail":{"opsItemId":"oi-1","fingerprint":"f","rule":"r","opened":"yesterday"}}`,
 		`{"source":"opsloop","detail-type":"Incident Resolved","detail":{"opsItemId":"oi-1"}}`,
@@ -97,7 +115,7 @@ func TestHandle(t *testing.T) {
 	}{
 		{openedEvent, problems.Tracked},
 		{openedEvent, problems.Duplicate},
-		{opsItemOpen, problems.Ignored},
+		{opsItemOpen, problems.Acknowledged},
 		{opsItemResolved, problems.ResolvedIncident},
 		{resolvedEvent, problems.Duplicate},
 	}

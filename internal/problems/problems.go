@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/changelog"
 )
 
@@ -134,6 +135,9 @@ type Occurrence struct {
 	// Occurrences counts the events the incident coalesced, when resolved.
 	Occurrences int  `json:"occurrences,omitempty"`
 	Flapping    bool `json:"flapping,omitempty"`
+	// Analysis says the incident has a post-incident analysis (its
+	// severity asks for one), under its OpsItem id.
+	Analysis bool `json:"analysis,omitempty"`
 }
 
 // TimeToResolve is how long the incident was open, or 0 while it is.
@@ -214,6 +218,11 @@ type Incident struct {
 	Resources   []string  `json:"resources,omitempty"`
 	Opened      time.Time `json:"opened"`
 	EventID     string    `json:"eventId"`
+	// What the post-incident analysis keeps besides.
+	Account string            `json:"account,omitempty"`
+	Region  string            `json:"region,omitempty"`
+	Created time.Time         `json:"created,omitzero"`
+	Changes []analysis.Change `json:"changes,omitempty"`
 }
 
 // Resolution is the end of an incident: the detail of "Incident Resolved"
@@ -225,6 +234,28 @@ type Resolution struct {
 	Resolved    time.Time `json:"resolved"`
 	Occurrences int       `json:"occurrences,omitempty"`
 	Flapping    bool      `json:"flapping,omitempty"`
+	// Severity and Resolution (what resolved it) come with opsloop's own
+	// "Incident Resolved" only.
+	Severity   string `json:"severity,omitempty"`
+	Resolution string `json:"resolution,omitempty"`
+}
+
+// Acknowledgement is a responder setting an incident's OpsItem In progress
+// in OpsCenter.
+type Acknowledgement struct {
+	OpsItemID string
+	At        time.Time
+}
+
+// Escalation is the detail of "Incident Escalated": the incident's OpsItem
+// was left Open past its response time.
+type Escalation struct {
+	OpsItemID string    `json:"opsItemId"`
+	Severity  string    `json:"severity,omitempty"`
+	Step      int       `json:"step"`
+	Priority  int       `json:"priority,omitempty"`
+	Contact   string    `json:"contact,omitempty"`
+	At        time.Time `json:"-"` // the event's time
 }
 
 // Store keeps problem records, one item per key, with single-item

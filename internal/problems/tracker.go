@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/rules"
 )
 
@@ -27,6 +28,7 @@ type Tracker struct {
 	relateBack time.Duration
 	attempts   int
 	log        *slog.Logger
+	analyses   *analysis.Recorder
 }
 
 // Defaults of a Tracker.
@@ -75,6 +77,21 @@ func WithRelations(r Relations) Option { return func(t *Tracker) { t.relations =
 // OpsItems in OpsCenter.
 func WithRelater(r Relater) Option { return func(t *Tracker) { t.relater = r } }
 
+// WithAnalyses keeps a post-incident analysis of every incident whose
+// severity asks for one (the rules' "analysis"; none without WithRules),
+// in store, linked from the problem's history.
+func WithAnalyses(store analysis.Store, now func() time.Time) Option {
+	return func(t *Tracker) { t.analyses = analysis.NewRecorder(store, t.wantsAnalysis, now) }
+}
+
+func (t *Tracker) wantsAnalysis(severity string) bool {
+	if t.rules == nil {
+		return false
+	}
+	s := t.rules.Severities[severity]
+	return s != nil && s.Analysis
+}
+
 // WithLogger sets the logger (none by default).
 func WithLogger(l *slog.Logger) Option { return func(t *Tracker) { t.log = l } }
 
@@ -114,6 +131,10 @@ const (
 	Reopened Action = "reopened"
 	// ResolvedIncident: an incident's resolution was recorded.
 	ResolvedIncident Action = "resolved-incident"
+	// Acknowledged and Escalated: an incident's acknowledgement or
+	// escalation, which only its analysis records.
+	Acknowledged Action = "acknowledged"
+	Escalated    Action = "escalated"
 	// Duplicate: the input was applied before; nothing changed.
 	Duplicate Action = "duplicate"
 	// Unknown: a resolution of an incident no record knows.
@@ -130,6 +151,9 @@ type Outcome struct {
 	Incidents int    `json:"incidents,omitempty"`
 	// Related are the OpsItems the incident's OpsItem was related to.
 	Related []string `json:"related,omitempty"`
+	// AnalysisOpened says a resolution opened the incident's
+	// post-incident analysis.
+	AnalysisOpened bool `json:"analysisOpened,omitempty"`
 }
 
 // recurrence is the recurrence of rule.
@@ -160,6 +184,18 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 			return Outcome{Key: key}, fmt.Errorf("link OpsItem %s to %s: %w", inc.OpsItemID, key, err)
 		}
 	}
+	// The analysis first: its item exists before the problem's history
+	// says it does.
+	if t.analyses != nil {
+		o := analysis.Opening{
+			OpsItemID: inc.OpsItemID, Fingerprint: inc.Fingerprint, Problem: key, Rule: inc.Rule, Title: inc.Title,
+			Severity: inc.Severity, Category: inc.Category, Account: inc.Account, Region: inc.Region,
+			Resources: inc.Resources, FirstEvent: inc.Opened, Created: inc.Created, Changes: inc.Changes,
+		}
+		if _, err := t.analyses.Opened(ctx, o); err != nil {
+			return Outcome{Key: key}, fmt.Errorf("apply incident %s: %w", inc.OpsItemID, err)
+		}
+	}
 	var lastErr error
 	for range t.attempts {
 		out, err := t.opened(ctx, key, inc)
@@ -184,7 +220,7 @@ func (t *Tracker) opened(ctx context.Context, key string, inc Incident) (Outcome
 	if p.has(inc) {
 		return p.outcome(Duplicate), nil
 	}
-	p.add(inc)
+	p.add(inc, inc.OpsItemID != "" && t.analyses != nil && t.wantsAnalysis(inc.Severity))
 	before := p.Status
 	action := Linked
 	var fresh []Occurrence // incidents whose causes are still to be found
@@ -239,6 +275,42 @@ func (t *Tracker) Resolved(ctx context.Context, r Resolution) (Outcome, error) {
 	if strings.TrimSpace(r.OpsItemID) == "" || r.Resolved.IsZero() {
 		return Outcome{}, fmt.Errorf("resolution needs an OpsItem id and a time: %w", ErrInvalid)
 	}
+	opened := false
+	if t.analyses != nil {
+		var err error
+		if opened, err = t.analyses.Resolved(ctx, r.OpsItemID, r.Severity, r.Resolved, r.Resolution); err != nil {
+			return Outcome{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+		}
+	}
+	out, err := t.resolveProblem(ctx, r)
+	out.AnalysisOpened = opened
+	return out, err
+}
+
+// Acknowledged records that a responder set an incident's OpsItem In
+// progress, in its analysis.
+func (t *Tracker) Acknowledged(ctx context.Context, a Acknowledgement) (Outcome, error) {
+	if t.analyses != nil {
+		if err := t.analyses.Acknowledged(ctx, a.OpsItemID, a.At); err != nil {
+			return Outcome{}, fmt.Errorf("apply acknowledgement of %s: %w", a.OpsItemID, err)
+		}
+	}
+	return Outcome{Action: Acknowledged}, nil
+}
+
+// Escalated records an escalation of an incident, in its analysis.
+func (t *Tracker) Escalated(ctx context.Context, e Escalation) (Outcome, error) {
+	if t.analyses != nil {
+		step := analysis.Escalation{Step: e.Step, At: e.At, Priority: e.Priority, Contact: e.Contact}
+		if err := t.analyses.Escalated(ctx, e.OpsItemID, e.Severity, step); err != nil {
+			return Outcome{}, fmt.Errorf("apply escalation of %s: %w", e.OpsItemID, err)
+		}
+	}
+	return Outcome{Action: Escalated}, nil
+}
+
+// resolveProblem applies a resolution to the problem of its incident.
+func (t *Tracker) resolveProblem(ctx context.Context, r Resolution) (Outcome, error) {
 	key := ""
 	if r.Fingerprint != "" {
 		key = Key(r.Fingerprint)
@@ -375,8 +447,9 @@ func (p *Problem) occurrence(inc Incident) Occurrence {
 
 // add puts the incident into History in time order, and takes the
 // incident's description when it is the newest.
-func (p *Problem) add(inc Incident) {
+func (p *Problem) add(inc Incident, analysed bool) {
 	o := p.occurrence(inc)
+	o.Analysis = analysed
 	i, _ := slices.BinarySearchFunc(p.History, o, func(a, b Occurrence) int { return a.Opened.Compare(b.Opened) })
 	for i < len(p.History) && !p.History[i].Opened.After(o.Opened) {
 		i++

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -130,6 +131,7 @@ type builder struct {
 	ruleAt, silenceAt map[string]string
 	severityRefs      []severityRef
 	severitiesFrom    string
+	plansFrom         string
 	problemsFrom      string
 	defaultsFrom      string
 	budgetFrom        string
@@ -181,9 +183,10 @@ func (l location) at(n *node, field string) location {
 }
 
 var (
-	topFields      = []string{"$schema", "rules", "severities", "problems", "silences", "defaults", "redact", "budget"}
+	topFields      = []string{"$schema", "rules", "severities", "plans", "problems", "silences", "defaults", "redact", "budget"}
 	ruleFields     = Fields()
-	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description", "steps", "owner", "escalateTo"}
+	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description", "steps", "owner", "escalateTo", "analysis"}
+	planFields     = []string{"description", "steps", "owner", "escalateTo"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
 	scheduleFields = []string{"days", "from", "to", "timezone"}
 	nameRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -219,6 +222,9 @@ func (b *builder) file(f File) {
 	}
 	if n := root.get("severities"); n != nil {
 		b.severities(loc.at(n, "severities"), n)
+	}
+	if n := root.get("plans"); n != nil {
+		b.plans(loc.at(n, "plans"), n)
 	}
 	if n := root.get("problems"); n != nil {
 		if b.problemsFrom != "" {
@@ -317,6 +323,13 @@ func (b *builder) str(loc location, n *node) (string, bool) {
 		return "", false
 	}
 	return n.str, true
+}
+
+func (b *builder) bool(loc location, n *node) (bool, bool) {
+	if !b.want(loc, n, kindBool) {
+		return false, false
+	}
+	return n.boolean, true
 }
 
 func (b *builder) int(loc location, n *node, lo, hi int) (int, bool) {
@@ -829,11 +842,21 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 	if rt := n.get("responseTime"); rt != nil {
 		s.ResponseTime, _ = b.duration(loc.at(rt, "responseTime"), rt)
 	}
+	s.Plan = b.plan(loc, n)
+	if et := n.get("escalateTo"); et != nil && s.ResponseTime == 0 {
+		b.errAt(loc.at(et, "escalateTo"), "needs a responseTime: escalation happens when it passes")
+	}
+	if a := n.get("analysis"); a != nil {
+		s.Analysis, _ = b.bool(loc.at(a, "analysis"), a)
+	}
+	return s
+}
+
+// plan reads the response plan fields of a severity or a plan.
+func (b *builder) plan(loc location, n *node) Plan {
+	var p Plan
 	if et := n.get("escalateTo"); et != nil {
-		s.EscalateTo = b.topics(loc, et, "escalateTo")
-		if s.ResponseTime == 0 {
-			b.errAt(loc.at(et, "escalateTo"), "needs a responseTime: escalation happens when it passes")
-		}
+		p.EscalateTo = b.topics(loc, et, "escalateTo")
 	}
 	if st := n.get("steps"); st != nil {
 		if steps, ok := b.strings(loc.at(st, "steps"), st); ok {
@@ -845,7 +868,7 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 			if len(steps) > maxSteps {
 				b.errAt(loc.at(st, "steps"), "%d steps: at most %d fit the OpsItem's description", len(steps), maxSteps)
 			}
-			s.Steps = steps
+			p.Steps = steps
 		}
 	}
 	if o := n.get("owner"); o != nil {
@@ -858,19 +881,55 @@ func (b *builder) severity(loc location, name string, n *node) *Severity {
 				if strings.TrimSpace(v) == "" || len(v) > 64 {
 					b.errAt(l.at(nm, "name"), "want 1 to 64 characters")
 				}
-				s.Owner.Name = v
+				p.Owner.Name = v
 			}
 			if nt := o.get("notify"); nt != nil {
 				if v, ok := b.str(l.at(nt, "notify"), nt); ok {
 					if !isTopic(v) {
 						b.errAt(l.at(nt, "notify"), "%q is not an SNS topic ARN nor %q (the deployment's topic)", v, DefaultTopic)
 					}
-					s.Owner.Notify = v
+					p.Owner.Notify = v
 				}
 			}
 		}
 	}
-	return s
+	return p
+}
+
+// plans reads "plans": response plans by category ("Security") and by a
+// category's severity ("Security/critical").
+func (b *builder) plans(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	if b.plansFrom != "" {
+		b.errAt(loc, "already set in %s: set plans once per deployment", b.plansFrom)
+		return
+	}
+	b.plansFrom = loc.file.Name
+	b.set.Plans = map[string]*Plan{}
+	for _, m := range n.members {
+		l := loc.at(m.value, m.key)
+		l.off = m.keyStart
+		if b.set.Plans[m.key] != nil {
+			b.errAt(l, "given twice")
+			continue
+		}
+		cat, sev, bySeverity := strings.Cut(m.key, "/")
+		if !slices.Contains(Categories, cat) {
+			b.errAt(l, "%q is not a category (want one of %s, or category/severity)", cat, strings.Join(Categories, ", "))
+			continue
+		}
+		if bySeverity {
+			b.severityRefs = append(b.severityRefs, severityRef{loc: l, name: sev})
+		}
+		if !b.want(l, m.value, kindObject) {
+			continue
+		}
+		b.fields(l, m.value, planFields)
+		p := b.plan(l, m.value)
+		b.set.Plans[m.key] = &p
+	}
 }
 
 // Bounds on a response plan's steps: what the OpsItem's description can

@@ -83,6 +83,11 @@ func TestBuildRejects(t *testing.T) {
 			[]string{`severities.x.steps[0]: want a step of 1 to 300 characters`, `severities.x.owner: missing name`, `severities.x.owner.notify: "topic" is not an SNS topic ARN`, `severities.x.owner.team: unknown field`}},
 		{"escalation without a response time", []string{`{"severities": {"x": {"opsItemSeverity": "1", "priority": 1, "escalateTo": ["lead"]}}}`},
 			[]string{`severities.x.escalateTo[0]: "lead" is not an SNS topic ARN`, `severities.x.escalateTo: needs a responseTime`}},
+		{"bad plans", []string{`{` + sev + `, "plans": {"Security": {"steps": [""], "severity": "high"}, "Securty": {}, "Security/urgent": {}, "Cost": []}}`},
+			[]string{`plans.Security.steps[0]: want a step of 1 to 300`, `plans.Security.severity: unknown field`, `plans.Securty: "Securty" is not a category`,
+				`plans.Security/urgent: unknown severity "urgent"`, `plans.Cost: want an object, found array`}},
+		{"plans twice", []string{`{"plans": {}}`, `{"plans": {}}`}, []string{`b.json:1:11: plans: already set in a.json`}},
+		{"analysis not a boolean", []string{`{"severities": {"x": {"opsItemSeverity": "1", "priority": 1, "analysis": "yes"}}}`}, []string{`severities.x.analysis: want a boolean, found string`}},
 		{"bad redact path", []string{`{"redact": ["detail.ok", "detail..x", 3]}`}, []string{`redact[1]:`, `redact[2]:`}},
 		{"field given twice", []string{`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "action": "ignore"}]}`}, []string{`action: given twice`}},
 		{"severities twice", []string{`{` + sev + `}`, `{` + sev + `}`}, []string{`b.json:1:16: severities: already set in a.json`}},
@@ -175,6 +180,39 @@ func TestBuildValid(t *testing.T) {
 	}
 	if len(set.Silences) != 1 || set.Silences[0].Schedule.Location.String() != "Europe/Berlin" {
 		t.Errorf("silences = %+v", set.Silences)
+	}
+}
+
+func TestPlanFor(t *testing.T) {
+	set, errs := build(t, `{"severities": {
+  "high": {"opsItemSeverity": "2", "priority": 2, "responseTime": "1h", "analysis": true,
+           "steps": ["Acknowledge."], "owner": {"name": "on-call"}, "escalateTo": ["default"]},
+  "low": {"opsItemSeverity": "4", "priority": 4}},
+ "plans": {
+  "Security": {"owner": {"name": "security on-call", "notify": "arn:aws:sns:us-east-1:123456789012:security"}, "steps": ["Preserve evidence."]},
+  "Security/high": {"steps": ["Isolate.", "Rotate credentials."]}}}`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	tests := []struct {
+		category, severity string
+		steps, owner       string
+		escalateTo         int
+	}{
+		{"Security", "high", "Isolate.|Rotate credentials.", "security on-call", 1}, // steps of Security/high, owner of Security, contacts of high
+		{"Security", "low", "Preserve evidence.", "security on-call", 0},
+		{"Availability", "high", "Acknowledge.", "on-call", 1},
+		{"Availability", "low", "", "", 0},
+		{"", "high", "Acknowledge.", "on-call", 1},
+	}
+	for _, tt := range tests {
+		p := set.PlanFor(tt.category, tt.severity)
+		if got := strings.Join(p.Steps, "|"); got != tt.steps || p.Owner.Name != tt.owner || len(p.EscalateTo) != tt.escalateTo {
+			t.Errorf("PlanFor(%q, %q) = steps %q, owner %q, %d contacts; want %q, %q, %d", tt.category, tt.severity, got, p.Owner.Name, len(p.EscalateTo), tt.steps, tt.owner, tt.escalateTo)
+		}
+	}
+	if !set.Severities["high"].Analysis || set.Severities["low"].Analysis {
+		t.Errorf("analysis: high %v, low %v; want true, false", set.Severities["high"].Analysis, set.Severities["low"].Analysis)
 	}
 }
 

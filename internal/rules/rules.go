@@ -30,6 +30,9 @@ var Categories = []string{"Availability", "Cost", "Performance", "Recovery", "Se
 type Set struct {
 	Rules      []*Rule
 	Severities map[string]*Severity
+	// Plans are the response plans of categories ("Security") and of a
+	// category's severity ("Security/critical"); see PlanFor.
+	Plans map[string]*Plan
 	// Order lists severity names from the most to the least severe.
 	Order    []string
 	Problems Recurrence
@@ -128,8 +131,18 @@ type Severity struct {
 	Runbooks []string
 	// ResponseTime is how soon a responder is expected to act.
 	ResponseTime time.Duration
-	// Steps are the response plan: what to do, in order (Markdown, shown
-	// in the OpsItem).
+	// Plan is the severity's own response plan; a category's plan
+	// (Set.Plans) overrides what it sets.
+	Plan
+	// Analysis asks for a post-incident analysis of each incident once it
+	// resolves.
+	Analysis bool
+}
+
+// Plan is a response plan: its fields are empty where it leaves them to a
+// less specific plan.
+type Plan struct {
+	// Steps are what to do, in order (Markdown, shown in the OpsItem).
 	Steps []string
 	// Owner is the role that owns the response.
 	Owner Owner
@@ -144,6 +157,36 @@ type Severity struct {
 type Owner struct {
 	Name   string
 	Notify string
+}
+
+// PlanFor is the response plan of an incident of category and severity:
+// each of its steps, owner and escalation contacts from the most specific
+// plan that sets it, of the plans "category/severity", "category", and
+// the severity's own.
+func (s *Set) PlanFor(category, severity string) Plan {
+	var p Plan
+	var from []*Plan
+	if category != "" {
+		from = append(from, s.Plans[category+"/"+severity], s.Plans[category])
+	}
+	if sev := s.Severities[severity]; sev != nil {
+		from = append(from, &sev.Plan)
+	}
+	for _, q := range from {
+		if q == nil {
+			continue
+		}
+		if p.Steps == nil {
+			p.Steps = q.Steps
+		}
+		if p.Owner.Name == "" {
+			p.Owner = q.Owner
+		}
+		if p.EscalateTo == nil {
+			p.EscalateTo = q.EscalateTo
+		}
+	}
+	return p
 }
 
 // Recurrence says when repeated incidents of one fingerprint form a problem.

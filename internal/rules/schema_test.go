@@ -37,6 +37,7 @@ func TestSchemaAgreesWithValidator(t *testing.T) {
 		{"top level", doc.Properties, topFields},
 		{"rule", doc.Defs["rule"].Properties, ruleFields},
 		{"severity", doc.Defs["severity"].Properties, severityFields},
+		{"plan", doc.Defs["plan"].Properties, planFields},
 		{"silence", doc.Defs["silence"].Properties, silenceFields},
 	} {
 		var keys []string

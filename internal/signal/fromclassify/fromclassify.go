@@ -69,18 +69,19 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 		s.Runbooks = runbooks(set, d.Rule, ev, red)
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {
+		plan := set.PlanFor(d.Category, d.Severity)
 		s.Plan = signal.Plan{
 			OpsItemSeverity: sev.OpsItemSeverity,
 			Priority:        sev.Priority,
 			Notify:          sev.Notify,
 			Runbooks:        sev.Runbooks,
 			ResponseTime:    sev.ResponseTime,
-			Steps:           sev.Steps,
-			Owner:           sev.Owner.Name,
-			EscalateTo:      sev.EscalateTo,
+			Steps:           plan.Steps,
+			Owner:           plan.Owner.Name,
+			EscalateTo:      plan.EscalateTo,
 		}
-		if sev.Owner.Notify != "" && !slices.Contains(sev.Notify, sev.Owner.Notify) {
-			s.Plan.Notify = append(slices.Clone(sev.Notify), sev.Owner.Notify)
+		if plan.Owner.Notify != "" && !slices.Contains(sev.Notify, plan.Owner.Notify) {
+			s.Plan.Notify = append(slices.Clone(sev.Notify), plan.Owner.Notify)
 		}
 	}
 	return s, true

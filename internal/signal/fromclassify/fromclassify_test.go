@@ -16,7 +16,7 @@ import (
 func TestSignal(t *testing.T) {
 	set := &rules.Set{Severities: map[string]*rules.Severity{
 		"high": {Name: "high", OpsItemSeverity: "2", Priority: 2, Notify: []string{"default"}, Runbooks: []string{"AWS-RestartEC2Instance"}, ResponseTime: time.Hour,
-			Steps: []string{"Acknowledge."}, Owner: rules.Owner{Name: "on-call", Notify: "arn:aws:sns:us-east-1:123456789012:on-call"}},
+			Plan: rules.Plan{Steps: []string{"Acknowledge."}, Owner: rules.Owner{Name: "on-call", Notify: "arn:aws:sns:us-east-1:123456789012:on-call"}}},
 	}}
 	ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: "123456789012", Region: "us-east-1",
 		Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Raw: []byte(`{"id":"e1"}`)}

@@ -30,10 +30,10 @@ func TestAnalyses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := rec.Resolved(ctx, "oi-2", "high", base.Add(3*time.Hour), "recovered"); err != nil {
-		t.Fatal(err)
+	if opened, err := rec.Resolved(ctx, "oi-2", "high", base.Add(3*time.Hour), "recovered"); err != nil || !opened {
+		t.Fatal(opened, err)
 	}
-	if err := rec.Resolved(ctx, "oi-2", "high", base.Add(3*time.Hour), "recovered"); err != nil {
+	if opened, err := rec.Resolved(ctx, "oi-2", "high", base.Add(3*time.Hour), "recovered"); err != nil || opened {
 		t.Fatal(err)
 	}
 	list := func(st analysis.Status) []string {
