@@ -40,6 +40,10 @@ Usage:
   opsloop problems show KEY [--json] (--table NAME | --state FILE | [--rules PATH] PATH...)
   opsloop problems ack KEY [--note TEXT] (--table NAME | --state FILE)
   opsloop problems resolve KEY [--note TEXT] (--table NAME | --state FILE)
+  opsloop analysis list [--status S] [--json] (--table NAME | --state FILE | [--rules PATH] [--save FILE] PATH...)
+  opsloop analysis show OPSITEM [--json] (--table NAME | --state FILE | [--rules PATH] PATH...)
+  opsloop analysis edit OPSITEM [--root-cause TEXT] [--lesson TEXT]... [--action TEXT]... [--owner NAME]
+                        [--done N]... [--close | --reopen] (--table NAME | --state FILE)
   opsloop report [--rules PATH] [--out FILE.html] [--previous FILE | --previous-rules PATH] [--snapshot FILE] PATH...
   opsloop redrive --queue URL [--to URL | --bus NAME | --function NAME] [--max N] [--dry-run] [--json] [--endpoint-url URL]
 
@@ -47,7 +51,10 @@ PATH may be a file or a directory. Without --rules the embedded default rules ar
 The problems commands work on a deployment's DynamoDB table (--table, with the AWS
 credentials and region of the environment), on a state file (--state, written by
 problems list --save), or replay PATH... and show what the embedded problems state
-holds afterwards; ack (known error) and resolve change the table or the state file. report replays PATH... and writes the
+holds afterwards; ack (known error) and resolve change the table or the state file.
+The analysis commands work on the same places: the post-incident analyses of incidents
+whose severity asks for one, opened when they resolve (list shows the open ones unless
+--status says otherwise); edit records the root cause, lessons and action items. report replays PATH... and writes the
 review as one HTML file, printing its text summary. redrive moves the messages of a
 dead-letter queue in AWS (or a local endpoint) back where they failed to go.
 `
@@ -76,6 +83,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		cmd = replayCmd
 	case "problems":
 		cmd = sub(map[string]command{"list": problemsList, "show": problemsShow, "ack": problemsAck, "resolve": problemsResolve})
+	case "analysis":
+		cmd = sub(map[string]command{"list": analysisList, "show": analysisShow, "edit": analysisEdit})
 	case "report":
 		cmd = reportCmd
 	case "redrive":

@@ -17,6 +17,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb/problemstore"
 	"github.com/opsloop/opsloop/internal/local/memory"
 	"github.com/opsloop/opsloop/internal/local/replay"
@@ -65,8 +66,14 @@ func openTable(ctx context.Context, table string) (*problemstore.Store, error) {
 	return problemstore.New(awsdynamodb.NewFromConfig(cfg), table, problemstore.Options{}), nil
 }
 
+// store is what the problems function keeps: problems and analyses.
+type store interface {
+	problems.Store
+	analysis.Store
+}
+
 // open returns the store: the table, the state file, or a replay of events.
-func (s *problemsSource) open(ctx context.Context, events []string, stderr io.Writer) (problems.Store, int) {
+func (s *problemsSource) open(ctx context.Context, events []string, stderr io.Writer) (store, int) {
 	sources := 0
 	for _, set := range []bool{*s.table != "", *s.state != "", len(events) > 0} {
 		if set {
@@ -281,21 +288,13 @@ func problemsSetStatus(status problems.Status) command {
 		if err != nil {
 			return usageError(err)
 		}
-		if len(pos) != 1 || (*state == "") == (*table == "") {
+		if len(pos) != 1 {
 			fmt.Fprintf(stderr, "opsloop %s: give one KEY and either --table NAME or --state FILE\n", name)
 			return exitInvalid
 		}
-		var store problems.Store
-		var file *memory.Problems
-		if *table != "" {
-			store, err = openTable(ctx, *table)
-		} else {
-			file, err = readState(*state)
-			store = file
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "opsloop %s: %v\n", name, err)
-			return exitInvalid
+		store, file, code := openWritable(ctx, name, *table, *state, stderr)
+		if code != exitOK {
+			return code
 		}
 		p, err := findProblem(ctx, store, pos[0])
 		if err != nil {

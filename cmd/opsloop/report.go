@@ -66,7 +66,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	rv := review.Build(review.Input{
 		Title: *title, From: rep.Learned.From, To: rep.Learned.To, Generated: time.Now(),
 		Rules: set, Previous: prev, Incidents: rep.Learned.Incidents, Problems: rep.Problems,
-		Activity: rep.Learned.Activity, Events: rep.Events,
+		Activity: rep.Learned.Activity, Events: rep.Events, Analyses: rep.Learned.Store.State().Analyses,
 	})
 	if err := writeFile(*out, rv.WriteHTML); err != nil {
 		fmt.Fprintf(stderr, "opsloop report: %v\n", err)

@@ -89,10 +89,10 @@ func (s *PipelineStack) busRules(cfg Config) {
 
 	lifecycle := awsevents.NewRule(st, jsii.String("IncidentLifecycle"), &awsevents.RuleProps{
 		EventBus:    s.Bus,
-		Description: jsii.String("opsloop: incidents opened and resolved, to the problems function"),
+		Description: jsii.String("opsloop: incidents opened, escalated and resolved, to the problems function"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(eventSource),
-			DetailType: jsii.Strings(incidents.DetailOpened, incidents.DetailResolved),
+			DetailType: jsii.Strings(incidents.DetailOpened, incidents.DetailResolved, incidents.DetailEscalated),
 		},
 	})
 	lifecycle.AddTarget(awseventstargets.NewLambdaFunction(s.Problems, s.lambdaTarget(ProblemsName)))

@@ -580,7 +580,7 @@ func TestBusAndItsRules(t *testing.T) {
 	// to the problems function
 	template.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
 		"EventBusName": map[string]any{"Ref": bus},
-		"EventPattern": map[string]any{"source": []any{"opsloop"}, "detail-type": []any{"Incident Opened", "Incident Resolved"}},
+		"EventPattern": map[string]any{"source": []any{"opsloop"}, "detail-type": []any{"Incident Opened", "Incident Resolved", "Incident Escalated"}},
 		"Targets":      []any{problemsTarget},
 	})
 	template.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{

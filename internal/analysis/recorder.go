@@ -23,10 +23,13 @@ type Recorder struct {
 const attempts = 8
 
 // NewRecorder returns a Recorder over store that keeps analyses of the
-// incidents whose severity wanted accepts.
+// incidents whose severity wanted accepts (none when nil: it only edits).
 func NewRecorder(store Store, wanted func(severity string) bool, now func() time.Time) *Recorder {
 	if now == nil {
 		now = time.Now
+	}
+	if wanted == nil {
+		wanted = func(string) bool { return false }
 	}
 	return &Recorder{store: store, wanted: wanted, now: now}
 }

@@ -22,7 +22,7 @@ const testRules = `{
   "severities": {
     "high": {"opsItemSeverity": "2", "priority": 2, "notify": ["default"], "runbooks": ["AWS-RestartEC2Instance"]},
     "low": {"opsItemSeverity": "4", "priority": 4},
-    "urgent": {"opsItemSeverity": "1", "priority": 3, "responseTime": "1s", "escalateTo": ["arn:aws:sns:us-east-1:123456789012:lead"]}
+    "urgent": {"opsItemSeverity": "1", "priority": 3, "responseTime": "1s", "escalateTo": ["arn:aws:sns:us-east-1:123456789012:lead"], "analysis": true}
   },
   "rules": [
     {

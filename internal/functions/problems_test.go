@@ -3,7 +3,6 @@ package functions_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/functions/problemsfn"
 
 	"github.com/opsloop/opsloop/internal/aws/awstest"
@@ -54,8 +56,9 @@ func deployLearning(t *testing.T, dyn *awstest.Dynalite, table string) *learning
 	loader := parameterstore.NewLoader(d.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
 	l.problems = problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules: problemsfn.LiveRules(loader, log, m), Store: l.state, Relations: l.state, Changes: table0,
-		Relater: problemsfn.Relater(opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond}), log),
-		Log:     l.state, Marks: l.state,
+		OpsItems: opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond}),
+		Analyses: l.state, Table: table,
+		Log:      l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),
 		Notifier: sns.New(l.sns.Client(), l.topic),
 		Logger:   log, Metrics: m,
@@ -71,7 +74,7 @@ func (l *learning) feed(t *testing.T, copies int) []problemsfn.ProblemsResult {
 	var out []problemsfn.ProblemsResult
 	all := l.bus.Events()
 	for _, ev := range all[l.fed:] {
-		if ev.DetailType != incidents.DetailOpened && ev.DetailType != incidents.DetailResolved {
+		if ev.DetailType != incidents.DetailOpened && ev.DetailType != incidents.DetailResolved && ev.DetailType != incidents.DetailEscalated {
 			continue
 		}
 		for range copies {
@@ -271,27 +274,58 @@ func TestProblemsFunctionRetries(t *testing.T) {
 	}
 }
 
-func TestRelaterKeepsRefusalsOut(t *testing.T) {
+// TestAnalysisThroughFunctions follows an incident of a severity that
+// asks for a post-incident analysis through the incidents and problems
+// functions on the real adapters, every event delivered twice: opened,
+// escalated past its response time, acknowledged and resolved in
+// OpsCenter. The analysis opens once, with the whole timeline, and the
+// OpsItem links it.
+func TestAnalysisThroughFunctions(t *testing.T) {
+	dyn := awstest.DynaliteForTest(t)
 	ctx := context.Background()
-	tests := []struct {
-		name    string
-		err     error
-		wantErr bool
-	}{
-		{"related", nil, false},
-		{"OpsItem gone", incidents.Permanent(errors.New("OpsItemNotFoundException")), false},
-		{"throttled", errors.New("ThrottlingException"), true},
+	l := deployLearning(t, dyn, "analysis")
+	l.classify(t, alarmEvent("u1", "urgent-db", "ALARM", t0))
+	if resp := l.deliver(t); len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("deliver: %v", resp.BatchItemFailures)
 	}
-	for _, tt := range tests {
-		var got []string
-		r := problemsfn.Relater(updaterFunc(func(_ context.Context, id string, u incidents.Update) error {
-			got = u.RelatedOpsItems
-			return tt.err
-		}), nil)
-		err := r.Relate(ctx, "oi-3", []string{"oi-2", "oi-1"})
-		if (err != nil) != tt.wantErr || !slices.Equal(got, []string{"oi-2", "oi-1"}) {
-			t.Errorf("%s: Relate = %v (sent %v), want error %v", tt.name, err, got, tt.wantErr)
+	l.feed(t, 2)
+	id := l.ssm.OpsItems()[0].ID
+	if a, err := l.state.GetAnalysis(ctx, id); err != nil || a == nil || a.Status != analysis.Tracking {
+		t.Fatalf("analysis after opening = %+v, %v; want tracking", a, err)
+	}
+	time.Sleep(2100 * time.Millisecond) // past the 1s response time, in whole seconds
+	schedule := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "schedule-a",
+		Body: `{"version":"0","id":"sa","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-03-01T13:00:00Z","region":"us-east-1","resources":[],"detail":{}}`}}}
+	if resp, err := l.incidents.Handle(ctx, schedule); err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("schedule = %v, %v", resp, err)
+	}
+	l.feed(t, 2)
+	acked, resolved := time.Now().UTC().Truncate(time.Second), time.Now().UTC().Truncate(time.Second).Add(time.Hour)
+	for _, ev := range [][]byte{opsItemUpdate(id, "InProgress", acked), opsItemUpdate(id, "Resolved", resolved)} {
+		for range 2 {
+			if res := l.invoke(t, ev); res.Rejected != "" {
+				t.Fatalf("rejected %s", res.Rejected)
+			}
 		}
+	}
+	a, err := l.state.GetAnalysis(ctx, id)
+	if err != nil || a == nil {
+		t.Fatalf("analysis = %v, %v", a, err)
+	}
+	if a.Status != analysis.Open || a.Rule != "urgent-alarm" || len(a.Escalations) != 1 || a.Escalations[0].Contact != "arn:aws:sns:us-east-1:123456789012:lead" ||
+		!a.Acknowledged.Equal(acked) || !a.Resolved.Equal(resolved) || a.Created.IsZero() || !a.FirstEvent.Equal(t0) {
+		t.Errorf("analysis = %+v; want open with the escalation, acknowledgement and resolution", a)
+	}
+	if _, ok := a.TimeToAcknowledge(); !ok {
+		t.Errorf("time to acknowledge unknown: %+v", a)
+	}
+	link := l.ssm.OpsItems()[0].OperationalData[problemsfn.DataAnalysis].Value
+	if want := "opsloop analysis show " + id + " --table analysis"; !strings.Contains(link, want) {
+		t.Errorf("OpsItem's %s = %q, want it to name %q", problemsfn.DataAnalysis, link, want)
+	}
+	p, err := l.state.Get(ctx, problems.Key(a.Fingerprint))
+	if err != nil || p == nil || len(p.History) != 1 || !p.History[0].Analysis {
+		t.Errorf("problem record = %+v, %v; want its incident marked as analysed", p, err)
 	}
 }
 

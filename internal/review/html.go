@@ -257,6 +257,27 @@ footer{color:#5f6368;font-size:12px;text-align:center;margin:24px 0}
 </table>
 </section>
 
+<section id="analyses">
+<h2>Post-incident analyses</h2>
+<p class="muted">Incidents of the severities that ask for an analysis, once resolved: record the root cause, lessons and action items with <code>opsloop analysis edit</code>.</p>
+<table>
+<tr><th>OpsItem</th><th>rule</th><th>resolved</th><th>title</th></tr>
+{{range .OpenAnalyses}}<tr><td><code>{{.OpsItemID}}</code></td><td><code>{{.Rule}}</code></td><td class="nowrap">{{.Resolved.UTC.Format "2006-01-02 15:04"}}</td><td>{{.Title}}</td></tr>
+{{else}}<tr><td colspan="4" class="muted">none open</td></tr>{{end}}
+</table>
+<h3>Action items not done</h3>
+<table>
+<tr><th>action</th><th>owner</th><th>from</th></tr>
+{{range .Actions}}<tr><td>{{.Text}}</td><td>{{if .Owner}}{{.Owner}}{{else}}<span class="muted">none</span>{{end}}</td><td><code>{{.OpsItemID}}</code> {{.Title}}</td></tr>
+{{else}}<tr><td colspan="3" class="muted">none</td></tr>{{end}}
+</table>
+<h3>Lessons of this period</h3>
+<ul>
+{{range .Lessons}}<li>{{.Text}} <span class="muted">(<code>{{.OpsItemID}}</code>, <code>{{.Rule}}</code>)</span></li>
+{{else}}<li class="muted">none recorded</li>{{end}}
+</ul>
+</section>
+
 <section id="silent">
 <h2>Silent rules</h2>
 <p class="muted">Incident rules that opened no incident in this period.</p>

@@ -2,7 +2,7 @@
 // response that OPS10-BP01 asks for: incidents by rule, severity and
 // category over time, time to resolve, top problems, noisy and silent rules
 // with suggested threshold changes, and the rules changed since the last
-// review. It renders as one self-contained HTML file with inline SVG
+// review, and what post-incident analyses ask and taught. It renders as one self-contained HTML file with inline SVG
 // charts and as a short text for the notification topic.
 package review
 
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/rules"
@@ -69,6 +70,9 @@ type Input struct {
 	Activity map[string]Activity
 	// Events counts the events seen, when known.
 	Events int
+	// Analyses are the post-incident analyses: the open ones, and the done
+	// ones whose lessons to share.
+	Analyses []analysis.Analysis
 }
 
 // Thresholds of the noisy-rule heuristics.
@@ -109,6 +113,12 @@ type Review struct {
 	// back a rule's incidents of a day past the OpsItem budget. They are
 	// not counted as incidents.
 	HeldBack []Incident
+	// OpenAnalyses are the post-incident analyses awaiting their
+	// responders, oldest first; Actions the action items not done, of any
+	// analysis; Lessons those of the analyses closed in the period.
+	OpenAnalyses []analysis.Analysis
+	Actions      []Learned
+	Lessons      []Learned
 	// Unused are record and ignore rules that matched nothing.
 	Unused      []string
 	RuleChanges []RuleChange
@@ -213,12 +223,42 @@ func Build(in Input) *Review {
 	r.topProblems(in.Problems)
 	r.findNoisy(in, incs)
 	r.findSilent(in)
+	r.learned(in.Analyses)
 	r.Snapshot = Snapshot(in.Rules, r.Generated)
 	if in.Previous != nil {
 		r.HasPrevious = true
 		r.RuleChanges = DiffRules(*in.Previous, r.Snapshot)
 	}
 	return r
+}
+
+// Learned is an action item or a lesson of a post-incident analysis.
+type Learned struct {
+	OpsItemID string
+	Rule      string
+	Title     string
+	Text      string
+	Owner     string
+}
+
+// learned lists what the analyses ask of the team and what they taught.
+func (r *Review) learned(as []analysis.Analysis) {
+	for _, a := range as {
+		switch a.Status {
+		case analysis.Open:
+			r.OpenAnalyses = append(r.OpenAnalyses, a)
+		case analysis.Done:
+			if !a.Closed.Before(r.From) && !a.Closed.After(r.To) {
+				for _, l := range a.Lessons {
+					r.Lessons = append(r.Lessons, Learned{OpsItemID: a.OpsItemID, Rule: a.Rule, Title: a.Title, Text: l})
+				}
+			}
+		}
+		for _, it := range a.Undone() {
+			r.Actions = append(r.Actions, Learned{OpsItemID: a.OpsItemID, Rule: a.Rule, Title: a.Title, Text: it.Text, Owner: it.Owner})
+		}
+	}
+	slices.SortStableFunc(r.OpenAnalyses, func(a, b analysis.Analysis) int { return a.Resolved.Compare(b.Resolved) })
 }
 
 func period(in Input) (from, to time.Time) {

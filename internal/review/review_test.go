@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/problems"
 	"github.com/opsloop/opsloop/internal/review"
@@ -401,5 +402,40 @@ func TestHeldBack(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "<code>"+roll.OpsItemID+"</code>") {
 		t.Error("the HTML does not list the roll-up OpsItem")
+	}
+}
+
+// TestAnalyses: the review lists the open analyses, every action item not
+// done, and the lessons of analyses closed in the period, escaped.
+func TestAnalyses(t *testing.T) {
+	in := input(t)
+	in.From, in.To = t0, t0.Add(7*24*time.Hour)
+	in.Analyses = []analysis.Analysis{
+		{OpsItemID: "oi-open", Rule: "public-sg", Title: "Security group opened", Status: analysis.Open, Resolved: t0.Add(time.Hour),
+			ActionItems: []analysis.ActionItem{{Text: "Deny 0.0.0.0/0 with an SCP", Owner: "platform"}, {Text: "done already", Done: true}}},
+		{OpsItemID: "oi-done", Rule: "alarm-high", Title: "Alarm", Status: analysis.Done, Closed: t0.Add(2 * time.Hour),
+			Lessons: []string{"<script>alert(1)</script> Pair on changes"}},
+		{OpsItemID: "oi-old", Rule: "alarm-high", Status: analysis.Done, Closed: t0.Add(-48 * time.Hour), Lessons: []string{"an old lesson"}},
+		{OpsItemID: "oi-tracking", Status: analysis.Tracking},
+	}
+	r := review.Build(in)
+	if len(r.OpenAnalyses) != 1 || len(r.Actions) != 1 || r.Actions[0].Owner != "platform" || len(r.Lessons) != 1 {
+		t.Fatalf("open %d, actions %+v, lessons %+v; want 1 open, the one undone action, the period's lesson", len(r.OpenAnalyses), r.Actions, r.Lessons)
+	}
+	if text := r.Text(""); !strings.Contains(text, "Post-incident analyses: 1 open, 1 action items not done, 1 lessons shared") {
+		t.Errorf("Text does not sum the analyses up:\n%s", text)
+	}
+	var b strings.Builder
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{"<code>oi-open</code>", "Deny 0.0.0.0/0 with an SCP", "&lt;script&gt;alert(1)&lt;/script&gt; Pair on changes"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the HTML lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "an old lesson") || strings.Contains(html, "<script>alert(1)") {
+		t.Error("the HTML shows a lesson of another period, or the lesson unescaped")
 	}
 }

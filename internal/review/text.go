@@ -63,6 +63,12 @@ func (r *Review) Text(link string) string {
 		}
 		fmt.Fprintf(&b, "Held back by the OpsItem budget: %s\n", strings.Join(parts, "; "))
 	}
+	if len(r.OpenAnalyses) > 0 || len(r.Actions) > 0 || len(r.Lessons) > 0 {
+		fmt.Fprintf(&b, "Post-incident analyses: %d open, %d action items not done, %d lessons shared\n", len(r.OpenAnalyses), len(r.Actions), len(r.Lessons))
+		for _, l := range r.Lessons[:min(len(r.Lessons), maxTextRules)] {
+			fmt.Fprintf(&b, "  lesson (%s): %s\n", inert.Line(l.OpsItemID), inert.Line(l.Text))
+		}
+	}
 	if r.HasPrevious {
 		n := map[string]int{}
 		for _, c := range r.RuleChanges {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsloop/opsloop/internal/functions/liverules"
 
+	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/lambdaenv"
 	"github.com/opsloop/opsloop/internal/metrics"
@@ -101,22 +102,29 @@ type OpsItemUpdater interface {
 	Update(ctx context.Context, id string, u incidents.Update) error
 }
 
-// Relater relates OpsItems in OpsCenter with UpdateOpsItem's
-// RelatedOpsItems. OpsCenter refusing it (the OpsItem gone, say) is logged
-// and does not stop the problem from being recorded; throttling and 5xx
-// are returned, for the event to be retried.
-func Relater(ops OpsItemUpdater, log *slog.Logger) problems.Relater {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// update changes an OpsItem. OpsCenter refusing it (the OpsItem gone,
+// say) is logged and does not stop the problem or analysis from being
+// recorded; throttling and 5xx are returned, for the event to be retried.
+func (p *Problems) update(ctx context.Context, id string, u incidents.Update, what string) error {
+	err := p.cfg.OpsItems.Update(ctx, id, u)
+	if err != nil && !incidents.Retryable(err) {
+		p.log.WarnContext(ctx, what, "opsitem_id", id, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
+		return nil
 	}
-	return problems.RelaterFunc(func(ctx context.Context, id string, related []string) error {
-		err := ops.Update(ctx, id, incidents.Update{RelatedOpsItems: related})
-		if err != nil && !incidents.Retryable(err) {
-			log.WarnContext(ctx, "OpsItems not related", "opsitem_id", id, "related", related, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
-			return nil
-		}
-		return err
-	})
+	return err
+}
+
+// DataAnalysis is the OpsItem's operational data key that links its
+// post-incident analysis once the incident resolved.
+const DataAnalysis = "opsloop:analysis"
+
+// linkAnalysis names the analysis an incident's resolution opened on its
+// OpsItem, with the command that shows it.
+func (p *Problems) linkAnalysis(ctx context.Context, id string) error {
+	text := fmt.Sprintf("Post-incident analysis open: opsloop analysis show %s --table %s", id, p.cfg.Table)
+	return p.update(ctx, id, incidents.Update{OperationalData: map[string]incidents.Data{
+		DataAnalysis: {Value: text, Searchable: true},
+	}}, "analysis not linked from its OpsItem")
 }
 
 // ProblemsConfig is what the problems function works with.
@@ -127,11 +135,17 @@ type ProblemsConfig struct {
 	Store     problems.Store
 	Relations problems.Relations
 	Changes   problems.Changes
-	Relater   problems.Relater
-	Log       IncidentLog
-	Marks     ReviewMarks
-	Reports   Reports
-	Notifier  Notifier
+	// OpsItems relate a problem's OpsItems and link analyses from them.
+	OpsItems OpsItemUpdater
+	// Analyses keep post-incident analyses (none when nil).
+	Analyses analysis.Store
+	// Table names the deployment's table in the command an OpsItem shows
+	// for its analysis.
+	Table    string
+	Log      IncidentLog
+	Marks    ReviewMarks
+	Reports  Reports
+	Notifier Notifier
 	// ReviewPeriod is the span of a scheduled review (default
 	// DefaultReviewPeriod).
 	ReviewPeriod time.Duration
@@ -233,6 +247,16 @@ func (p *Problems) Handle(ctx context.Context, payload []byte) (ProblemsResult, 
 		return p.opened(ctx, payload, *in.Incident)
 	case in.Resolution != nil:
 		return p.resolved(ctx, payload, *in.Resolution, env.Source)
+	case in.Acknowledgement != nil || in.Escalation != nil:
+		tracker, _, err := p.trackerFor(ctx)
+		if err != nil {
+			return ProblemsResult{}, err
+		}
+		out, err := tracker.Handle(ctx, payload)
+		if err != nil {
+			return ProblemsResult{}, err
+		}
+		return ProblemsResult{Outcome: &out}, nil
 	}
 	p.log.DebugContext(ctx, "event ignored", "source", env.Source, "detail_type", env.DetailType, "request_id", lambdaenv.RequestID(ctx))
 	return ProblemsResult{Outcome: &problems.Outcome{Action: problems.Ignored}}, nil
@@ -267,8 +291,13 @@ func (p *Problems) trackerFor(ctx context.Context) (*problems.Tracker, *rules.Se
 		if p.cfg.Relations != nil {
 			opts = append(opts, problems.WithRelations(p.cfg.Relations))
 		}
-		if p.cfg.Relater != nil {
-			opts = append(opts, problems.WithRelater(p.cfg.Relater))
+		if p.cfg.OpsItems != nil {
+			opts = append(opts, problems.WithRelater(problems.RelaterFunc(func(ctx context.Context, id string, related []string) error {
+				return p.update(ctx, id, incidents.Update{RelatedOpsItems: related}, "OpsItems not related")
+			})))
+		}
+		if p.cfg.Analyses != nil {
+			opts = append(opts, problems.WithAnalyses(p.cfg.Analyses, p.cfg.Now))
 		}
 		p.tracker, p.set = problems.New(p.cfg.Store, opts...), set
 	}
@@ -321,6 +350,11 @@ func (p *Problems) resolved(ctx context.Context, payload []byte, r problems.Reso
 	}
 	if err != nil {
 		return ProblemsResult{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+	}
+	if out.AnalysisOpened && p.cfg.OpsItems != nil {
+		if err := p.linkAnalysis(ctx, r.OpsItemID); err != nil {
+			return ProblemsResult{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+		}
 	}
 	inc, first, err := p.cfg.Log.LogResolved(ctx, r)
 	if err != nil {
@@ -411,6 +445,16 @@ func (p *Problems) sendReview(ctx context.Context, res ReviewResult) (ReviewResu
 		}
 		ps = append(ps, got...)
 	}
+	var as []analysis.Analysis
+	if p.cfg.Analyses != nil {
+		for _, s := range []analysis.Status{analysis.Open, analysis.Done} {
+			got, err := p.cfg.Analyses.ListAnalyses(ctx, s)
+			if err != nil {
+				return res, err
+			}
+			as = append(as, got...)
+		}
+	}
 	prev, err := p.cfg.Reports.PreviousSnapshot(ctx, key)
 	if err != nil {
 		// A previous report that cannot be read costs the rules changes,
@@ -419,7 +463,7 @@ func (p *Problems) sendReview(ctx context.Context, res ReviewResult) (ReviewResu
 		prev = nil
 	}
 	rv := review.Build(review.Input{
-		From: from, To: end, Generated: p.cfg.Now(), Rules: set, Previous: prev, Incidents: incs, Problems: ps,
+		From: from, To: end, Generated: p.cfg.Now(), Rules: set, Previous: prev, Incidents: incs, Problems: ps, Analyses: as,
 	})
 	var html bytes.Buffer
 	if err := rv.WriteHTML(&html); err != nil {

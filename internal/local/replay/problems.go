@@ -44,7 +44,7 @@ func newLearning(set *rules.Set, local *Local) *learning {
 	return &learning{
 		set: set,
 		tracker: problems.New(store, problems.WithRules(set), problems.WithChanges(local.State, 0),
-			problems.WithRelations(store), problems.WithRelater(relate)),
+			problems.WithRelations(store), problems.WithRelater(relate), problems.WithAnalyses(store, nil)),
 		learned: &Learned{Store: store, Activity: map[string]review.Activity{}},
 		byID:    map[string]int{},
 	}
