@@ -58,7 +58,7 @@ func deployLearning(t *testing.T, dyn *awstest.Dynalite, table string) *learning
 		Rules: problemsfn.LiveRules(loader, log, m), Store: l.state, Relations: l.state, Changes: table0,
 		OpsItems: opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond}),
 		Analyses: l.state, Table: table,
-		Log:      l.state, Marks: l.state,
+		Log: l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),
 		Notifier: sns.New(l.sns.Client(), l.topic),
 		Logger:   log, Metrics: m,
