@@ -58,6 +58,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 		incidents.WithBudget(table),
 		incidents.WithWaitlist(table),
 		incidents.WithEscalation(table, ops),
+		incidents.WithConsoleRegion(cfg.Region),
 		incidents.WithLogger(log))
 	return incidentsfn.NewIncidents(manager, log, lambdaenv.NewMetrics(out, log)), nil
 }

@@ -55,6 +55,13 @@ func (s *PipelineStack) suppressions() {
 		opsItems), suppression("AwsSolutions-IAM5",
 		"The function writes and reads back (s3:PutObject, s3:GetObject) the review reports, one object per review named by its date, under the reviews prefix of this stack's own reports bucket.",
 		reportObjects))
+	if s.ChatRole != nil {
+		add(s.ChatRole, suppression("AwsSolutions-IAM5",
+			"Chat users may read the OpsItems opsloop opens (ssm:GetOpsItem only), whose ids OpsCenter assigns at creation; the channel's guardrail (ReadOnlyAccess) caps the role whatever it later gets.",
+			opsItems))
+		add(s.DeadLetterQueues[ChatName], suppression("AwsSolutions-SQS3",
+			"This queue is the dead-letter queue of the chat rule's target: it keeps the chat notifications EventBridge could not deliver, for opsloop redrive."))
+	}
 	add(s.Reports, suppression("AwsSolutions-S1",
 		"The bucket holds only the weekly review reports the problems function writes; no one else writes to it, so access logs would record only that function, whose actions CloudTrail already records."))
 }

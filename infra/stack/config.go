@@ -39,6 +39,13 @@ const (
 	KeyArchiveDays       = "archiveRetentionDays"
 	KeyIncidentsWorkers  = "incidentsConcurrency"
 	KeyBusPublishers     = "busPublishers"
+	// Chat: a Slack channel (workspace and channel ids) or a Microsoft
+	// Teams channel (tenant, team and channel ids).
+	KeyChatSlackWorkspace = "chatSlackWorkspaceId"
+	KeyChatSlackChannel   = "chatSlackChannelId"
+	KeyChatTeamsTenant    = "chatTeamsTenantId"
+	KeyChatTeamsTeam      = "chatTeamsTeamId"
+	KeyChatTeamsChannel   = "chatTeamsChannelId"
 )
 
 // Config is what an account owner may choose, read once from the CDK context.
@@ -83,6 +90,8 @@ type Config struct {
 	// bus besides the deployment's own functions (an organization's
 	// forwarders); nobody else may.
 	BusPublishers []string
+	// Chat is the chat channel incidents are sent to, if any.
+	Chat Chat
 }
 
 // Defaults of the context keys.
@@ -224,6 +233,37 @@ func ConfigFrom(get func(key string) (any, bool)) (Config, error) {
 		}
 		c.BusPublishers = append(c.BusPublishers, arn)
 	}
+	c.Chat = Chat{
+		SlackWorkspaceID: str(KeyChatSlackWorkspace, ""), SlackChannelID: str(KeyChatSlackChannel, ""),
+		TeamsTenantID: str(KeyChatTeamsTenant, ""), TeamsTeamID: str(KeyChatTeamsTeam, ""), TeamsChannelID: str(KeyChatTeamsChannel, ""),
+	}
+	chatIDs := []struct {
+		key, value string
+		re         *regexp.Regexp
+		what       string
+		with       []string
+	}{
+		{KeyChatSlackWorkspace, c.Chat.SlackWorkspaceID, slackWorkspaceRE, "a Slack workspace id (T...)", []string{c.Chat.SlackChannelID}},
+		{KeyChatSlackChannel, c.Chat.SlackChannelID, slackChannelRE, "a Slack channel id (C... or G...)", []string{c.Chat.SlackWorkspaceID}},
+		{KeyChatTeamsTenant, c.Chat.TeamsTenantID, uuidRE, "a Microsoft Entra tenant id (a UUID)", []string{c.Chat.TeamsTeamID, c.Chat.TeamsChannelID}},
+		{KeyChatTeamsTeam, c.Chat.TeamsTeamID, uuidRE, "a Microsoft Teams team id (a UUID)", []string{c.Chat.TeamsTenantID, c.Chat.TeamsChannelID}},
+		{KeyChatTeamsChannel, c.Chat.TeamsChannelID, teamsChannelRE, "a Microsoft Teams channel id, URL-encoded as in the channel's link (19%3A...%40thread.tacv2)", []string{c.Chat.TeamsTenantID, c.Chat.TeamsTeamID}},
+	}
+	for _, id := range chatIDs {
+		if id.value == "" {
+			continue
+		}
+		if !id.re.MatchString(id.value) {
+			bad(id.key, "%q: want %s", id.value, id.what)
+		}
+		for _, other := range id.with {
+			if other == "" {
+				bad(id.key, "needs the other ids of its channel as well: Slack needs %s and %s, Teams %s, %s and %s",
+					KeyChatSlackWorkspace, KeyChatSlackChannel, KeyChatTeamsTenant, KeyChatTeamsTeam, KeyChatTeamsChannel)
+				break
+			}
+		}
+	}
 	ttl := str(KeyRulesTTL, DefaultRulesTTL.String())
 	if d, err := time.ParseDuration(ttl); err != nil || d < 10*time.Second || d > 24*time.Hour {
 		bad(KeyRulesTTL, "%q: want a Go duration from 10s to 24h", ttl)
@@ -255,6 +295,16 @@ func ConfigFrom(get func(key string) (any, bool)) (Config, error) {
 	}
 	return c, nil
 }
+
+// The ids of chat channels, as Amazon Q Developer in chat applications
+// takes them.
+var (
+	slackWorkspaceRE = regexp.MustCompile(`^[0-9A-Z]{1,255}$`)
+	slackChannelRE   = regexp.MustCompile(`^[A-Za-z0-9]{1,255}$`)
+	uuidRE           = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	// A Teams channel id is URL-encoded, as the channel's link has it.
+	teamsChannelRE = regexp.MustCompile(`^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$`)
+)
 
 // roleARNRE matches an IAM role's ARN, with or without a path.
 var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)

@@ -93,12 +93,22 @@ func TestConfigRejects(t *testing.T) {
 		{map[string]any{"retainData": "maybe"}, `"retainData"`},
 		{map[string]any{"incidentsConcurrency": 1.0}, `"incidentsConcurrency"`},
 		{map[string]any{"archiveRetentionDays": -1.0}, `"archiveRetentionDays"`},
+		{map[string]any{"chatSlackChannelId": "C0456EFGH"}, `"chatSlackChannelId": needs the other ids`},
+		{map[string]any{"chatSlackWorkspaceId": "t-lower", "chatSlackChannelId": "C1"}, `"chatSlackWorkspaceId": "t-lower"`},
+		{map[string]any{"chatTeamsTenantId": "11111111-2222-3333-4444-555555555555", "chatTeamsTeamId": "66666666-7777-8888-9999-000000000000",
+			"chatTeamsChannelId": "19:abc@thread.tacv2"}, `"chatTeamsChannelId": "19:abc@thread.tacv2": want a Microsoft Teams channel id, URL-encoded`},
 	}
 	for _, b := range bads {
 		c, err := from(b.ctx)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("ConfigFrom(%v) = %+v, %v; want an error naming %s", b.ctx, c, err, b.want)
 		}
+	}
+	if c, err := from(map[string]any{"chatSlackWorkspaceId": "T01", "chatSlackChannelId": "C02"}); err != nil || !c.Chat.Enabled() {
+		t.Errorf("a Slack channel: %+v, %v; want chat enabled", c.Chat, err)
+	}
+	if c, _ := from(map[string]any{}); c.Chat.Enabled() {
+		t.Error("chat enabled without a channel")
 	}
 	// Every mistake is reported at once.
 	_, err := from(map[string]any{"prefix": "1bad", "architecture": "riscv"})

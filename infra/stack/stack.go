@@ -55,7 +55,11 @@ type PipelineStack struct {
 	Table          awsdynamodb.Table
 	Bus            awsevents.EventBus
 	IncidentsQueue awssqs.Queue
-	// DeadLetterQueues by the function whose failed events they keep.
+	// ChatTopic and ChatRole exist when a chat channel is configured.
+	ChatTopic awssns.Topic
+	ChatRole  awsiam.Role
+	// DeadLetterQueues by the function whose failed events they keep
+	// (and ChatName's, of chat notifications).
 	DeadLetterQueues map[string]awssqs.Queue
 	Topic            awssns.Topic
 	Reports          awss3.Bucket
@@ -187,6 +191,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	s.closeBus(cfg)
 	s.routing(patterns)
 	s.busRules(cfg)
+	s.chat(cfg)
 	s.monitoring(cfg)
 	s.outputs()
 	s.suppressions()

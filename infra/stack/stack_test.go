@@ -40,6 +40,15 @@ var (
 
 const testEmail = "oncall@example.com"
 
+// The chat channels of the test deployment.
+const (
+	testSlackWorkspace = "T0123ABCD"
+	testSlackChannel   = "C0456EFGH"
+	testTenant         = "11111111-2222-3333-4444-555555555555"
+	testTeam           = "66666666-7777-8888-9999-000000000000"
+	testTeamsChannel   = "19%3Aabc123%40thread.tacv2"
+)
+
 func TestMain(m *testing.M) {
 	code := run(m)
 	os.Exit(code)
@@ -99,6 +108,8 @@ func testContext() (map[string]any, error) {
 	ctx[stack.KeyRulesDir] = filepath.Join(root, "rules")
 	ctx[stack.KeyAssetDir] = assetDir
 	ctx[stack.KeyNotificationEmail] = testEmail
+	ctx[stack.KeyChatSlackWorkspace], ctx[stack.KeyChatSlackChannel] = testSlackWorkspace, testSlackChannel
+	ctx[stack.KeyChatTeamsTenant], ctx[stack.KeyChatTeamsTeam], ctx[stack.KeyChatTeamsChannel] = testTenant, testTeam, testTeamsChannel
 	return ctx, nil
 }
 
@@ -622,8 +633,8 @@ func TestEncryptionAndStorage(t *testing.T) {
 	synthesized(t)
 	// GIVEN the stack THEN every queue is encrypted and refuses plain transport
 	queues := resources("AWS::SQS::Queue")
-	if len(queues) != 4 {
-		t.Errorf("queues = %d, want 4 (incidents and three dead-letter queues)", len(queues))
+	if len(queues) != 5 {
+		t.Errorf("queues = %d, want 5 (incidents, and the dead-letter queues of the three functions and of chat)", len(queues))
 	}
 	for id, q := range queues {
 		if q["SqsManagedSseEnabled"] != true {
@@ -930,4 +941,68 @@ func TestBusIsClosed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestChat: with a Slack and a Teams channel in the context, incidents
+// opened and escalated reach both through a chat topic of their own, as
+// the chat message the events carry; the channels' users are held to
+// read-only by the guardrail, and the role they act through reads
+// CloudWatch only.
+func TestChat(t *testing.T) {
+	synthesized(t)
+	topic := logicalID(subject.ChatTopic)
+	role := logicalID(subject.ChatRole)
+	for typ, ids := range map[string][]string{
+		"AWS::Chatbot::SlackChannelConfiguration":          {testSlackWorkspace, testSlackChannel},
+		"AWS::Chatbot::MicrosoftTeamsChannelConfiguration": {testTenant, testTeam, testTeamsChannel},
+	} {
+		cs := resources(typ)
+		if len(cs) != 1 {
+			t.Fatalf("%d %s, want 1", len(cs), typ)
+		}
+		for _, c := range cs {
+			b, _ := json.Marshal(c)
+			for _, id := range ids {
+				if !strings.Contains(string(b), id) {
+					t.Errorf("%s lacks %s: %s", typ, id, b)
+				}
+			}
+			if !refersTo(c["SnsTopicArns"], topic) || len(c["SnsTopicArns"].([]any)) != 1 || !refersTo(c["IamRoleArn"], role) {
+				t.Errorf("%s topics %v, role %v; want the chat topic only and the chat role", typ, c["SnsTopicArns"], c["IamRoleArn"])
+			}
+			if g := fmt.Sprint(c["GuardrailPolicies"]); !strings.Contains(g, ":iam::aws:policy/ReadOnlyAccess") || len(c["GuardrailPolicies"].([]any)) != 1 {
+				t.Errorf("%s guardrails %s, want ReadOnlyAccess only", typ, g)
+			}
+		}
+	}
+	if b, _ := json.Marshal(resources("AWS::IAM::Role")[role]); !strings.Contains(string(b), "chatbot.amazonaws.com") {
+		t.Errorf("chat role %s: want chatbot.amazonaws.com to assume it", b)
+	}
+	if got := statements(role); len(got) != 1 || fmt.Sprint(got[0]["Action"]) != "ssm:GetOpsItem" || !strings.Contains(fmt.Sprint(got[0]["Resource"]), ":opsitem/*") {
+		t.Errorf("chat role statements %v; want ssm:GetOpsItem on OpsItems only", got)
+	}
+	found := false
+	for _, rule := range resources("AWS::Events::Rule") {
+		for _, tg := range asList(rule["Targets"]) {
+			if !refersTo(tg, topic) {
+				continue
+			}
+			found = true
+			target := tg.(map[string]any)
+			if target["InputPath"] != "$.detail.notification" || target["DeadLetterConfig"] == nil {
+				t.Errorf("chat target %v: want the notification as the message, and a dead-letter queue", target)
+			}
+			if p, _ := json.Marshal(rule["EventPattern"]); !strings.Contains(string(p), "Incident Opened") || !strings.Contains(string(p), "Incident Escalated") {
+				t.Errorf("chat rule pattern %s", p)
+			}
+		}
+	}
+	if !found {
+		t.Error("no rule targets the chat topic")
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }

@@ -46,6 +46,8 @@ type EscalatedDetail struct {
 	Contact       string    `json:"contact,omitempty"`
 	Opened        time.Time `json:"opened"`
 	Due           time.Time `json:"due"` // when the response was due
+	// Notification is the chat message of the escalation.
+	Notification *Notification `json:"notification,omitempty"`
 }
 
 // EscalateReport is what one Escalate did.
@@ -161,6 +163,7 @@ func (m *Manager) escalate(ctx context.Context, fp string) (escalated, acked boo
 	ev := Event{DetailType: DetailEscalated, Detail: EscalatedDetail{
 		SchemaVersion: "1", OpsItemID: rec.OpsItemID, Fingerprint: fp, Rule: rec.Rule, Title: rec.Title,
 		Severity: rec.Severity, Step: step, Priority: rec.Priority, Contact: contact, Opened: rec.FirstSeen, Due: due,
+		Notification: m.notification(rec, DetailEscalated, step, contact),
 	}}
 	if err := m.publish(ctx, ev); err != nil {
 		// The step is taken and the OpsItem updated: the event is lost,

@@ -48,6 +48,7 @@ type Manager struct {
 	waitlist   Waitlist
 	dues       Dues
 	statuses   Statuses
+	region     string
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -266,6 +267,8 @@ type OpenedDetail struct {
 	// analysis's timeline starts with them).
 	Created time.Time `json:"created,omitzero"`
 	Changes []Change  `json:"changes,omitempty"`
+	// Notification is the chat message of the opening.
+	Notification *Notification `json:"notification,omitempty"`
 }
 
 // ResolvedDetail is the detail of "Incident Resolved".
@@ -621,7 +624,9 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	wasLimited := rec.Limited > 0
 	rec.LimitedAt, rec.Claimed, rec.HeldAt = time.Time{}, time.Time{}, time.Time{}
-	ev := Event{DetailType: DetailOpened, Detail: opened(rec)}
+	od := opened(rec)
+	od.Notification = m.notification(rec, DetailOpened, 0, "")
+	ev := Event{DetailType: DetailOpened, Detail: od}
 	if err := m.publish(ctx, ev); err != nil {
 		rec.OpsItemID, rec.Owed = "", CallCreate
 		m.release(ctx, rec)
