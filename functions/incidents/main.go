@@ -20,6 +20,7 @@ import (
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb/incidentstore"
 	"github.com/opsloop/opsloop/internal/aws/eventbridge"
+	"github.com/opsloop/opsloop/internal/aws/ssm/automation"
 	"github.com/opsloop/opsloop/internal/aws/ssm/opscenter"
 	"github.com/opsloop/opsloop/internal/functions/incidentsfn"
 	"github.com/opsloop/opsloop/internal/incidents"
@@ -49,7 +50,8 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	table := incidentstore.New(dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{}))
-	ops := opscenter.New(ssm.NewFromConfig(cfg), opscenter.Options{})
+	ssmClient := ssm.NewFromConfig(cfg)
+	ops := opscenter.New(ssmClient, opscenter.Options{})
 	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	manager := incidents.New(ops, table,
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
@@ -59,6 +61,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 		incidents.WithWaitlist(table),
 		incidents.WithEscalation(table, ops),
 		incidents.WithConsoleRegion(cfg.Region),
+		incidents.WithAutomations(automation.New(ssmClient)),
 		incidents.WithLogger(log))
 	return incidentsfn.NewIncidents(manager, log, lambdaenv.NewMetrics(out, log)), nil
 }

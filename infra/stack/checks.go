@@ -5,6 +5,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"strings"
 
 	"github.com/opsloop/opsloop/internal/aws/s3"
 )
@@ -43,9 +44,23 @@ func (s *PipelineStack) suppressions() {
 		"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"+s.Config.RulesPath+"/*")
 	opsItems := "Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:opsitem/*"
 	add(s.Classifier.Role(), xray, params)
-	add(s.Incidents.Role(), xray, suppression("AwsSolutions-IAM5",
+	incidents := []*cdknag.NagPackSuppression{xray, suppression("AwsSolutions-IAM5",
 		"OpsCenter assigns each OpsItem's id when it is created, so the function that opens OpsItems and then updates and resolves them cannot name them in advance; no Describe/List or delete action is granted on them.",
-		opsItems))
+		opsItems)}
+	if len(s.autoRunDocuments) > 0 {
+		applies := []string{"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:automation-execution/*"}
+		for _, d := range s.autoRunDocuments {
+			account := "<AWS::AccountId>"
+			if strings.HasPrefix(d, "AWS") {
+				account = ""
+			}
+			applies = append(applies, "Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:"+account+":automation-definition/"+d+":*")
+		}
+		incidents = append(incidents, suppression("AwsSolutions-IAM5",
+			"Starting an autoRun document (named, at any of its versions) creates an automation execution whose id Systems Manager assigns; the function may start the documents the rules mark autoRun only, as the roles the rules name.",
+			applies...))
+	}
+	add(s.Incidents.Role(), incidents...)
 	add(s.findOpsItems, suppression("AwsSolutions-IAM5",
 		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write.",
 		"Resource::*"))

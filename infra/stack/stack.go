@@ -55,6 +55,8 @@ type PipelineStack struct {
 	Table          awsdynamodb.Table
 	Bus            awsevents.EventBus
 	IncidentsQueue awssqs.Queue
+	// autoRunDocuments are the documents the incidents function may start.
+	autoRunDocuments []string
 	// ChatTopic and ChatRole exist when a chat channel is configured.
 	ChatTopic awssns.Topic
 	ChatRole  awsiam.Role
@@ -188,6 +190,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	}
 
 	s.functions(cfg)
+	s.autoRun(set)
 	s.closeBus(cfg)
 	s.routing(patterns)
 	s.busRules(cfg)

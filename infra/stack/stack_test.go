@@ -1006,3 +1006,81 @@ func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+// TestAutoRunGrants: a rules set with an autoRun runbook gives the
+// incidents function the start of that document and the pass of its role
+// to Systems Manager, nothing more, and stays cdk-nag clean; the default
+// rules, which run nothing by themselves, grant neither (TestIAMLeastPrivilege).
+func TestAutoRunGrants(t *testing.T) {
+	synthesized(t)
+	data, err := os.ReadFile(filepath.Join(root, "rules", "default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const role = "arn:aws:iam::123456789012:role/opsloop-runbooks"
+	auto := strings.Replace(string(data), `"parameters": {"GroupId": "{{detail.requestParameters.groupId}}"}}]`,
+		`"parameters": {"GroupId": "{{detail.requestParameters.groupId}}", "AutomationAssumeRole": "`+role+`"}, "autoRun": true}]`, 1)
+	if auto == string(data) {
+		t.Fatal("the default rules no longer offer AWS-DisablePublicAccessForSecurityGroup as the test expects")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "default.json"), []byte(auto), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := testContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx[stack.KeyRulesDir] = dir
+	cfg, err := testConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+	st, err := stack.NewPipelineStack(app, "opsloop", &stack.PipelineStackProps{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack.Check(app)
+	raw, _ := json.Marshal(assertions.Template_FromStack(st.Stack, nil).ToJSON())
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	roleID := *st.GetLogicalId(st.Incidents.Role().Node().DefaultChild().(awscdk.CfnElement))
+	var start, pass map[string]any
+	for _, r := range doc["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		props, _ := res["Properties"].(map[string]any)
+		if res["Type"] != "AWS::IAM::Policy" || !refersTo(props["Roles"], roleID) {
+			continue
+		}
+		for _, s := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			stmt := s.(map[string]any)
+			switch stmt["Sid"] {
+			case "AutoRunRunbooks":
+				start = stmt
+			case "AutoRunAsTheirRoles":
+				pass = stmt
+			}
+		}
+	}
+	if start == nil || pass == nil {
+		t.Fatalf("incidents role lacks the autoRun statements: start %v, pass %v", start, pass)
+	}
+	b, _ := json.Marshal(start["Resource"])
+	if start["Action"] != "ssm:StartAutomationExecution" || !strings.Contains(string(b), "document/AWS-DisablePublicAccessForSecurityGroup") ||
+		!strings.Contains(string(b), "automation-definition/AWS-DisablePublicAccessForSecurityGroup:*") || strings.Contains(string(b), "document/*") {
+		t.Errorf("start statement %v", start)
+	}
+	if pass["Action"] != "iam:PassRole" || pass["Resource"] != role || !strings.Contains(fmt.Sprint(pass["Condition"]), "ssm.amazonaws.com") {
+		t.Errorf("pass statement %v; want iam:PassRole on %s to ssm.amazonaws.com only", pass, role)
+	}
+	match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	ann := assertions.Annotations_FromStack(st.Stack)
+	for _, found := range []*[]*cxapi.SynthesisMessage{ann.FindError(jsii.String("*"), match), ann.FindWarning(jsii.String("*"), match)} {
+		for _, m := range *found {
+			t.Errorf("cdk-nag at %s: %v", *m.Id, m.Entry.Data)
+		}
+	}
+}

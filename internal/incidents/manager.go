@@ -35,22 +35,23 @@ import (
 // A Manager is safe for concurrent use when its OpsCenter, Store, Changes
 // and Publisher are.
 type Manager struct {
-	ops        OpsCenter
-	store      Store
-	changes    Changes
-	pub        Publisher
-	topic      string
-	lookback   time.Duration
-	limitRetry time.Duration
-	grace      time.Duration
-	attempts   int
-	counters   Counters
-	waitlist   Waitlist
-	dues       Dues
-	statuses   Statuses
-	region     string
-	now        func() time.Time
-	log        *slog.Logger
+	ops         OpsCenter
+	store       Store
+	changes     Changes
+	pub         Publisher
+	topic       string
+	lookback    time.Duration
+	limitRetry  time.Duration
+	grace       time.Duration
+	attempts    int
+	counters    Counters
+	waitlist    Waitlist
+	dues        Dues
+	statuses    Statuses
+	region      string
+	automations Automations
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // Changes looks up what changed on a resource: the changes recorded for it
@@ -639,6 +640,11 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	m.log.DebugContext(ctx, "OpsItem created", "fingerprint", rec.Fingerprint, "opsitem_id", id, "existing", existing)
 	m.due(ctx, rec)
+	// Only by the attempt that created the OpsItem: an automation that
+	// changes resources runs at most once (the OpsItem offers it still).
+	if !existing {
+		m.autoRun(ctx, rec)
+	}
 	if wasLimited {
 		m.unwait(ctx, rec)
 	}

@@ -193,6 +193,12 @@ var (
 	runbookRE      = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{3,128}$`)
 )
 
+// AssumeRoleParameter is the parameter of Automation documents that names
+// the IAM role they run as.
+const AssumeRoleParameter = "AutomationAssumeRole"
+
+var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+
 // incidentOnly are rule fields that mean nothing unless the rule opens incidents.
 var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems", "runbooks"}
 
@@ -522,7 +528,7 @@ func (b *builder) runbooks(loc location, n *node) []Runbook {
 		if !b.want(l, e, kindObject) {
 			continue
 		}
-		b.fields(l, e, []string{"document", "parameters"})
+		b.fields(l, e, []string{"document", "parameters", "autoRun"})
 		var rb Runbook
 		if d := e.get("document"); d == nil {
 			b.errAt(l, "missing document: an SSM Automation document's name, such as AWS-StartEC2Instance")
@@ -549,6 +555,17 @@ func (b *builder) runbooks(loc location, n *node) []Runbook {
 					}
 					rb.Parameters[k] = tpl
 				}
+			}
+		}
+		if a := e.get("autoRun"); a != nil {
+			rb.AutoRun, _ = b.bool(l.at(a, "autoRun"), a)
+			role := rb.Parameters[AssumeRoleParameter]
+			switch {
+			case !rb.AutoRun:
+			case role == nil:
+				b.errAt(l.at(a, "autoRun"), "needs the parameter %s: the IAM role the automation runs as, so opsloop itself gets no rights over your resources", AssumeRoleParameter)
+			case len(role.Paths()) > 0 || !roleARN.MatchString(role.String()):
+				b.errAt(l.at(e.get("parameters"), "parameters."+AssumeRoleParameter), "%q: an automation that runs by itself needs a literal IAM role ARN, never one from the event", role.String())
 			}
 		}
 		out = append(out, rb)

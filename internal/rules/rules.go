@@ -89,6 +89,9 @@ type Rule struct {
 type Runbook struct {
 	Document   string
 	Parameters map[string]*Template
+	// AutoRun starts the automation when the incident's OpsItem is
+	// created, as the role its AutomationAssumeRole parameter names.
+	AutoRun bool
 }
 
 // String is r as the review's digest shows it: the document, then its
@@ -107,6 +110,9 @@ func (r Runbook) String() string {
 			sep = ", "
 		}
 		b.WriteString(sep + n + "=" + r.Parameters[n].String())
+	}
+	if r.AutoRun {
+		b.WriteString(" (runs by itself)")
 	}
 	return b.String()
 }

@@ -75,6 +75,8 @@ type Signal struct {
 type Runbook struct {
 	Document   string            `json:"document"`
 	Parameters map[string]string `json:"parameters,omitempty"`
+	// AutoRun starts the automation once the OpsItem is created.
+	AutoRun bool `json:"autoRun,omitempty"`
 }
 
 // Plan is the severity's response plan, resolved by the classifier so the

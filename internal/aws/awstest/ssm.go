@@ -101,6 +101,15 @@ type SSM struct {
 	nextID int64
 	limit  int
 	params map[string]*Parameter
+	runs   []Execution
+}
+
+// Execution is an automation StartAutomationExecution started.
+type Execution struct {
+	ID          string
+	Document    string
+	Parameters  map[string][]string
+	ClientToken string
 }
 
 // NewSSM starts an SSM endpoint; Close stops it.
@@ -112,7 +121,52 @@ func NewSSM() *SSM {
 	s.ep.ops["GetOpsItem"] = s.getOpsItem
 	s.ep.ops["DescribeOpsItems"] = s.describeOpsItems
 	s.ep.ops["GetParametersByPath"] = s.getParametersByPath
+	s.ep.ops["StartAutomationExecution"] = s.startAutomation
 	return s
+}
+
+// Executions returns the automations started, in order.
+func (s *SSM) Executions() []Execution {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.runs)
+}
+
+var (
+	clientTokenRE  = regexp.MustCompile(`^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$`)
+	documentNameRE = regexp.MustCompile(`^[a-zA-Z0-9_\-.:/]{3,128}$`)
+)
+
+// startAutomation starts nothing but records the run; a ClientToken seen
+// before returns that run's id, as the idempotency token does.
+func (s *SSM) startAutomation(body []byte) (any, *apiError) {
+	var req struct {
+		DocumentName string              `json:"DocumentName"`
+		Parameters   map[string][]string `json:"Parameters"`
+		ClientToken  string              `json:"ClientToken"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, validation("%v", err)
+	}
+	if !documentNameRE.MatchString(req.DocumentName) {
+		return nil, validation("DocumentName %q", req.DocumentName)
+	}
+	if req.ClientToken != "" && !clientTokenRE.MatchString(req.ClientToken) {
+		return nil, validation("ClientToken %q is not a UUID", req.ClientToken)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runs {
+		if req.ClientToken != "" && r.ClientToken == req.ClientToken {
+			if r.Document != req.DocumentName {
+				return nil, &apiError{status: http.StatusBadRequest, code: "IdempotentParameterMismatch", message: "ClientToken reused with another document"}
+			}
+			return map[string]any{"AutomationExecutionId": r.ID}, nil
+		}
+	}
+	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", len(s.runs)+1, len(s.runs)+1)
+	s.runs = append(s.runs, Execution{ID: id, Document: req.DocumentName, Parameters: req.Parameters, ClientToken: req.ClientToken})
+	return map[string]any{"AutomationExecutionId": id}, nil
 }
 
 // URL is the endpoint's base URL, for BaseEndpoint.

@@ -109,7 +109,7 @@ func runbooks(set *rules.Set, rule string, ev *event.Event, red *redact.Redactor
 			continue
 		}
 		for _, rb := range r.Runbooks {
-			sr := signal.Runbook{Document: rb.Document}
+			sr := signal.Runbook{Document: rb.Document, AutoRun: rb.AutoRun}
 			for name, tpl := range rb.Parameters {
 				if sr.Parameters == nil {
 					sr.Parameters = map[string]string{}

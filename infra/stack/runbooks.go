@@ -1,0 +1,69 @@
+package stack
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/opsloop/opsloop/internal/rules"
+)
+
+// AutoRuns lists what the rules' autoRun runbooks need: the documents
+// they start and the roles they run as, each once and in order.
+func AutoRuns(set *rules.Set) (documents, roles []string) {
+	for _, r := range set.Rules {
+		for _, rb := range r.Runbooks {
+			if !rb.AutoRun {
+				continue
+			}
+			if !slices.Contains(documents, rb.Document) {
+				documents = append(documents, rb.Document)
+			}
+			if role := rb.Parameters[rules.AssumeRoleParameter].String(); !slices.Contains(roles, role) {
+				roles = append(roles, role)
+			}
+		}
+	}
+	slices.Sort(documents)
+	slices.Sort(roles)
+	return documents, roles
+}
+
+// autoRun grants the incidents function exactly what the rules' autoRun
+// runbooks need, and nothing when none is marked: starting those
+// documents, and passing their roles to Systems Manager only. Designed
+// from the Systems Manager and IAM documentation (AWS-owned documents
+// have no account in their ARNs); IAM's evaluation is unproven here.
+func (s *PipelineStack) autoRun(set *rules.Set) {
+	documents, roles := AutoRuns(set)
+	if len(documents) == 0 {
+		return
+	}
+	s.autoRunDocuments = documents
+	var resources []*string
+	for _, d := range documents {
+		account := s.Account()
+		if strings.HasPrefix(d, "AWS") {
+			account = jsii.String("")
+		}
+		for _, r := range []struct{ resource, name string }{{"document", d}, {"automation-definition", d + ":*"}} {
+			resources = append(resources, s.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("ssm"), Account: account, Resource: jsii.String(r.resource), ResourceName: jsii.String(r.name),
+				ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+			}))
+		}
+	}
+	resources = append(resources, s.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ssm"), Resource: jsii.String("automation-execution"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	}))
+	s.Incidents.AddToRolePolicy(statement("AutoRunRunbooks", []string{"ssm:StartAutomationExecution"}, resources...))
+	s.Incidents.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AutoRunAsTheirRoles"),
+		Actions:    jsii.Strings("iam:PassRole"),
+		Resources:  jsii.Strings(roles...),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}},
+	}))
+}
