@@ -294,6 +294,8 @@ type stack struct {
 type stackOptions struct {
 	classifiers, incidents, problems int
 	rulesTTL                         time.Duration
+	// rulesDir replaces the repository's rules.
+	rulesDir string
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -316,7 +318,10 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if arn := s.sns.CreateTopic(topicName); arn != topicARN {
 		t.Fatalf("topic %s, want %s", arn, topicARN)
 	}
-	s.set = putRules(t, s.ssm, filepath.Join(root, "rules"))
+	if opts.rulesDir == "" {
+		opts.rulesDir = filepath.Join(root, "rules")
+	}
+	s.set = putRules(t, s.ssm, opts.rulesDir)
 	if opts.rulesTTL == 0 {
 		opts.rulesTTL = 5 * time.Minute
 	}
@@ -453,7 +458,8 @@ func (s *stack) async(ctx context.Context, p *pool, payload []byte) ([]byte, boo
 }
 
 // learn plays the bus rule that sends the incident lifecycle's events
-// ("Incident Opened", "Incident Resolved") to the problems function: each
+// ("Incident Opened", "Incident Escalated", "Incident Resolved") to the
+// problems function: each
 // event published since the last call is invoked asynchronously, copies(i)
 // times at once (nil: once), one event after the other.
 func (s *stack) learn(ctx context.Context, copies func(i int) int) {
@@ -461,7 +467,7 @@ func (s *stack) learn(ctx context.Context, copies func(i int) int) {
 	routed := 0
 	for _, ev := range all[s.learned:] {
 		if ev.Bus != busName || ev.Source != signal.Source ||
-			(ev.DetailType != incidents.DetailOpened && ev.DetailType != incidents.DetailResolved) {
+			(ev.DetailType != incidents.DetailOpened && ev.DetailType != incidents.DetailResolved && ev.DetailType != incidents.DetailEscalated) {
 			continue
 		}
 		n := 1
@@ -651,7 +657,9 @@ func (s *stack) state() state {
 		keys := slices.Sorted(maps.Keys(it.OperationalData))
 		lines := make([]string, len(keys))
 		for i, k := range keys {
-			lines[i] = k + "=" + it.OperationalData[k].Value
+			// An OpsItem naming itself (the analysis link) differs between
+			// runs as OpsCenter numbers OpsItems in arrival order.
+			lines[i] = k + "=" + strings.ReplaceAll(it.OperationalData[k].Value, it.ID, "<this OpsItem>")
 		}
 		st.opsItems[fp] = append(st.opsItems[fp], opsItemState{it.Title, it.Status, it.Severity, it.Category, it.Priority,
 			strings.Join(lines, "\n")})
