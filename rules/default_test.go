@@ -168,6 +168,7 @@ var awsRunbooks = map[string]struct{ required, optional []string }{
 	"AWS-DisablePublicAccessForSecurityGroup": {[]string{"GroupId"}, []string{"AutomationAssumeRole", "IpAddressToBlock"}},
 	"AWS-StartEC2Instance":                    {[]string{"InstanceId"}, []string{"AutomationAssumeRole"}},
 	"AWS-RestartEC2Instance":                  {[]string{"InstanceId"}, []string{"AutomationAssumeRole"}},
+	"AWS-DisableS3BucketPublicReadWrite":      {[]string{"S3BucketName"}, []string{"AutomationAssumeRole"}},
 }
 
 // TestDefaultRunbooks: every runbook of the default rules and severities

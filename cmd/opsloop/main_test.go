@@ -144,7 +144,7 @@ func TestReplayJSON(t *testing.T) {
 
 func TestReplaySummary(t *testing.T) {
 	code, out, _ := runCLI("replay", "../../events-samples")
-	for _, want := range []string{"RULE", "OpsItems: 45 (", "Alarm high-cpu-web-1 is in ALARM", "problems: 1", "top suspected cause: AuthorizeSecurityGroupIngress"} {
+	for _, want := range []string{"RULE", "OpsItems: 46 (", "Alarm high-cpu-web-1 is in ALARM", "problems: 1", "top suspected cause: AuthorizeSecurityGroupIngress"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("replay summary = %d, lacks %q:\n%s", code, want, out)
 		}

@@ -47,7 +47,7 @@ func TestReportScenario(t *testing.T) {
 		}
 	}
 	code, out, _ = runCLI("report", "--out", filepath.Join(dir, "next.html"), "--previous-rules", "testdata/one-rule.json", scenario)
-	if code != 0 || !strings.Contains(out, "Rules since the last review: 40 added, 1 removed, 0 changed") {
+	if code != 0 || !strings.Contains(out, "Rules since the last review: 41 added, 1 removed, 0 changed") {
 		t.Errorf("report --previous-rules = %d:\n%s", code, out)
 	}
 	next, _ := os.ReadFile(filepath.Join(dir, "next.html"))
