@@ -232,29 +232,14 @@ func (b *builder) file(f File) {
 	if n := root.get("plans"); n != nil {
 		b.plans(loc.at(n, "plans"), n)
 	}
-	if n := root.get("problems"); n != nil {
-		if b.problemsFrom != "" {
-			b.errAt(loc.at(n, "problems"), "already set in %s: set it once per deployment", b.problemsFrom)
-		} else {
-			b.problemsFrom = f.Name
-			b.recurrence = b.problemsSection(loc.at(n, "problems"), n)
-		}
+	if n := root.get("problems"); n != nil && b.once(loc.at(n, "problems"), &b.problemsFrom) {
+		b.recurrence = b.problemsSection(loc.at(n, "problems"), n)
 	}
-	if n := root.get("defaults"); n != nil {
-		if b.defaultsFrom != "" {
-			b.errAt(loc.at(n, "defaults"), "already set in %s: set it once per deployment", b.defaultsFrom)
-		} else {
-			b.defaultsFrom = f.Name
-			b.defaults = b.defaultsSection(loc.at(n, "defaults"), n)
-		}
+	if n := root.get("defaults"); n != nil && b.once(loc.at(n, "defaults"), &b.defaultsFrom) {
+		b.defaults = b.defaultsSection(loc.at(n, "defaults"), n)
 	}
-	if n := root.get("budget"); n != nil {
-		if b.budgetFrom != "" {
-			b.errAt(loc.at(n, "budget"), "already set in %s: set it once per deployment", b.budgetFrom)
-		} else {
-			b.budgetFrom = f.Name
-			b.budgetSection(loc.at(n, "budget"), n)
-		}
+	if n := root.get("budget"); n != nil && b.once(loc.at(n, "budget"), &b.budgetFrom) {
+		b.budgetSection(loc.at(n, "budget"), n)
 	}
 	if n := root.get("redact"); n != nil {
 		l := loc.at(n, "redact")
@@ -277,6 +262,17 @@ func (b *builder) file(f File) {
 			}
 		}
 	}
+}
+
+// once claims a section set once per deployment for loc's file, in from;
+// it reports false, and the error, when another file set it already.
+func (b *builder) once(loc location, from *string) bool {
+	if *from != "" {
+		b.errAt(loc, "already set in %s: set %s once per deployment", *from, loc.field)
+		return false
+	}
+	*from = loc.file.Name
+	return true
 }
 
 // fields reports unknown and repeated fields of an object.
@@ -796,11 +792,9 @@ func (b *builder) severities(loc location, n *node) {
 	if !b.want(loc, n, kindObject) {
 		return
 	}
-	if b.severitiesFrom != "" {
-		b.errAt(loc, "already set in %s: set severities once per deployment", b.severitiesFrom)
+	if !b.once(loc, &b.severitiesFrom) {
 		return
 	}
-	b.severitiesFrom = loc.file.Name
 	seen := map[string]bool{}
 	for _, m := range n.members {
 		l := loc.at(m.value, m.key)
@@ -919,11 +913,9 @@ func (b *builder) plans(loc location, n *node) {
 	if !b.want(loc, n, kindObject) {
 		return
 	}
-	if b.plansFrom != "" {
-		b.errAt(loc, "already set in %s: set plans once per deployment", b.plansFrom)
+	if !b.once(loc, &b.plansFrom) {
 		return
 	}
-	b.plansFrom = loc.file.Name
 	b.set.Plans = map[string]*Plan{}
 	for _, m := range n.members {
 		l := loc.at(m.value, m.key)

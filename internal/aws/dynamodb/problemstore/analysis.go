@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/opsloop/opsloop/internal/analysis"
@@ -85,29 +83,16 @@ func (s *Store) PutAnalysis(ctx context.Context, a *analysis.Analysis) error {
 // ListAnalyses implements analysis.Store with a Query of the status index
 // (eventually consistent), the most recent incident first.
 func (s *Store) ListAnalyses(ctx context.Context, status analysis.Status) ([]analysis.Analysis, error) {
-	op := fmt.Sprintf("list %s analyses", status)
 	var out []analysis.Analysis
-	pages := awsdynamodb.NewQueryPaginator(s.client, &awsdynamodb.QueryInput{
-		TableName:                aws.String(s.name),
-		IndexName:                aws.String(dynamodb.StatusIndex),
-		KeyConditionExpression:   aws.String("#s = :s"),
-		ExpressionAttributeNames: map[string]string{"#s": dynamodb.StatusIndexPartitionKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": dynamodb.Str(analysisStatusPK(status)),
-		},
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		for _, item := range page.Items {
-			a, err := decodeAnalysis(item)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", op, dynamodb.StringAttr(item, dynamodb.PartitionKey), err)
-			}
+	err := s.byStatus(ctx, fmt.Sprintf("list %s analyses", status), analysisStatusPK(status), func(item map[string]types.AttributeValue) error {
+		a, err := decodeAnalysis(item)
+		if err == nil {
 			out = append(out, *a)
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	analysis.Sort(out)
 	return out, nil

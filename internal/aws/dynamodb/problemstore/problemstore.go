@@ -214,28 +214,15 @@ func (s *Store) putVersioned(ctx context.Context, k map[string]types.AttributeVa
 // was before. Records come the most recently seen first, then by key.
 func (s *Store) List(ctx context.Context, status problems.Status) ([]problems.Problem, error) {
 	var out []problems.Problem
-	pages := awsdynamodb.NewQueryPaginator(s.client, &awsdynamodb.QueryInput{
-		TableName:                aws.String(s.name),
-		IndexName:                aws.String(dynamodb.StatusIndex),
-		KeyConditionExpression:   aws.String("#s = :s"),
-		ExpressionAttributeNames: map[string]string{"#s": dynamodb.StatusIndexPartitionKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s": dynamodb.Str(string(status)),
-		},
-		ScanIndexForward: aws.Bool(false),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list %s problems: %w", status, err)
-		}
-		for _, item := range page.Items {
-			p, err := decodeProblem(item)
-			if err != nil {
-				return nil, fmt.Errorf("list %s problems: %s: %w", status, dynamodb.StringAttr(item, dynamodb.PartitionKey), err)
-			}
+	err := s.byStatus(ctx, fmt.Sprintf("list %s problems", status), string(status), func(item map[string]types.AttributeValue) error {
+		p, err := decodeProblem(item)
+		if err == nil {
 			out = append(out, *p)
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortStableFunc(out, func(a, b problems.Problem) int {
 		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
@@ -244,6 +231,30 @@ func (s *Store) List(ctx context.Context, status problems.Status) ([]problems.Pr
 		return strings.Compare(a.Key, b.Key)
 	})
 	return out, nil
+}
+
+// byStatus queries the status index's partition pk (eventually
+// consistent: the index allows no other read) over every page.
+func (s *Store) byStatus(ctx context.Context, op, pk string, each func(map[string]types.AttributeValue) error) error {
+	pages := awsdynamodb.NewQueryPaginator(s.client, &awsdynamodb.QueryInput{
+		TableName:                 aws.String(s.name),
+		IndexName:                 aws.String(dynamodb.StatusIndex),
+		KeyConditionExpression:    aws.String("#s = :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": dynamodb.StatusIndexPartitionKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": dynamodb.Str(pk)},
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return fmt.Errorf("%s: %s: %w", op, dynamodb.StringAttr(item, dynamodb.PartitionKey), err)
+			}
+		}
+	}
+	return nil
 }
 
 // PutLink implements problems.Store. It updates only the link's own
