@@ -87,9 +87,11 @@ func (r *Recorder) Escalated(ctx context.Context, opsItemID, severity string, e 
 // Resolved records the incident's resolution, which opens its analysis.
 // severity is "" when the resolution names only the OpsItem (a responder
 // resolved it in OpsCenter): an untracked OpsItem is then left alone.
-// opened reports whether this resolution opened the analysis.
-func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at time.Time, resolution string) (opened bool, err error) {
-	return r.merge(ctx, opsItemID, severity != "" && r.wanted(severity), func(a *Analysis) {
+// open reports that the analysis is open and this resolution the one it
+// records: true again for a redelivery, so a caller's later step (linking
+// the analysis from the OpsItem) is retried with it.
+func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at time.Time, resolution string) (open bool, err error) {
+	a, err := r.merge(ctx, opsItemID, severity != "" && r.wanted(severity), func(a *Analysis) {
 		if a.Severity == "" {
 			a.Severity = severity
 		}
@@ -100,40 +102,45 @@ func (r *Recorder) Resolved(ctx context.Context, opsItemID, severity string, at 
 			}
 		}
 	})
+	return err == nil && a != nil && a.Status == Open && a.Resolved.Equal(at), err
 }
 
 // merge applies f to the analysis of id, creating it when create, and
-// opens it once resolved; opened reports that this write opened it.
-func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*Analysis)) (opened bool, err error) {
+// opens it once resolved. It returns the analysis as stored, nil when
+// there is none.
+func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*Analysis)) (*Analysis, error) {
 	if id == "" {
-		return false, nil
+		return nil, nil
 	}
 	for range attempts {
 		a, err := r.store.GetAnalysis(ctx, id)
 		if err != nil {
-			return false, fmt.Errorf("analysis of %s: %w", id, err)
+			return nil, fmt.Errorf("analysis of %s: %w", id, err)
 		}
 		if a == nil {
 			if !create {
-				return false, nil
+				return nil, nil
 			}
 			a = &Analysis{OpsItemID: id, Status: Tracking}
 		}
 		before := a.Clone()
 		f(a)
-		opened := a.Status == Tracking && !a.Resolved.IsZero()
-		if opened {
+		if a.Status == Tracking && !a.Resolved.IsZero() {
 			a.Status = Open
 		}
 		if a.Version > 0 && same(before, a) {
-			return false, nil
+			return a, nil
 		}
 		err = r.store.PutAnalysis(ctx, a)
+		if err == nil {
+			a.Version++
+			return a, nil
+		}
 		if !errors.Is(err, ErrConflict) {
-			return opened && err == nil, err
+			return nil, err
 		}
 	}
-	return false, fmt.Errorf("analysis of %s: %d writes lost races: %w", id, attempts, ErrConflict)
+	return nil, fmt.Errorf("analysis of %s: %d writes lost races: %w", id, attempts, ErrConflict)
 }
 
 // Edit applies a responder's edit to the analysis of id and returns it.

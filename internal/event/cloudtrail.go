@@ -144,6 +144,19 @@ type cloudTrailJSON struct {
 // CloudTrail decodes the detail of an event CloudTrail delivered. It wraps
 // ErrWrongKind for events of other detail types.
 func (e *Event) CloudTrail() (*CloudTrail, error) {
+	if e.cache == nil {
+		return e.decodeCloudTrail()
+	}
+	e.cache.ctOnce.Do(func() { e.cache.ct, e.cache.ctErr = e.decodeCloudTrail() })
+	if e.cache.ctErr != nil {
+		return nil, e.cache.ctErr
+	}
+	// A copy of the view, so a caller changing it cannot change the cache.
+	c := *e.cache.ct
+	return &c, nil
+}
+
+func (e *Event) decodeCloudTrail() (*CloudTrail, error) {
 	if !isCloudTrailType(e.DetailType) {
 		return nil, fmt.Errorf("cloudtrail view of %q: %w", e.DetailType, ErrWrongKind)
 	}

@@ -164,20 +164,12 @@ func (s *refSet) addTypeID(typ, id string) {
 var iamName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
 func (s *refSet) cloudTrail(e *Event) {
-	var r struct {
-		EventSource string `json:"eventSource"`
-		AWSRegion   string `json:"awsRegion"`
-		Recipient   string `json:"recipientAccountId"`
-		Resources   []struct {
-			ARN string `json:"ARN"`
-		} `json:"resources"`
-		Request  json.RawMessage `json:"requestParameters"`
-		Response json.RawMessage `json:"responseElements"`
-	}
-	if json.Unmarshal(e.Detail, &r) != nil {
+	// The event's CloudTrail view, decoded once for all its readers.
+	r, err := e.CloudTrail()
+	if err != nil {
 		return
 	}
-	scoped := s.withScope(r.AWSRegion, r.Recipient)
+	scoped := s.withScope(r.AWSRegion, r.RecipientAccountID)
 	for _, res := range r.Resources {
 		scoped.addARN(res.ARN)
 	}
@@ -187,9 +179,9 @@ func (s *refSet) cloudTrail(e *Event) {
 	}
 	for _, p := range params {
 		part, rest, _ := strings.Cut(p.path, ".")
-		raw := r.Request
+		raw := r.RequestParameters
 		if part == "response" {
-			raw = r.Response
+			raw = r.ResponseElements
 		}
 		var vals []string
 		walk(raw, strings.Split(rest, "."), &vals)

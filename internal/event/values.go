@@ -69,6 +69,12 @@ func (e *Event) raw() []byte {
 type valueCache struct {
 	mu     sync.Mutex
 	byPath map[string][]string
+
+	// The CloudTrail view, decoded once: an event's actor, principal,
+	// resources and summary all read it.
+	ctOnce sync.Once
+	ct     *CloudTrail
+	ctErr  error
 }
 
 // maxCachedPaths bounds the cache; rules use a handful of paths.

@@ -2,6 +2,7 @@ package functions_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -41,6 +42,13 @@ type learning struct {
 
 func deployLearning(t *testing.T, dyn *awstest.Dynalite, table string) *learning {
 	t.Helper()
+	return deployLearningWith(t, dyn, table, nil)
+}
+
+// deployLearningWith is deployLearning with the problems function's
+// OpsCenter updates going to ops instead, when not nil.
+func deployLearningWith(t *testing.T, dyn *awstest.Dynalite, table string, ops problemsfn.OpsItemUpdater) *learning {
+	t.Helper()
 	d := deploy(t, dyn, table)
 	l := &learning{deployment: d, s3: awstest.NewS3(), sns: awstest.NewSNS()}
 	t.Cleanup(l.s3.Close)
@@ -54,9 +62,12 @@ func deployLearning(t *testing.T, dyn *awstest.Dynalite, table string) *learning
 	table0 := dynamodb.New(client, table, dynamodb.Options{})
 	l.state = problemstore.New(client, table, problemstore.Options{})
 	loader := parameterstore.NewLoader(d.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
+	if ops == nil {
+		ops = opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond})
+	}
 	l.problems = problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules: problemsfn.LiveRules(loader, log, m), Store: l.state, Relations: l.state, Changes: table0,
-		OpsItems: opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond}),
+		OpsItems: ops,
 		Analyses: l.state, Table: table,
 		Log: l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),
@@ -326,6 +337,47 @@ func TestAnalysisThroughFunctions(t *testing.T) {
 	p, err := l.state.Get(ctx, problems.Key(a.Fingerprint))
 	if err != nil || p == nil || len(p.History) != 1 || !p.History[0].Analysis {
 		t.Errorf("problem record = %+v, %v; want its incident marked as analysed", p, err)
+	}
+}
+
+// TestOpsItemRefusalsKeptOut: OpsCenter refusing the analysis link (the
+// OpsItem gone, say) is logged and the resolution applied; throttling
+// fails the invocation, for Lambda to retry it.
+func TestOpsItemRefusalsKeptOut(t *testing.T) {
+	dyn := awstest.DynaliteForTest(t)
+	ctx := context.Background()
+	for i, tt := range []struct {
+		name    string
+		err     error
+		wantErr bool
+	}{
+		{"linked", nil, false},
+		{"OpsItem gone", incidents.Permanent(errors.New("OpsItemNotFoundException")), false},
+		{"throttled", errors.New("ThrottlingException"), true},
+	} {
+		var sent map[string]incidents.Data
+		fail := tt.err
+		l := deployLearningWith(t, dyn, fmt.Sprintf("refusals%d", i), updaterFunc(func(_ context.Context, _ string, u incidents.Update) error {
+			sent = u.OperationalData
+			return fail
+		}))
+		l.classify(t, alarmEvent("u1", "urgent-db", "ALARM", t0))
+		if resp := l.deliver(t); len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("deliver: %v", resp.BatchItemFailures)
+		}
+		l.feed(t, 1)
+		id := l.ssm.OpsItems()[0].ID
+		_, err := l.problems.Invoke(ctx, opsItemUpdate(id, "Resolved", t0.Add(time.Hour)))
+		if (err != nil) != tt.wantErr || sent[problemsfn.DataAnalysis].Value == "" {
+			t.Errorf("%s: Invoke = %v (sent %v), want error %v", tt.name, err, sent, tt.wantErr)
+		}
+		if tt.wantErr {
+			// Lambda's retry links it.
+			fail, sent = nil, nil
+			if _, err := l.problems.Invoke(ctx, opsItemUpdate(id, "Resolved", t0.Add(time.Hour))); err != nil || sent[problemsfn.DataAnalysis].Value == "" {
+				t.Errorf("%s: the retry = %v, sent %v; want the link sent", tt.name, err, sent)
+			}
+		}
 	}
 }
 

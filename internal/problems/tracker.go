@@ -151,8 +151,8 @@ type Outcome struct {
 	Incidents int    `json:"incidents,omitempty"`
 	// Related are the OpsItems the incident's OpsItem was related to.
 	Related []string `json:"related,omitempty"`
-	// AnalysisOpened says a resolution opened the incident's
-	// post-incident analysis.
+	// AnalysisOpened says the resolution's post-incident analysis is open
+	// (again for a redelivery, so what follows its opening is retried).
 	AnalysisOpened bool `json:"analysisOpened,omitempty"`
 }
 
