@@ -393,3 +393,31 @@ func TestForgedSourcesNotRouted(t *testing.T) {
 		}
 	}
 }
+
+// TestScopedRuleRouted: a rule scoped to accounts and Regions routes only
+// their events, so other accounts' events never invoke the classifier.
+func TestScopedRuleRouted(t *testing.T) {
+	set, err := rules.Build([]rules.File{{Name: "scoped.json", Data: []byte(`{"rules": [{"name": "r", "action": "record",
+  "pattern": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+  "scope": {"accounts": ["111122223333"], "regions": ["eu-west-1"]}}]}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: routing.DefaultMaxPatternSize})
+	if err != nil || len(routes) != 1 {
+		t.Fatalf("Patterns = %v, %v", routes, err)
+	}
+	p, err := pattern.Compile([]byte(routes[0].Pattern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		account, region string
+		want            bool
+	}{{"111122223333", "eu-west-1", true}, {"999999999999", "eu-west-1", false}, {"111122223333", "us-east-1", false}} {
+		ev := `{"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "account": "` + tt.account + `", "region": "` + tt.region + `", "detail": {}}`
+		if got, _ := p.Match([]byte(ev)); got != tt.want {
+			t.Errorf("route %s of %s in %s = %v, want %v", routes[0].Pattern, tt.account, tt.region, got, tt.want)
+		}
+	}
+}

@@ -66,6 +66,11 @@ func digest(v any) any {
 		return countWithin(f.Count, f.Window)
 	case Escalation:
 		return nonZero(f.Factor)
+	case Scope:
+		if f.IsZero() {
+			return nil
+		}
+		return f.String()
 	case int:
 		return nonZero(f)
 	case Action:

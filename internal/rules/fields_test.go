@@ -38,7 +38,8 @@ func TestRuleFieldsDerived(t *testing.T) {
 	full := &Rule{Name: "r", Description: "d", Priority: 2, Pattern: p, Action: Incident, Severity: "high", Category: "Security",
 		Threshold: &Threshold{Count: 3, Window: 5 * time.Minute}, GroupBy: []string{"account"}, Title: title, Recover: p,
 		Escalation: Escalation{Factor: 10}, Flapping: Flapping{Transitions: 3, Window: time.Hour}, Problems: Recurrence{Count: 3, Window: 7 * 24 * time.Hour},
-		Runbooks: []Runbook{{Document: "AWS-StartEC2Instance", Parameters: map[string]*Template{"InstanceId": title}}}}
+		Runbooks: []Runbook{{Document: "AWS-StartEC2Instance", Parameters: map[string]*Template{"InstanceId": title}}},
+		Scope:    Scope{Accounts: []string{"111122223333"}, Regions: []string{"eu-west-1"}}}
 	d := full.Digest()
 	for _, name := range Fields() {
 		v, ok := d[name]

@@ -117,6 +117,7 @@ func Build(files []File) (*Set, error) {
 	for _, f := range files {
 		b.file(f)
 	}
+	b.applyScopes()
 	b.crossCheck()
 	if len(b.errs) > 0 {
 		return nil, b.errs
@@ -132,12 +133,22 @@ type builder struct {
 	severityRefs      []severityRef
 	severitiesFrom    string
 	plansFrom         string
+	organizationFrom  string
+	scoped            []scopedRule
 	problemsFrom      string
 	defaultsFrom      string
 	budgetFrom        string
 	defaults          *Defaults
 	recurrence        *Recurrence
 	perRuleDefaults   []*ruleDefaults
+}
+
+// scopedRule is a rule whose scope is applied to its patterns once every
+// file, and so every organizational unit, is read.
+type scopedRule struct {
+	rule        *Rule
+	loc         location
+	pattern, rw *node
 }
 
 type severityRef struct {
@@ -183,7 +194,7 @@ func (l location) at(n *node, field string) location {
 }
 
 var (
-	topFields      = []string{"$schema", "rules", "severities", "plans", "problems", "silences", "defaults", "redact", "budget"}
+	topFields      = []string{"$schema", "rules", "severities", "plans", "organization", "problems", "silences", "defaults", "redact", "budget"}
 	ruleFields     = Fields()
 	severityFields = []string{"opsItemSeverity", "priority", "notify", "runbooks", "responseTime", "description", "steps", "owner", "escalateTo", "analysis"}
 	planFields     = []string{"description", "steps", "owner", "escalateTo"}
@@ -231,6 +242,9 @@ func (b *builder) file(f File) {
 	}
 	if n := root.get("plans"); n != nil {
 		b.plans(loc.at(n, "plans"), n)
+	}
+	if n := root.get("organization"); n != nil && b.once(loc.at(n, "organization"), &b.organizationFrom) {
+		b.organization(loc.at(n, "organization"), n)
 	}
 	if n := root.get("problems"); n != nil && b.once(loc.at(n, "problems"), &b.problemsFrom) {
 		b.recurrence = b.problemsSection(loc.at(n, "problems"), n)
@@ -459,6 +473,12 @@ func (b *builder) rule(loc location, n *node) {
 		b.errAt(loc, "missing pattern")
 	} else {
 		r.Pattern = b.pattern(loc.at(pn, "pattern"), pn, nil)
+	}
+	if sc := n.get("scope"); sc != nil {
+		r.Scope = b.scope(loc.at(sc, "scope"), sc)
+		if !r.Scope.IsZero() && pn != nil {
+			b.scoped = append(b.scoped, scopedRule{rule: r, loc: loc, pattern: pn, rw: n.get("recoverWhen")})
+		}
 	}
 	if a := n.get("action"); a != nil {
 		if s, ok := b.str(loc.at(a, "action"), a); ok {
@@ -1194,6 +1214,139 @@ func toValue(n *node) any {
 		return n.boolean
 	}
 	return nil
+}
+
+// The forms of the ids a scope names.
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	ouRE      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+)
+
+// scope reads a rule's "scope": {"accounts": [...], "ous": [...], "regions": [...]}.
+func (b *builder) scope(loc location, n *node) Scope {
+	var sc Scope
+	if !b.want(loc, n, kindObject) {
+		return sc
+	}
+	b.fields(loc, n, []string{"accounts", "ous", "regions"})
+	for _, f := range []struct {
+		name string
+		re   *regexp.Regexp
+		what string
+		dst  *[]string
+	}{
+		{"accounts", accountRE, "an AWS account id (12 digits)", &sc.Accounts},
+		{"ous", ouRE, "an organizational unit id (ou-...)", &sc.OUs},
+		{"regions", regionRE, "a Region name (eu-west-1)", &sc.Regions},
+	} {
+		v := n.get(f.name)
+		if v == nil {
+			continue
+		}
+		l := loc.at(v, f.name)
+		list, ok := b.strings(l, v)
+		if !ok {
+			continue
+		}
+		if len(list) == 0 {
+			b.errAt(l, "empty: leave it out to mean any")
+		}
+		for i, s := range list {
+			if !f.re.MatchString(s) {
+				b.errAt(l.at(v.elems[i], fmt.Sprintf("%s[%d]", f.name, i)), "%q is not %s", s, f.what)
+			}
+		}
+		*f.dst = list
+	}
+	return sc
+}
+
+// organization reads "organization": {"units": {"ou-...": ["<account id>", ...]}},
+// the organizational units rules may scope themselves to.
+func (b *builder) organization(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	b.fields(loc, n, []string{"units"})
+	u := n.get("units")
+	if u == nil || !b.want(loc.at(u, "units"), u, kindObject) {
+		return
+	}
+	b.set.Units = map[string][]string{}
+	for _, m := range u.members {
+		l := loc.at(m.value, "units."+m.key)
+		l.off = m.keyStart
+		if !ouRE.MatchString(m.key) {
+			b.errAt(l, "%q is not an organizational unit id (ou-...)", m.key)
+			continue
+		}
+		accounts, ok := b.strings(l, m.value)
+		if !ok {
+			continue
+		}
+		for i, a := range accounts {
+			if !accountRE.MatchString(a) {
+				b.errAt(l.at(m.value.elems[i], fmt.Sprintf("units.%s[%d]", m.key, i)), "%q is not an AWS account id (12 digits)", a)
+			}
+		}
+		b.set.Units[m.key] = accounts
+	}
+}
+
+// applyScopes narrows each scoped rule's pattern, and its recoverWhen, to
+// the events of its accounts (those listed, and the members of its units)
+// and Regions, so that routing and matching both honour it.
+func (b *builder) applyScopes() {
+	for _, s := range b.scoped {
+		r, sc := s.rule, s.rule.Scope
+		accounts := slices.Clone(sc.Accounts)
+		for _, ou := range sc.OUs {
+			members, ok := b.set.Units[ou]
+			if !ok {
+				b.errAt(s.loc, "scope names the organizational unit %s, which \"organization\" does not list", ou)
+				continue
+			}
+			accounts = append(accounts, members...)
+		}
+		slices.Sort(accounts)
+		accounts = slices.Compact(accounts)
+		if len(sc.OUs) > 0 && len(sc.Accounts) == 0 && len(accounts) == 0 {
+			b.errAt(s.loc, "scope's organizational units have no accounts: the rule would match nothing")
+			continue
+		}
+		over := map[string]any{}
+		if len(accounts) > 0 {
+			over["account"] = toAny(accounts)
+		}
+		if len(sc.Regions) > 0 {
+			over["region"] = toAny(sc.Regions)
+		}
+		base := toValue(s.pattern)
+		if bm, ok := base.(map[string]any); ok {
+			for k := range over {
+				if _, clash := bm[k]; clash {
+					b.errAt(s.loc, "pattern and scope both limit %q: say it in one place", k)
+				}
+			}
+		}
+		if merged, err := json.Marshal(mergePatterns(base, over)); err == nil {
+			r.Pattern = b.pattern(s.loc.at(s.pattern, "pattern"), s.pattern, merged)
+		}
+		if s.rw != nil && r.Recover != nil {
+			if merged, err := json.Marshal(mergePatterns(mergePatterns(base, toValue(s.rw)), over)); err == nil {
+				r.Recover = b.pattern(s.loc.at(s.rw, "recoverWhen"), s.rw, merged)
+			}
+		}
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // mergePatterns overlays over onto base: objects merge key by key, anything

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsloop/opsloop/internal/pattern"
 )
 
 const sev = `"severities": {"high": {"opsItemSeverity": "2", "priority": 2}, "low": {"opsItemSeverity": "4", "priority": 4}}`
@@ -326,6 +328,65 @@ func TestWarnsOfCallerChosenGroups(t *testing.T) {
 		got := set.Warnings.Error()
 		if tt.want == "" && len(set.Warnings) > 0 || tt.want != "" && (!strings.Contains(got, tt.want) || !strings.Contains(got, `rule "r"`)) {
 			t.Errorf("%s: warnings = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestScope: a scoped rule's pattern and recoverWhen match only the events
+// of its accounts (listed, or members of its organizational units) and
+// Regions.
+func TestScope(t *testing.T) {
+	set, errs := build(t, `{`+sev+`,
+ "organization": {"units": {"ou-ab12-34567890": ["444455556666"]}},
+ "rules": [{"name": "r", "pattern": {"source": ["aws.cloudwatch"]}, "action": "incident", "severity": "high",
+   "scope": {"accounts": ["111122223333"], "ous": ["ou-ab12-34567890"], "regions": ["eu-west-1"]},
+   "recoverWhen": {"detail": {"state": ["OK"]}}}]}`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	r := set.Rule("r")
+	ev := func(account, region, state string) []byte {
+		return []byte(`{"source": "aws.cloudwatch", "account": "` + account + `", "region": "` + region + `", "detail": {"state": "` + state + `"}}`)
+	}
+	for _, tt := range []struct {
+		account, region string
+		want            bool
+	}{
+		{"111122223333", "eu-west-1", true},
+		{"444455556666", "eu-west-1", true}, // a member of the unit
+		{"111122223333", "us-east-1", false},
+		{"999999999999", "eu-west-1", false},
+	} {
+		for name, p := range map[string]*pattern.Pattern{"pattern": r.Pattern, "recoverWhen": r.Recover} {
+			state := "ALARM"
+			if name == "recoverWhen" {
+				state = "OK"
+			}
+			if got, err := p.Match(ev(tt.account, tt.region, state)); err != nil || got != tt.want {
+				t.Errorf("%s of %s in %s = %v, %v; want %v", name, tt.account, tt.region, got, err, tt.want)
+			}
+		}
+	}
+	if r.Scope.String() != "accounts 111122223333; ous ou-ab12-34567890; regions eu-west-1" {
+		t.Errorf("Scope = %q", r.Scope)
+	}
+}
+
+func TestScopeRejects(t *testing.T) {
+	for name, tt := range map[string]struct{ file, want string }{
+		"bad ids": {`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "scope": {"accounts": ["123"], "regions": ["Europe"], "ous": ["ou-x"]}}]}`,
+			`"123" is not an AWS account id`},
+		"unknown unit": {`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "scope": {"ous": ["ou-ab12-34567890"]}}]}`,
+			`scope names the organizational unit ou-ab12-34567890, which "organization" does not list`},
+		"clash": {`{"rules": [{"name": "r", "pattern": {"source": ["a"], "region": ["us-east-1"]}, "action": "record", "scope": {"regions": ["eu-west-1"]}}]}`,
+			`pattern and scope both limit "region"`},
+		"empty": {`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "scope": {"regions": []}}]}`,
+			`regions: empty`},
+		"unit with a bad account": {`{"organization": {"units": {"ou-ab12-34567890": ["x"]}}, "rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record"}]}`,
+			`"x" is not an AWS account id`},
+	} {
+		if _, errs := build(t, tt.file); errs == nil || !strings.Contains(errs.Error(), tt.want) {
+			t.Errorf("%s: errors %v, want one containing %q", name, errs, tt.want)
 		}
 	}
 }

@@ -33,6 +33,9 @@ type Set struct {
 	// Plans are the response plans of categories ("Security") and of a
 	// category's severity ("Security/critical"); see PlanFor.
 	Plans map[string]*Plan
+	// Units are the organizational units rules may scope themselves to,
+	// by id, with their member accounts ("organization").
+	Units map[string][]string
 	// Order lists severity names from the most to the least severe.
 	Order    []string
 	Problems Recurrence
@@ -78,9 +81,38 @@ type Rule struct {
 	// Runbooks are SSM Automation documents the incident's OpsItem offers,
 	// with parameters filled from the event; none is run automatically.
 	Runbooks []Runbook `rule:"runbooks"`
+	// Scope limits the rule to accounts, organizational units and Regions:
+	// Pattern (and Recover) match only their events.
+	Scope Scope `rule:"scope"`
 	// File and Line locate the rule for messages.
 	File string
 	Line int
+}
+
+// Scope is where a rule applies in an organization: events of these
+// accounts (listed, or members of these organizational units as the
+// rules' "organization" names them) and Regions. Empty lists mean any.
+type Scope struct {
+	Accounts []string
+	OUs      []string
+	Regions  []string
+}
+
+// IsZero says the scope limits nothing.
+func (s Scope) IsZero() bool { return len(s.Accounts)+len(s.OUs)+len(s.Regions) == 0 }
+
+// String is the scope as the review's digest shows it.
+func (s Scope) String() string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		list []string
+	}{{"accounts", s.Accounts}, {"ous", s.OUs}, {"regions", s.Regions}} {
+		if len(f.list) > 0 {
+			parts = append(parts, f.name+" "+strings.Join(f.list, ","))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Runbook is an SSM Automation document offered on an OpsItem, with the
