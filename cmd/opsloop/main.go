@@ -35,7 +35,7 @@ Usage:
   opsloop rules validate [PATH...]
   opsloop rules test [--rules PATH] [--json] EVENT.json...
   opsloop rules schema
-  opsloop replay [--rules PATH] [--json] PATH...
+  opsloop replay [--rules PATH] [--json] [--accounts IDS] [--regions NAMES] [--from DAY] [--to DAY] PATH...
   opsloop problems list [--status S] [--json] (--table NAME | --state FILE | [--rules PATH] [--save FILE] PATH...)
   opsloop problems show KEY [--json] (--table NAME | --state FILE | [--rules PATH] PATH...)
   opsloop problems ack KEY [--note TEXT] (--table NAME | --state FILE)
@@ -47,7 +47,10 @@ Usage:
   opsloop report [--rules PATH] [--out FILE.html] [--previous FILE | --previous-rules PATH] [--snapshot FILE] PATH...
   opsloop redrive --queue URL [--to URL | --bus NAME | --function NAME] [--max N] [--dry-run] [--json] [--endpoint-url URL]
 
-PATH may be a file or a directory. Without --rules the embedded default rules are used.
+PATH may be a file, a directory, or s3://bucket/prefix (read with the AWS SDK's default
+configuration). Without --rules the embedded default rules are used. replay reads CloudTrail's
+S3 layout (AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/) in time order across
+accounts; --accounts, --regions, --from and --to skip the files outside them unread.
 The problems commands work on a deployment's DynamoDB table (--table, with the AWS
 credentials and region of the environment), on a state file (--state, written by
 problems list --save), or replay PATH... and show what the embedded problems state

@@ -21,6 +21,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlags("replay", stderr)
 	rulesPath := fs.String("rules", "", "rules file or directory (default: the embedded default rules)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	read := readFlags(fs)
 	paths, err := parseArgs(fs, args)
 	if err != nil {
 		return usageError(err)
@@ -34,8 +35,14 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
 		return exitInvalid
 	}
+	opts, err := read.options(ctx, paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
+		return exitInvalid
+	}
 	bar := newProgress(stderr)
-	rep, err := replay.Run(ctx, set, paths, bar.update)
+	opts.Files = bar.file
+	rep, err := replay.RunWith(ctx, set, paths, bar.update, opts)
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
@@ -73,6 +80,16 @@ func printReport(w io.Writer, rep *replay.Report) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", name, rc.Matched, rc.Decided, rc.Incidents, rc.Recovers)
 	}
 	tw.Flush()
+	if len(rep.Accounts) > 1 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "ACCOUNT\tEVENTS\tINCIDENTS\tRECOVERS\t")
+		for _, id := range slices.Sorted(maps.Keys(rep.Accounts)) {
+			ac := rep.Accounts[id]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", inert.Line(id), ac.Events, ac.Incidents, ac.Recovers)
+		}
+		tw.Flush()
+	}
 	printOpsItems(w, rep)
 	if rep.Invalid.Count > 0 {
 		fmt.Fprintf(w, "\ninvalid input:\n")
@@ -91,11 +108,12 @@ func printReport(w io.Writer, rep *replay.Report) {
 
 // progress draws a live count on a terminal and nothing otherwise.
 type progress struct {
-	w     io.Writer
-	on    bool
-	start time.Time
-	last  time.Time
-	n     int
+	w         io.Writer
+	on        bool
+	start     time.Time
+	last      time.Time
+	n         int
+	files, of int
 }
 
 func newProgress(w io.Writer) *progress {
@@ -124,6 +142,9 @@ func (p *progress) update(n int) {
 	}
 }
 
+// file notes that the i-th of n files or objects of a path is being read.
+func (p *progress) file(_ string, i, n int) { p.files, p.of = i, n }
+
 func (p *progress) draw(now time.Time) {
 	secs := now.Sub(p.start).Seconds()
 	rate := 0.0
@@ -131,6 +152,10 @@ func (p *progress) draw(now time.Time) {
 		rate = float64(p.n) / secs
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K  replaying: %d events read  %.0f/s  %.1fs", p.n, rate, secs)
+	if p.of > 1 && p.files > 0 {
+		left := time.Duration(secs * float64(p.of-p.files) / float64(p.files) * float64(time.Second))
+		fmt.Fprintf(p.w, "  file %d of %d, about %s left", p.files, p.of, left.Round(time.Second))
+	}
 }
 
 func (p *progress) done() {

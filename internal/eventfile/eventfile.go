@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,9 +61,33 @@ var extensions = []string{".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz",
 // error only for a path it cannot read, when ctx is done, or when fn
 // returns one, which stops the reading.
 func Read(ctx context.Context, paths []string, fn func(Item) error) error {
+	return ReadWith(ctx, paths, Options{}, fn)
+}
+
+// ReadWith is Read with options: paths may also be s3://bucket/prefix,
+// read through opts.Bucket; files in CloudTrail's layout are read in the
+// order of the times in their names, those the filter excludes by their
+// path not at all, and events the filter excludes come as Items with
+// Skip SkipFiltered.
+func ReadWith(ctx context.Context, paths []string, opts Options, fn func(Item) error) error {
+	if !opts.Filter.IsZero() {
+		inner := fn
+		fn = func(it Item) error {
+			if it.Event != nil && !opts.Filter.KeepEvent(it.Event) {
+				return inner(Item{Pos: it.Pos, Skip: SkipFiltered})
+			}
+			return inner(it)
+		}
+	}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if strings.HasPrefix(p, "s3://") {
+			if err := readBucket(ctx, p, opts, fn); err != nil {
+				return err
+			}
+			continue
 		}
 		info, err := os.Stat(p)
 		if err != nil {
@@ -84,11 +109,23 @@ func Read(ctx context.Context, paths []string, fn func(Item) error) error {
 			if files, err = listDir(p); err != nil {
 				return fmt.Errorf("read events: %w", err)
 			}
+			files = slices.DeleteFunc(files, func(f string) bool { return !opts.Filter.KeepFile(f) })
+			SortTrailFiles(files)
 		}
-		for _, f := range files {
-			if err := readFile(ctx, f, fn); err != nil {
+		order := &timeOrder{fn: fn}
+		for i, f := range files {
+			if err := order.file(f); err != nil {
 				return err
 			}
+			if opts.Files != nil {
+				opts.Files(f, i+1, len(files))
+			}
+			if err := readFile(ctx, f, order.add); err != nil {
+				return err
+			}
+		}
+		if err := order.flush(); err != nil {
+			return err
 		}
 	}
 	return nil

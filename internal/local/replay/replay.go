@@ -36,10 +36,27 @@ type Report struct {
 	OpsItems       []memory.Item         `json:"opsItems"`
 	// Problems are the recurring incidents the problems tracker recorded.
 	Problems []problems.Problem `json:"problems"`
+	// Accounts counts, by account, the events replayed and what they
+	// opened and resolved.
+	Accounts map[string]*AccountCount `json:"accounts"`
 	// Learned is the problems tracker's state, for the problems and
 	// report commands.
 	Learned *Learned `json:"-"`
 }
+
+// AccountCount is what one account's events did.
+type AccountCount struct {
+	Events    int `json:"events"`
+	Incidents int `json:"incidents"`
+	Recovers  int `json:"recovers"`
+}
+
+// maxAccounts bounds the accounts counted one by one; the rest share
+// otherAccounts (an account id is the input's to choose).
+const (
+	maxAccounts   = 10000
+	otherAccounts = "other"
+)
 
 // Invalid counts rejected input by reason and keeps the first items.
 type Invalid struct {
@@ -78,6 +95,12 @@ type Progress func(items int)
 
 // Run replays the events found at paths under set.
 func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress) (*Report, error) {
+	return RunWith(ctx, set, paths, progress, eventfile.Options{})
+}
+
+// RunWith is Run reading paths with opts: s3:// paths, the filter of
+// accounts, Regions and time, the files' progress.
+func RunWith(ctx context.Context, set *rules.Set, paths []string, progress Progress, opts eventfile.Options) (*Report, error) {
 	rep := &Report{
 		Invalid:   Invalid{Reasons: map[string]int{}, Items: []Rejected{}},
 		Skipped:   map[string]int{},
@@ -86,6 +109,7 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		Lifecycle: map[incidents.Action]int{},
 		OpsItems:  []memory.Item{},
 		Problems:  []problems.Problem{},
+		Accounts:  map[string]*AccountCount{},
 	}
 	for _, a := range classify.Actions {
 		rep.Decisions[a] = 0
@@ -100,7 +124,7 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 	// files, an event in two shapes): the deployed pipeline would decide it
 	// again to the same effect, so it is counted, not replayed.
 	seen := map[string]bool{}
-	err := eventfile.Read(ctx, paths, func(it eventfile.Item) error {
+	err := eventfile.ReadWith(ctx, paths, opts, func(it eventfile.Item) error {
 		items++
 		if progress != nil {
 			progress(items)
@@ -136,6 +160,7 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 			return fmt.Errorf("process %s: %w", it.Pos, err)
 		}
 		rep.tally(res.Decision)
+		rep.account(ev.Account, res.Decision.Action)
 		if res.Outcome != nil {
 			rep.Lifecycle[res.Outcome.Action]++
 		}
@@ -150,6 +175,27 @@ func Run(ctx context.Context, set *rules.Set, paths []string, progress Progress)
 		err = ferr
 	}
 	return rep, err
+}
+
+func (r *Report) account(id string, a classify.Action) {
+	ac := r.Accounts[id]
+	if ac == nil {
+		if len(r.Accounts) >= maxAccounts {
+			id = otherAccounts
+			ac = r.Accounts[id]
+		}
+		if ac == nil {
+			ac = &AccountCount{}
+			r.Accounts[id] = ac
+		}
+	}
+	ac.Events++
+	switch a {
+	case classify.Incident:
+		ac.Incidents++
+	case classify.Recover:
+		ac.Recovers++
+	}
 }
 
 func (r *Report) reject(pos string, err error) {
