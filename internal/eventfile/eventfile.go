@@ -112,19 +112,7 @@ func ReadWith(ctx context.Context, paths []string, opts Options, fn func(Item) e
 			files = slices.DeleteFunc(files, func(f string) bool { return !opts.Filter.KeepFile(f) })
 			SortTrailFiles(files)
 		}
-		order := &timeOrder{fn: fn}
-		for i, f := range files {
-			if err := order.file(f); err != nil {
-				return err
-			}
-			if opts.Files != nil {
-				opts.Files(f, i+1, len(files))
-			}
-			if err := readFile(ctx, f, order.add); err != nil {
-				return err
-			}
-		}
-		if err := order.flush(); err != nil {
+		if err := readFiles(ctx, files, opts, readFile, fn); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -198,22 +199,18 @@ type Options struct {
 	// Bucket returns the bucket of an s3://bucket/prefix path; nil when
 	// such paths are not to be read.
 	Bucket func(name string) (Bucket, error)
-	// Fetchers bounds the objects fetched at once (default 8).
-	Fetchers int
-	// Files is called with each file or object about to be read and
-	// how many there are of its path.
+	// Workers bounds the files read (fetched, decompressed, converted and
+	// parsed) at once, ahead of fn, which still sees every item in order
+	// (default: GOMAXPROCS, and 8 at least for S3).
+	Workers int
+	// Files is called with each file or object about to be handed to fn
+	// and how many there are of its path.
 	Files func(name string, n, of int)
 }
 
-// defaultFetchers is how many S3 objects are fetched at once.
-const defaultFetchers = 8
-
 // readBucket reads the event files under an s3://bucket/prefix path: the
-// keys the filter may keep, in trail time order, fetched opts.Fetchers at
-// a time and read in order.
+// keys the filter may keep, in trail time order.
 func readBucket(ctx context.Context, p string, opts Options, fn func(Item) error) error {
-	order := &timeOrder{fn: fn}
-	fn = order.add
 	name, prefix, _ := strings.Cut(strings.TrimPrefix(p, "s3://"), "/")
 	if opts.Bucket == nil {
 		return fmt.Errorf("read events: %s: S3 paths are not read here", p)
@@ -239,64 +236,98 @@ func readBucket(ctx context.Context, p string, opts Options, fn func(Item) error
 		}
 	}
 	SortTrailFiles(keys)
-	n := opts.Fetchers
-	if n <= 0 {
-		n = defaultFetchers
+	if opts.Workers <= 0 {
+		// Fetching waits on the network more than on the processor.
+		opts.Workers = max(runtime.GOMAXPROCS(0), minFetchers)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait() // after cancel, which runs first
+	return readFiles(ctx, keys, opts, func(ctx context.Context, k string, emit func(Item) error) error {
+		pos := "s3://" + name + "/" + k
+		data, err := b.Get(ctx, k)
+		if err != nil {
+			return emit(Item{Pos: pos, Err: fmt.Errorf("cannot read: %w", err)})
+		}
+		return readStream(ctx, pos, bytes.NewReader(data), emit)
+	}, fn)
+}
+
+// minFetchers is how many S3 objects are fetched at once at least.
+const minFetchers = 8
+
+// readAhead is how many items of a file wait for fn while its worker
+// goes on: the memory a worker may hold, with its file's buffers.
+const readAhead = 256
+
+// readFiles reads names, opts.Workers at once, each with read, and hands
+// their items to fn in names' order, as one reader would: files in the
+// CloudTrail layout in trail time order (timeOrder), opts.Files told of
+// each. An error of read or fn stops the reading.
+func readFiles(ctx context.Context, names []string, opts Options, read func(ctx context.Context, name string, emit func(Item) error) error, fn func(Item) error) error {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type fetched struct {
-		data []byte
-		err  error
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // before the Wait: workers blocked on a send give up
+	type file struct {
+		items chan Item
+		err   error // read's, set before items is closed
 	}
-	results := make([]chan fetched, len(keys))
-	for i := range results {
-		results[i] = make(chan fetched, 1)
+	files := make([]*file, len(names))
+	for i := range files {
+		files[i] = &file{items: make(chan Item, readAhead)}
 	}
-	// Fetch ahead of the reader, n at a time; each result waits in its own
-	// channel so the objects are read in order.
-	sem := make(chan struct{}, n)
+	// A file's worker starts once the file workers places ahead of it is
+	// done being consumed, so at most workers files are read at once.
+	slots := make(chan struct{}, workers)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i, k := range keys {
+		for i, name := range names {
 			select {
-			case sem <- struct{}{}:
+			case slots <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
+			f := files[i]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				data, err := b.Get(ctx, k)
-				results[i] <- fetched{data, err}
+				f.err = read(ctx, name, func(it Item) error {
+					select {
+					case f.items <- it:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				})
+				close(f.items)
 			}()
 		}
 	}()
-	for i, k := range keys {
-		var r fetched
-		select {
-		case r = <-results[i]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		<-sem
-		pos := "s3://" + name + "/" + k
-		if err := order.file(k); err != nil {
+	order := &timeOrder{fn: fn}
+	for i, name := range names {
+		if err := order.file(name); err != nil {
 			return err
 		}
 		if opts.Files != nil {
-			opts.Files(pos, i+1, len(keys))
+			opts.Files(name, i+1, len(names))
 		}
-		if r.err != nil {
-			if err := fn(Item{Pos: pos, Err: fmt.Errorf("cannot read: %w", r.err)}); err != nil {
+		f := files[i]
+		for it := range f.items {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			continue
+			if err := order.add(it); err != nil {
+				return err
+			}
 		}
-		if err := readStream(ctx, pos, bytes.NewReader(r.data), fn); err != nil {
+		<-slots
+		if f.err != nil {
+			return f.err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}

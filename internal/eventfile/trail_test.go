@@ -152,7 +152,7 @@ func TestReadBucket(t *testing.T) {
 			return nil, fmt.Errorf("no bucket %s", name)
 		}
 		return b, nil
-	}, Fetchers: 4}
+	}, Workers: 4}
 	local, _ := readTrail(t, []string{dir}, eventfile.Options{})
 	remote, skipped := readTrail(t, []string{"s3://trails/org/"}, opts)
 	if !slices.Equal(local, remote) || skipped != 1 {

@@ -4,6 +4,8 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/rules"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,19 +40,31 @@ func BenchmarkReplayTrail(b *testing.B) {
 		b.ReportMetric(float64(b.N*records)/b.Elapsed().Seconds(), "records/s")
 	})
 	set := defaults(b)
-	b.Run("replay", func(b *testing.B) {
-		for range b.N {
-			rep, err := replay.Run(context.Background(), set, []string{dir}, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if records > 0 && rep.Events+rep.Invalid.Count != records {
-				b.Fatalf("replay read %d events and %d invalid, want %d records", rep.Events, rep.Invalid.Count, records)
-			}
-			records = rep.Events + rep.Invalid.Count
+	for _, workers := range []int{1, 0} { // one reader, then GOMAXPROCS
+		name := "replay"
+		if workers == 1 {
+			name = "replay-1-reader"
 		}
-		b.ReportMetric(float64(b.N*records)/b.Elapsed().Seconds(), "records/s")
-	})
+		b.Run(name, func(b *testing.B) {
+			benchReplay(b, set, dir, workers, &records)
+		})
+	}
+}
+
+// benchReplay replays dir b.N times with workers reading, checking the
+// records all arrive, and reports records per second.
+func benchReplay(b *testing.B, set *rules.Set, dir string, workers int, records *int) {
+	for range b.N {
+		rep, err := replay.RunWith(context.Background(), set, []string{dir}, nil, eventfile.Options{Workers: workers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if *records > 0 && rep.Events+rep.Invalid.Count != *records {
+			b.Fatalf("replay read %d events and %d invalid, want %d records", rep.Events, rep.Invalid.Count, *records)
+		}
+		*records = rep.Events + rep.Invalid.Count
+	}
+	b.ReportMetric(float64(b.N**records)/b.Elapsed().Seconds(), "records/s")
 }
 
 // decodeTrail decompresses and decodes each file's Records, each record

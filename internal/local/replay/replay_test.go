@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/opsloop/opsloop/internal/eventfile"
 	"os"
 	"path/filepath"
 	"testing"
@@ -122,4 +123,30 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*files*per)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// TestParallelReadingSameReport: reading, decompressing and parsing files
+// on several workers changes nothing of the report: it equals the report
+// of one reader, on the samples and on a generated trail of many files.
+func TestParallelReadingSameReport(t *testing.T) {
+	dir := t.TempDir()
+	writeTrail(t, dir, 12, 300)
+	set := defaults(t)
+	for _, paths := range [][]string{{"../../../events-samples"}, {dir}} {
+		var reports []string
+		for _, workers := range []int{1, 4} {
+			rep, err := replay.RunWith(context.Background(), set, paths, nil, eventfile.Options{Workers: workers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reports = append(reports, string(data))
+		}
+		if reports[0] != reports[1] {
+			t.Errorf("%v: the report of 4 workers differs from one reader's", paths)
+		}
+	}
 }
