@@ -237,6 +237,14 @@ footer{color:#5f6368;font-size:12px;text-align:center;margin:24px 0}
 </table>
 </section>
 
+{{if .Accounts}}<section id="accounts">
+<h2>By account</h2>
+<table>
+<tr><th>account</th><th>organizational unit</th><th>incidents</th><th>resolved</th><th>median time to resolve</th></tr>
+{{range .Accounts}}<tr><td><code>{{.Account}}</code></td><td>{{if .OU}}<code>{{.OU}}</code>{{else}}<span class="muted">not listed</span>{{end}}</td><td class="num">{{.Incidents}}</td><td class="num">{{.Resolved}}</td><td class="num">{{dur .MedianTTR}}</td></tr>
+{{end}}</table>
+</section>
+{{end}}
 <section id="noisy">
 <h2>Noisy rules</h2>
 <p class="muted">Rules that opened at least 3 incidents that were resolved within 15 minutes (median) or flapped.</p>

@@ -22,12 +22,15 @@ import (
 
 // Incident is one incident of the period under review.
 type Incident struct {
-	OpsItemID   string    `json:"opsItemId,omitempty"`
-	Fingerprint string    `json:"fingerprint"`
-	Rule        string    `json:"rule"`
-	Title       string    `json:"title,omitempty"`
-	Severity    string    `json:"severity,omitempty"`
-	Category    string    `json:"category,omitempty"`
+	OpsItemID   string `json:"opsItemId,omitempty"`
+	Fingerprint string `json:"fingerprint"`
+	Rule        string `json:"rule"`
+	Title       string `json:"title,omitempty"`
+	Severity    string `json:"severity,omitempty"`
+	Category    string `json:"category,omitempty"`
+	// Account and Region are where the incident's first event came from.
+	Account     string    `json:"account,omitempty"`
+	Region      string    `json:"region,omitempty"`
 	Opened      time.Time `json:"opened"`
 	Resolved    time.Time `json:"resolved,omitzero"`
 	Occurrences int       `json:"occurrences,omitempty"`
@@ -104,11 +107,14 @@ type Review struct {
 	Categories []string
 	SeriesRule []string // the rules of the by-rule series; "other" last when needed
 	Rules      []RuleStat
-	TTR        []TTRRow
-	Histogram  []Bin
-	Problems   []ProblemRow
-	Noisy      []Finding
-	Silent     []Finding
+	// Accounts are the incidents by account, most first; empty when the
+	// incidents name no account.
+	Accounts  []AccountStat
+	TTR       []TTRRow
+	Histogram []Bin
+	Problems  []ProblemRow
+	Noisy     []Finding
+	Silent    []Finding
 	// HeldBack are the roll-up OpsItems opened in the period: each holds
 	// back a rule's incidents of a day past the OpsItem budget. They are
 	// not counted as incidents.
@@ -157,6 +163,16 @@ type RuleStat struct {
 	Fingerprints int
 	MedianTTR    time.Duration
 	Matched      int
+}
+
+// AccountStat is what one account's incidents were in the period; OU is
+// its organizational unit as the rules' "organization" lists it.
+type AccountStat struct {
+	Account   string
+	OU        string
+	Incidents int
+	Resolved  int
+	MedianTTR time.Duration
 }
 
 // TTRRow is the time to resolve of one severity.
@@ -219,6 +235,7 @@ func Build(in Input) *Review {
 	r.severities(in.Rules, incs)
 	r.series(incs)
 	r.ruleStats(in, incs)
+	r.accountStats(in, incs)
 	r.timeToResolve(incs)
 	r.topProblems(in.Problems)
 	r.findNoisy(in, incs)
@@ -393,6 +410,45 @@ func (r *Review) series(incs []Incident) {
 		}
 		b.ByRule[rule]++
 	}
+}
+
+// accountStats sums the incidents up by account, with its unit.
+func (r *Review) accountStats(in Input, incs []Incident) {
+	unitOf := map[string]string{}
+	if in.Rules != nil {
+		for ou, accounts := range in.Rules.Units {
+			for _, a := range accounts {
+				unitOf[a] = ou
+			}
+		}
+	}
+	by := map[string]*AccountStat{}
+	ttrs := map[string][]time.Duration{}
+	for _, i := range incs {
+		if i.Account == "" {
+			continue
+		}
+		s := by[i.Account]
+		if s == nil {
+			s = &AccountStat{Account: i.Account, OU: unitOf[i.Account]}
+			by[i.Account] = s
+		}
+		s.Incidents++
+		if d, ok := i.TimeToResolve(); ok {
+			s.Resolved++
+			ttrs[i.Account] = append(ttrs[i.Account], d)
+		}
+	}
+	for a, s := range by {
+		s.MedianTTR = quantile(ttrs[a], 0.5)
+		r.Accounts = append(r.Accounts, *s)
+	}
+	slices.SortFunc(r.Accounts, func(a, b AccountStat) int {
+		if a.Incidents != b.Incidents {
+			return b.Incidents - a.Incidents
+		}
+		return strings.Compare(a.Account, b.Account)
+	})
 }
 
 func (r *Review) ruleStats(in Input, incs []Incident) {

@@ -439,3 +439,32 @@ func TestAnalyses(t *testing.T) {
 		t.Error("the HTML shows a lesson of another period, or the lesson unescaped")
 	}
 }
+
+// TestByAccount: the review sums incidents up by account, with the unit
+// the rules list it in, most incidents first.
+func TestByAccount(t *testing.T) {
+	in := input(t)
+	set, err := rules.Build([]rules.File{{Name: "org.json", Data: []byte(`{"organization": {"units": {"ou-ab12-34567890": ["111122223333"]}}, "rules": []}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Rules.Units = set.Units
+	for i := range in.Incidents {
+		in.Incidents[i].Account = []string{"111122223333", "111122223333", "444455556666"}[i%3]
+	}
+	r := review.Build(in)
+	if len(r.Accounts) != 2 || r.Accounts[0].Account != "111122223333" || r.Accounts[0].OU != "ou-ab12-34567890" || r.Accounts[1].OU != "" ||
+		r.Accounts[0].Incidents+r.Accounts[1].Incidents != r.Totals.Incidents {
+		t.Fatalf("Accounts = %+v (of %d incidents)", r.Accounts, r.Totals.Incidents)
+	}
+	if text := r.Text(""); !strings.Contains(text, "Incidents by account: 111122223333 ") {
+		t.Errorf("Text lacks the accounts:\n%s", text)
+	}
+	var b strings.Builder
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<code>ou-ab12-34567890</code>") {
+		t.Error("the HTML does not name the unit")
+	}
+}

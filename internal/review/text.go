@@ -51,6 +51,16 @@ func (r *Review) Text(link string) string {
 		}
 		fmt.Fprintf(&b, "%s: %s\n", title, strings.Join(parts, "; "))
 	}
+	if len(r.Accounts) > 1 {
+		var parts []string
+		for _, a := range r.Accounts[:min(len(r.Accounts), maxTextRules)] {
+			parts = append(parts, fmt.Sprintf("%s %d", inert.Line(a.Account), a.Incidents))
+		}
+		if len(r.Accounts) > maxTextRules {
+			parts = append(parts, fmt.Sprintf("and %d more", len(r.Accounts)-maxTextRules))
+		}
+		fmt.Fprintf(&b, "Incidents by account: %s\n", strings.Join(parts, ", "))
+	}
 	line("Noisy rules", r.Noisy)
 	line("Silent rules", r.Silent)
 	if len(r.HeldBack) > 0 {

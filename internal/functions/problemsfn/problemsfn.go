@@ -319,7 +319,7 @@ func (p *Problems) opened(ctx context.Context, payload []byte, inc problems.Inci
 	}
 	logged := review.Incident{
 		OpsItemID: inc.OpsItemID, Fingerprint: inc.Fingerprint, Rule: inc.Rule, Title: inc.Title,
-		Severity: inc.Severity, Category: inc.Category, Opened: inc.Opened,
+		Severity: inc.Severity, Category: inc.Category, Account: inc.Account, Region: inc.Region, Opened: inc.Opened,
 	}
 	if err := p.cfg.Log.LogOpened(ctx, logged); err != nil {
 		return ProblemsResult{}, fmt.Errorf("apply incident %s: %w", inc.OpsItemID, err)
