@@ -45,10 +45,15 @@ var (
 	ErrInvalid = errors.New("invalid analysis")
 )
 
-// Bounds that keep an analysis item small whatever events and edits bring.
+// Bounds that keep an analysis item small whatever events and edits bring:
+// it is written whole at each step of the incident, and every started KB
+// is a write unit. The OpsItem lists all the changes it knew of.
 const (
 	MaxEscalations = 20
-	MaxChanges     = 20
+	// MaxChanges and MaxResources keep the nearest changes before the
+	// incident and its first resources.
+	MaxChanges     = 5
+	MaxResources   = 5
 	MaxLessons     = 20
 	MaxActionItems = 30
 	// MaxText bounds the root cause, a lesson and an action item, in bytes.

@@ -51,11 +51,16 @@ func (r *Recorder) Opened(ctx context.Context, o Opening) (bool, error) {
 	_, err := r.merge(ctx, o.OpsItemID, true, func(a *Analysis) {
 		a.Fingerprint, a.Problem, a.Rule, a.Title = o.Fingerprint, o.Problem, o.Rule, o.Title
 		a.Severity, a.Category, a.Account, a.Region = o.Severity, o.Category, o.Account, o.Region
-		a.Resources = slices.Clone(o.Resources[:min(len(o.Resources), MaxChanges)])
+		a.Resources = slices.Clone(o.Resources[:min(len(o.Resources), MaxResources)])
 		a.FirstEvent = earliest(a.FirstEvent, o.FirstEvent)
 		a.Created = earliest(a.Created, o.Created)
 		if len(a.Changes) == 0 {
 			a.Changes = slices.Clone(o.Changes[:min(len(o.Changes), MaxChanges)])
+			for i := range a.Changes {
+				if a.Changes[i].EventName != "" {
+					a.Changes[i].Title = "" // the timeline names the call
+				}
+			}
 		}
 	})
 	return err == nil, err
