@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,5 +74,22 @@ func TestAnalysisCommands(t *testing.T) {
 	}
 	if code, _, _ = runCLI("analysis", "list", "--state", state, "--status", "closed"); code != 2 {
 		t.Errorf("list --status closed exit %d, want 2", code)
+	}
+}
+
+// TestProblemShowsAnalyses: a problem's incidents name their analyses.
+func TestProblemShowsAnalyses(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	doc := `{"problems": [{"key": "P-000000000001", "fingerprint": "fp", "rule": "r", "title": "t", "status": "open",
+  "recurrence": {"count": 2, "windowSeconds": 3600}, "firstSeen": "2026-03-01T10:00:00Z", "lastSeen": "2026-03-01T11:00:00Z",
+  "incidents": 2, "opsItems": ["oi-1", "oi-2"], "suspectedCauses": [],
+  "history": [{"opsItemId": "oi-1", "opened": "2026-03-01T10:00:00Z", "analysis": true}, {"opsItemId": "oi-2", "opened": "2026-03-01T11:00:00Z"}],
+  "resolvedIncidents": 0, "version": 1}], "links": {}}`
+	if err := os.WriteFile(state, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("problems", "show", "P-000000000001", "--state", state)
+	if code != 0 || !strings.Contains(out, "post-incident analysis: opsloop analysis show oi-1") || strings.Contains(out, "show oi-2") {
+		t.Errorf("problems show = %d:\n%s%s", code, out, errOut)
 	}
 }

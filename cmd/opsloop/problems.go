@@ -367,7 +367,11 @@ func printProblem(w io.Writer, p *problems.Problem) {
 		if !o.Resolved.IsZero() {
 			resolved = "resolved after " + review.Duration(o.TimeToResolve())
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", stamp(o.Opened), orNone(o.OpsItemID), resolved)
+		analysed := ""
+		if o.Analysis {
+			analysed = "post-incident analysis: opsloop analysis show " + o.OpsItemID
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", stamp(o.Opened), orNone(o.OpsItemID), resolved, analysed)
 	}
 	tw.Flush()
 }
