@@ -160,10 +160,21 @@ func (t *Table) Changes(ctx context.Context, resource string, at time.Time, look
 	return out, err
 }
 
-// query runs a strongly consistent Query on the table over every page.
+// Query runs a strongly consistent Query on the table over every page.
 func (t *Table) Query(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
-	in.TableName = aws.String(t.name)
 	in.ConsistentRead = aws.Bool(true)
+	return t.query(ctx, op, in, each)
+}
+
+// QueryIndex runs a Query on one of the table's indexes, in.IndexName,
+// over every page: eventually consistent, the only read an index allows.
+func (t *Table) QueryIndex(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	in.ConsistentRead = nil
+	return t.query(ctx, op, in, each)
+}
+
+func (t *Table) query(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
+	in.TableName = aws.String(t.name)
 	pages := dynamodb.NewQueryPaginator(t.client, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)

@@ -252,7 +252,12 @@ func (p *Problems) Handle(ctx context.Context, payload []byte) (ProblemsResult, 
 		if err != nil {
 			return ProblemsResult{}, err
 		}
-		out, err := tracker.Handle(ctx, payload)
+		var out problems.Outcome
+		if in.Acknowledgement != nil {
+			out, err = tracker.Acknowledged(ctx, *in.Acknowledgement)
+		} else {
+			out, err = tracker.Escalated(ctx, *in.Escalation)
+		}
 		if err != nil {
 			return ProblemsResult{}, err
 		}

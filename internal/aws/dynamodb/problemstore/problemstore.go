@@ -233,28 +233,19 @@ func (s *Store) List(ctx context.Context, status problems.Status) ([]problems.Pr
 	return out, nil
 }
 
-// byStatus queries the status index's partition pk (eventually
-// consistent: the index allows no other read) over every page.
+// byStatus queries the status index's partition pk.
 func (s *Store) byStatus(ctx context.Context, op, pk string, each func(map[string]types.AttributeValue) error) error {
-	pages := awsdynamodb.NewQueryPaginator(s.client, &awsdynamodb.QueryInput{
-		TableName:                 aws.String(s.name),
+	return s.table.QueryIndex(ctx, op, &awsdynamodb.QueryInput{
 		IndexName:                 aws.String(dynamodb.StatusIndex),
 		KeyConditionExpression:    aws.String("#s = :s"),
 		ExpressionAttributeNames:  map[string]string{"#s": dynamodb.StatusIndexPartitionKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": dynamodb.Str(pk)},
+	}, func(item map[string]types.AttributeValue) error {
+		if err := each(item); err != nil {
+			return fmt.Errorf("%s: %w", dynamodb.StringAttr(item, dynamodb.PartitionKey), err)
+		}
+		return nil
 	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		for _, item := range page.Items {
-			if err := each(item); err != nil {
-				return fmt.Errorf("%s: %s: %w", op, dynamodb.StringAttr(item, dynamodb.PartitionKey), err)
-			}
-		}
-	}
-	return nil
 }
 
 // PutLink implements problems.Store. It updates only the link's own
