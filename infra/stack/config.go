@@ -46,6 +46,18 @@ const (
 	KeyChatTeamsTenant    = "chatTeamsTenantId"
 	KeyChatTeamsTeam      = "chatTeamsTeamId"
 	KeyChatTeamsChannel   = "chatTeamsChannelId"
+	// An AWS Organization: the organization, the units and Regions the
+	// member stack is deployed to, and how the StackSet is administered.
+	KeyOrganizationID = "organizationId"
+	KeyMemberUnits    = "memberOrganizationalUnits"
+	KeyMemberRegions  = "memberRegions"
+	KeyStackSetCallAs = "stackSetCallAs"
+	// KeyStack chooses the stack to synthesize: "central" (the pipeline)
+	// or "member" (the forwarding rules alone, for an account the
+	// StackSet does not reach, such as the management account), which
+	// needs KeyCentralBus.
+	KeyStack      = "stack"
+	KeyCentralBus = "centralBusArn"
 )
 
 // Config is what an account owner may choose, read once from the CDK context.
@@ -92,6 +104,37 @@ type Config struct {
 	BusPublishers []string
 	// Chat is the chat channel incidents are sent to, if any.
 	Chat Chat
+	// Organization, when its ID is set, makes this the central stack of
+	// an AWS Organization.
+	Organization Organization
+	// Stack is StackCentral or StackMember.
+	Stack string
+	// CentralBus is the central ingest bus's ARN a member stack
+	// synthesized alone forwards to.
+	CentralBus string
+}
+
+// The stacks the app synthesizes.
+const (
+	StackCentral = "central"
+	StackMember  = "member"
+)
+
+// Organization configures the central stack of an AWS Organization.
+type Organization struct {
+	// ID is the organization's id (o-...): only its principals may put
+	// events on the ingest bus.
+	ID string
+	// MemberUnits are the organizational units (or the root) whose
+	// accounts get the member stack, now and when they join.
+	MemberUnits []string
+	// MemberRegions are the Regions the member stack runs in; empty means
+	// the central stack's own Region.
+	MemberRegions []string
+	// CallAs is how the StackSet is administered: DELEGATED_ADMIN (from
+	// a delegated administrator account, the default) or SELF (from the
+	// management account).
+	CallAs string
 }
 
 // Defaults of the context keys.
@@ -264,6 +307,7 @@ func ConfigFrom(get func(key string) (any, bool)) (Config, error) {
 			}
 		}
 	}
+	c.Organization, c.Stack, c.CentralBus = organization(get, str, bad)
 	ttl := str(KeyRulesTTL, DefaultRulesTTL.String())
 	if d, err := time.ParseDuration(ttl); err != nil || d < 10*time.Second || d > 24*time.Hour {
 		bad(KeyRulesTTL, "%q: want a Go duration from 10s to 24h", ttl)
@@ -305,6 +349,61 @@ var (
 	// A Teams channel id is URL-encoded, as the channel's link has it.
 	teamsChannelRE = regexp.MustCompile(`^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$`)
 )
+
+// The ids an organization's settings take.
+var (
+	orgIDRE  = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	unitRE   = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	busARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:events:([a-z]{2}(?:-[a-z]+)+-[0-9]):([0-9]{12}):event-bus/[A-Za-z0-9._-]{1,256}$`)
+)
+
+// organization reads the organization's settings and the stack to
+// synthesize.
+func organization(get func(string) (any, bool), str func(key, def string) string, bad func(key, format string, args ...any)) (Organization, string, string) {
+	o := Organization{ID: str(KeyOrganizationID, ""), CallAs: str(KeyStackSetCallAs, "DELEGATED_ADMIN")}
+	if o.ID != "" && !orgIDRE.MatchString(o.ID) {
+		bad(KeyOrganizationID, "%q: want an organization id, o- and 10 to 32 lowercase letters or digits", o.ID)
+	}
+	for _, u := range stringList(get, KeyMemberUnits, bad) {
+		if !unitRE.MatchString(u) {
+			bad(KeyMemberUnits, "%q: want an organizational unit id (ou-...) or the root's (r-...)", u)
+			continue
+		}
+		o.MemberUnits = append(o.MemberUnits, u)
+	}
+	for _, r := range stringList(get, KeyMemberRegions, bad) {
+		if !regionRE.MatchString(r) {
+			bad(KeyMemberRegions, "%q is not a Region name", r)
+			continue
+		}
+		o.MemberRegions = append(o.MemberRegions, r)
+	}
+	if o.CallAs != "DELEGATED_ADMIN" && o.CallAs != "SELF" {
+		bad(KeyStackSetCallAs, "%q: want DELEGATED_ADMIN (from a delegated administrator account) or SELF (from the management account)", o.CallAs)
+	}
+	if o.ID == "" && (len(o.MemberUnits) > 0 || len(o.MemberRegions) > 0) {
+		bad(KeyOrganizationID, "is needed by %s and %s", KeyMemberUnits, KeyMemberRegions)
+	}
+	if o.ID != "" && len(o.MemberUnits) == 0 {
+		bad(KeyMemberUnits, "name at least one organizational unit (or the root) for the member stack")
+	}
+	which := str(KeyStack, StackCentral)
+	bus := str(KeyCentralBus, "")
+	switch which {
+	case StackCentral:
+		if bus != "" {
+			bad(KeyCentralBus, "is for %s=%s only", KeyStack, StackMember)
+		}
+	case StackMember:
+		if !busARNRE.MatchString(bus) {
+			bad(KeyCentralBus, "%q: want the central stack's ingest bus ARN (its IngestBusArn output)", bus)
+		}
+	default:
+		bad(KeyStack, "%q: want %s or %s", which, StackCentral, StackMember)
+	}
+	return o, which, bus
+}
 
 // roleARNRE matches an IAM role's ARN, with or without a path.
 var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)

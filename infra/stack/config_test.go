@@ -62,6 +62,14 @@ func TestConfigValues(t *testing.T) {
 		{"booleans as strings", map[string]any{"retainData": "false"}, func(c stack.Config) bool { return !c.RetainData }},
 		{"email", map[string]any{"notificationEmail": "ops@example.com"}, func(c stack.Config) bool { return c.NotificationEmail == "ops@example.com" }},
 		{"unreserved incidents", map[string]any{"incidentsConcurrency": 0.0}, func(c stack.Config) bool { return c.IncidentsConcurrency == 0 }},
+		{"an organization", map[string]any{"organizationId": "o-abcdefghij1", "memberOrganizationalUnits": []any{"ou-ab12-cdefgh34", "r-ab12"}, "memberRegions": "eu-west-1,us-east-1"}, func(c stack.Config) bool {
+			o := c.Organization
+			return o.ID == "o-abcdefghij1" && slices.Equal(o.MemberUnits, []string{"ou-ab12-cdefgh34", "r-ab12"}) &&
+				slices.Equal(o.MemberRegions, []string{"eu-west-1", "us-east-1"}) && o.CallAs == "DELEGATED_ADMIN" && c.Stack == stack.StackCentral
+		}},
+		{"a member stack alone", map[string]any{"stack": "member", "centralBusArn": "arn:aws:events:eu-west-1:111122223333:event-bus/opsloop-ingest", "stackSetCallAs": "SELF"}, func(c stack.Config) bool {
+			return c.Stack == stack.StackMember && c.CentralBus == "arn:aws:events:eu-west-1:111122223333:event-bus/opsloop-ingest" && c.Organization.CallAs == "SELF"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +102,16 @@ func TestConfigRejects(t *testing.T) {
 		{map[string]any{"incidentsConcurrency": 1.0}, `"incidentsConcurrency"`},
 		{map[string]any{"archiveRetentionDays": -1.0}, `"archiveRetentionDays"`},
 		{map[string]any{"chatSlackChannelId": "C0456EFGH"}, `"chatSlackChannelId": needs the other ids`},
+		{map[string]any{"organizationId": "o-short", "memberOrganizationalUnits": "ou-ab12-cdefgh34"}, `"organizationId": "o-short"`},
+		{map[string]any{"organizationId": "o-abcdefghij1"}, `"memberOrganizationalUnits": name at least one`},
+		{map[string]any{"organizationId": "o-abcdefghij1", "memberOrganizationalUnits": "ou-ab12-cdefgh34,engineering"}, `"memberOrganizationalUnits": "engineering"`},
+		{map[string]any{"memberOrganizationalUnits": "ou-ab12-cdefgh34"}, `"organizationId": is needed`},
+		{map[string]any{"organizationId": "o-abcdefghij1", "memberOrganizationalUnits": "r-ab12", "memberRegions": "eu-west-1 Frankfurt"}, `"memberRegions": "Frankfurt"`},
+		{map[string]any{"stackSetCallAs": "ADMIN"}, `"stackSetCallAs": "ADMIN"`},
+		{map[string]any{"stack": "member"}, `"centralBusArn": "": want the central stack's ingest bus ARN`},
+		{map[string]any{"stack": "member", "centralBusArn": "arn:aws:sqs:eu-west-1:111122223333:q"}, `"centralBusArn"`},
+		{map[string]any{"centralBusArn": "arn:aws:events:eu-west-1:111122223333:event-bus/opsloop-ingest"}, `"centralBusArn": is for stack=member only`},
+		{map[string]any{"stack": "edge"}, `"stack": "edge"`},
 		{map[string]any{"chatSlackWorkspaceId": "t-lower", "chatSlackChannelId": "C1"}, `"chatSlackWorkspaceId": "t-lower"`},
 		{map[string]any{"chatTeamsTenantId": "11111111-2222-3333-4444-555555555555", "chatTeamsTeamId": "66666666-7777-8888-9999-000000000000",
 			"chatTeamsChannelId": "19:abc@thread.tacv2"}, `"chatTeamsChannelId": "19:abc@thread.tacv2": want a Microsoft Teams channel id, URL-encoded`},

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/opsloop/opsloop/internal/incidents"
@@ -37,24 +38,34 @@ func (s *PipelineStack) lambdaTarget(fn string) *awseventstargets.LambdaFunction
 // route, each invoking the classifier.
 func (s *PipelineStack) routing(patterns []map[string]any) {
 	for i, r := range s.Routes {
-		pattern := patterns[i]
-		desc := fmt.Sprintf("%s %d of %d: %s", routing.DescriptionPrefix, i+1, len(s.Routes), strings.Join(r.Inputs, ", "))
-		rule := awsevents.NewRule(s.Stack, jsii.String(fmt.Sprintf("Route%d", i+1)), &awsevents.RuleProps{
-			Description: jsii.String(truncate(desc, eventBridgeMaxDescr)),
-			// Replaced below: the typed pattern cannot express "$or".
-			EventPattern: &awsevents.EventPattern{Source: jsii.Strings("opsloop.placeholder")},
-		})
-		// Overrides merge into what the typed pattern rendered, so the
-		// placeholder's source must go when the route has none of its own.
-		cfn := rule.Node().DefaultChild().(awsevents.CfnRule)
-		cfn.AddPropertyOverride(jsii.String("EventPattern"), pattern)
-		if _, ok := pattern["source"]; !ok {
-			cfn.AddPropertyDeletionOverride(jsii.String("EventPattern.source"))
-		}
+		desc := fmt.Sprintf("%s %d of %d: %s", routing.DescriptionPrefix, i+1, len(s.Routes), joinInputs(r))
+		rule := routeRule(s.Stack, fmt.Sprintf("Route%d", i+1), desc, nil, patterns[i])
 		rule.AddTarget(awseventstargets.NewLambdaFunction(s.Classifier, s.lambdaTarget(ClassifierName)))
 		s.RouteRules = append(s.RouteRules, rule)
 	}
 }
+
+// routeRule defines an EventBridge rule with a generated pattern, on bus
+// (nil: the default bus).
+func routeRule(scope constructs.Construct, id, description string, bus awsevents.IEventBus, pattern map[string]any) awsevents.Rule {
+	rule := awsevents.NewRule(scope, jsii.String(id), &awsevents.RuleProps{
+		EventBus:    bus,
+		Description: jsii.String(truncate(description, eventBridgeMaxDescr)),
+		// Replaced below: the typed pattern cannot express "$or".
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("opsloop.placeholder")},
+	})
+	// Overrides merge into what the typed pattern rendered, so the
+	// placeholder's source must go when the route has none of its own.
+	cfn := rule.Node().DefaultChild().(awsevents.CfnRule)
+	cfn.AddPropertyOverride(jsii.String("EventPattern"), pattern)
+	if _, ok := pattern["source"]; !ok {
+		cfn.AddPropertyDeletionOverride(jsii.String("EventPattern.source"))
+	}
+	return rule
+}
+
+// joinInputs names the rules a route carries events for.
+func joinInputs(r routing.Route) string { return strings.Join(r.Inputs, ", ") }
 
 // decodePatterns turns the routes' patterns into the values the template
 // holds.

@@ -36,6 +36,9 @@ type PipelineStackProps struct {
 	Config Config
 	// Rules are the rules files to deploy; nil reads Config.RulesDir.
 	Rules []rules.File
+	// MemberTemplate is the member stack's template (MemberTemplate), for
+	// an organization's StackSet.
+	MemberTemplate string
 }
 
 // PipelineStack is the deployed pipeline, with the parts tests and other
@@ -55,6 +58,11 @@ type PipelineStack struct {
 	Table          awsdynamodb.Table
 	Bus            awsevents.EventBus
 	IncidentsQueue awssqs.Queue
+	// IngestBus, IngestRules and StackSet exist in an organization's
+	// central stack.
+	IngestBus   awsevents.EventBus
+	IngestRules []awsevents.Rule
+	StackSet    awscdk.CfnStackSet
 	// autoRunDocuments are the documents the incidents function may start.
 	autoRunDocuments []string
 	// ChatTopic and ChatRole exist when a chat channel is configured.
@@ -100,22 +108,11 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 			return nil, err
 		}
 	}
-	set, err := rules.Build(files)
+	set, routes, patterns, err := generateRoutes(cfg, files)
 	if err != nil {
-		return nil, fmt.Errorf("the rules are invalid:\n%w", err)
+		return nil, err
 	}
 	params, err := ruleparams.Split(cfg.RulesPath, files, ruleparams.StandardTierMax)
-	if err != nil {
-		return nil, err
-	}
-	routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: cfg.MaxPatternSize, Sources: cfg.Sources})
-	if err != nil {
-		return nil, err
-	}
-	if len(routes) == 0 {
-		return nil, fmt.Errorf("no rule records or opens incidents for the enabled sources, so no event would reach the classifier")
-	}
-	patterns, err := decodePatterns(routes)
 	if err != nil {
 		return nil, err
 	}
@@ -193,12 +190,40 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	s.autoRun(set)
 	s.closeBus(cfg)
 	s.routing(patterns)
+	if cfg.Organization.ID != "" {
+		if props.MemberTemplate == "" {
+			return nil, fmt.Errorf("an organization's central stack needs the member stack's template")
+		}
+		if err := s.organization(cfg, patterns, props.MemberTemplate); err != nil {
+			return nil, err
+		}
+	}
 	s.busRules(cfg)
 	s.chat(cfg)
 	s.monitoring(cfg)
 	s.outputs()
 	s.suppressions()
 	return s, nil
+}
+
+// generateRoutes validates the rules and generates their routes.
+func generateRoutes(cfg Config, files []rules.File) (*rules.Set, []routing.Route, []map[string]any, error) {
+	set, err := rules.Build(files)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("the rules are invalid:\n%w", err)
+	}
+	routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: cfg.MaxPatternSize, Sources: cfg.Sources})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(routes) == 0 {
+		return nil, nil, nil, fmt.Errorf("no rule records or opens incidents for the enabled sources, so no event would reach the classifier")
+	}
+	patterns, err := decodePatterns(routes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return set, routes, patterns, nil
 }
 
 // closeBus lets only the deployment's own functions (and the listed
