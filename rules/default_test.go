@@ -208,3 +208,51 @@ func TestDefaultRunbooks(t *testing.T) {
 		t.Fatal("no default rule offers a runbook")
 	}
 }
+
+// TestIncidentsNameAccountAndRegion holds what an organization needs of the
+// default rules: one pipeline serves many accounts and Regions, so every
+// incident's identity and title carry both. Threshold rules count a
+// principal's calls across Regions (a burst spread over Regions is still
+// one burst), so their group key has the account but not the Region; their
+// titles name the Region all the same.
+func TestIncidentsNameAccountAndRegion(t *testing.T) {
+	for _, r := range defaults(t).Rules {
+		if r.Action != rules.Incident {
+			continue
+		}
+		paths := r.Title.Paths()
+		if !slices.Contains(paths, "account") || !slices.Contains(paths, "region") {
+			t.Errorf("%s: title %q does not name {{account}} and {{region}}", r.Name, r.Title)
+		}
+		if len(r.GroupBy) == 0 {
+			continue // the default group key is the account, Region and resources
+		}
+		want := []string{"account", "region"}
+		if r.Threshold != nil {
+			want = want[:1]
+		}
+		for _, p := range want {
+			if !slices.Contains(r.GroupBy, p) {
+				t.Errorf("%s: groupBy %v lacks %s", r.Name, r.GroupBy, p)
+			}
+		}
+	}
+}
+
+func TestDefaultGroupKeyNamesAccountAndRegion(t *testing.T) {
+	set := defaults(t)
+	ev, err := event.Parse([]byte(`{"version":"0","id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"111122223333","time":"2026-03-01T10:00:00Z","region":"us-east-1","resources":[],
+		"detail":{"eventVersion":"1.08","eventSource":"iam.amazonaws.com","eventName":"AttachRolePolicy","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"},
+		"requestParameters":{"roleName":"app","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := classify.New(set, memory.New()).Classify(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rule != "admin-policy-attached" || !strings.HasPrefix(d.Fingerprint, "admin-policy-attached:111122223333/us-east-1") ||
+		!strings.HasSuffix(d.Title, " in 111122223333/us-east-1") {
+		t.Errorf("decision %s: fingerprint %q, title %q", d.Rule, d.Fingerprint, d.Title)
+	}
+}

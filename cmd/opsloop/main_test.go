@@ -130,7 +130,7 @@ func TestReplayJSON(t *testing.T) {
 			t.Errorf("OpsItem lacks %q", k)
 		}
 	}
-	if alarm["status"] != "Resolved" || alarm["title"] != "Alarm high-cpu-web-1 is in ALARM" || alarm["severity"] != "2" {
+	if alarm["status"] != "Resolved" || alarm["title"] != "Alarm high-cpu-web-1 is in ALARM in 123456789012/us-east-1" || alarm["severity"] != "2" {
 		t.Errorf("alarm OpsItem = status %v, title %v, severity %v; want Resolved, the rule's title, \"2\"", alarm["status"], alarm["title"], alarm["severity"])
 	}
 	if od := alarm["operationalData"].(map[string]any); od["/aws/dedup"] == nil || od["/aws/resources"] == nil {

@@ -320,7 +320,9 @@ func (c *Classifier) describe(d *Decision, r *rules.Rule, ev *event.Event) {
 	}
 	d.Actor = ev.Actor()
 	if len(r.GroupBy) == 0 {
-		d.Group = append([]string(nil), d.Resources...)
+		// The same resource name in two accounts or Regions is two
+		// failures: an organization's events share one pipeline.
+		d.Group = append([]string{orDash(ev.Account), orDash(ev.Region)}, d.Resources...)
 	} else {
 		for _, p := range r.GroupBy {
 			vals := ev.Values(p)
@@ -337,6 +339,13 @@ func (c *Classifier) describe(d *Decision, r *rules.Rule, ev *event.Event) {
 	} else {
 		d.Title = fmt.Sprintf("%s: %s", r.Name, ev.Summary())
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // maxFingerprint keeps fingerprints well inside OpsCenter's 512-character

@@ -147,10 +147,12 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 		KeyOccurrences: {Value: strconv.Itoa(rec.Occurrences)},
 		KeyFirstSeen:   {Value: stamp(rec.FirstSeen)},
 		KeyLastSeen:    {Value: stamp(rec.LastSeen)},
-		KeyAccount:     {Value: first.Account},
-		KeyRegion:      {Value: first.Region},
-		KeyActor:       {Value: first.Actor},
-		KeyEventID:     {Value: first.EventID},
+		// Searchable: an organization's responders filter OpsItems by
+		// account and Region in OpsCenter.
+		KeyAccount: {Value: first.Account, Searchable: true},
+		KeyRegion:  {Value: first.Region, Searchable: true},
+		KeyActor:   {Value: first.Actor},
+		KeyEventID: {Value: first.EventID},
 	}
 	if v := resourcesValue(rec.Resources); v != "" {
 		d[KeyResources] = Data{Value: v, Searchable: true}

@@ -38,6 +38,9 @@ type Event struct {
 	Resources   []string
 	Time        time.Time
 	TraceHeader string
+	// Account and Region are the event's, when it came from another
+	// account (Forward); empty means the endpoint's own.
+	Account, Region string
 }
 
 // JSON renders the event as EventBridge delivers it to targets.
@@ -46,9 +49,16 @@ func (e Event) JSON() []byte {
 	if resources == nil {
 		resources = []string{}
 	}
+	account, region := e.Account, e.Region
+	if account == "" {
+		account = Account
+	}
+	if region == "" {
+		region = Region
+	}
 	data, _ := json.Marshal(map[string]any{
 		"version": "0", "id": e.ID, "detail-type": e.DetailType, "source": e.Source,
-		"account": Account, "time": e.Time.UTC().Format(time.RFC3339), "region": Region,
+		"account": account, "time": e.Time.UTC().Format(time.RFC3339), "region": region,
 		"resources": resources, "detail": e.Detail,
 	})
 	return data
@@ -84,13 +94,16 @@ type Events struct {
 	entryCode string
 	rng       *rand.Rand
 	subs      []func(Event)
+	// principals by access key, and the buses' resource policies.
+	principals map[string]Principal
+	policies   map[string][]PolicyStatement
 }
 
 // NewEvents starts an EventBridge endpoint; Close stops it.
 func NewEvents() *Events {
 	e := &Events{Faults: &Faults{}}
 	e.ep = newEndpoint("AWSEvents.", "events", e.Faults)
-	e.ep.ops["PutEvents"] = e.putEvents
+	e.ep.signedOps["PutEvents"] = e.putEvents
 	return e
 }
 
@@ -150,7 +163,7 @@ type putEventsEntry struct {
 	TraceHeader  *string  `json:"TraceHeader"`
 }
 
-func (e *Events) putEvents(body []byte) (any, *apiError) {
+func (e *Events) putEvents(accessKey string, body []byte) (any, *apiError) {
 	var req struct {
 		Entries    []putEventsEntry `json:"Entries"`
 		EndpointId *string          `json:"EndpointId"`
@@ -173,8 +186,12 @@ func (e *Events) putEvents(body []byte) (any, *apiError) {
 	results := make([]map[string]string, len(req.Entries))
 	var accepted []Event
 	failed := 0
+	who := e.caller(accessKey)
 	for i, en := range req.Entries {
 		code, msg := checkEntry(en)
+		if bus := entryBus(en); code == "" && !e.allowed(who, bus, *en.Source, *en.DetailType) {
+			code, msg = "AccessDeniedException", fmt.Sprintf("%s is not authorized to perform events:PutEvents on event bus %s", who.ARN, bus)
+		}
 		if code == "" {
 			code, msg = e.entryFault()
 		}
@@ -190,9 +207,7 @@ func (e *Events) putEvents(body []byte) (any, *apiError) {
 			Source: *en.Source, DetailType: *en.DetailType, Detail: json.RawMessage(*en.Detail),
 			Resources: en.Resources, Time: time.Now().UTC(), TraceHeader: deref(en.TraceHeader),
 		}
-		if en.EventBusName != nil {
-			ev.Bus = busName(*en.EventBusName)
-		}
+		ev.Bus = entryBus(en)
 		if en.Time != nil {
 			sec, frac := math.Modf(*en.Time)
 			ev.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
@@ -254,6 +269,14 @@ func checkEntry(en putEventsEntry) (code, msg string) {
 		return "MalformedDetail", "Detail is malformed."
 	}
 	return "", ""
+}
+
+// entryBus is the bus an entry is for.
+func entryBus(en putEventsEntry) string {
+	if en.EventBusName != nil {
+		return busName(*en.EventBusName)
+	}
+	return "default"
 }
 
 // busName accepts a bus name or ARN and returns the name.

@@ -142,3 +142,70 @@ func TestEventDelivery(t *testing.T) {
 		t.Errorf("delivered %s on bus %s, want the entry in EventBridge's envelope on bus opsloop", seen[0].JSON(), seen[0].Bus)
 	}
 }
+
+func TestBusPolicy(t *testing.T) {
+	const org, bus = "o-abcdefghij1", "opsloop-ingest"
+	srv := awstest.NewEvents()
+	defer srv.Close()
+	// GIVEN an ingest bus whose policy admits the organization's
+	// principals for AWS sources, as the central stack's
+	srv.SetBusPolicy(bus, awstest.PolicyStatement{
+		Effect: "Allow", Principal: map[string]any{"AWS": "*"}, Action: "events:PutEvents",
+		Condition: map[string]map[string]json.RawMessage{
+			"StringEquals": {"aws:PrincipalOrgID": json.RawMessage(`"` + org + `"`)},
+			"StringLike":   {"events:source": json.RawMessage(`"aws.*"`)},
+		},
+	})
+	member := awstest.Principal{Account: "111111111111", OrgID: org, ARN: "arn:aws:iam::111111111111:role/forward"}
+	outsider := awstest.Principal{Account: "999999999999", ARN: "arn:aws:iam::999999999999:role/x"}
+	srv.AddPrincipal("AKIDMEMBER", member)
+	srv.AddPrincipal("AKIDOUTSIDER", outsider)
+	put := func(key, source string) string {
+		t.Helper()
+		client := eventbridge.New(eventbridge.Options{Region: awstest.Region, BaseEndpoint: aws.String(srv.URL()),
+			Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: key, SecretAccessKey: "s"}, nil
+			})})
+		e := entry(source, "x", `{}`)
+		e.EventBusName = aws.String("arn:aws:events:us-east-1:123456789012:event-bus/" + bus)
+		out, err := client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{e}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.Entries[0].ErrorCode)
+	}
+	// WHEN principals put events of their own THEN only the owner's are taken
+	for _, c := range []struct{ key, source, code string }{
+		{"AKIDAWSTEST", "acme.app", ""},
+		{"AKIDMEMBER", "acme.app", "AccessDeniedException"},
+		{"AKIDMEMBER", "aws.ec2", "NotAuthorizedForSourceException"},
+		{"AKIDOUTSIDER", "acme.app", "AccessDeniedException"},
+	} {
+		if got := put(c.key, c.source); got != c.code {
+			t.Errorf("PutEvents by %s of %s = %q, want %q", c.key, c.source, got, c.code)
+		}
+	}
+	// AND when rules of other accounts forward their AWS events THEN the
+	// organization's are taken as they are, the others refused
+	raw := func(source string) []byte {
+		return []byte(`{"version":"0","id":"e1","detail-type":"AWS API Call via CloudTrail","source":"` + source +
+			`","account":"111111111111","time":"2026-03-01T10:00:00Z","region":"eu-west-1","resources":[],"detail":{"a":1}}`)
+	}
+	ev, err := srv.Forward(member, bus, raw("aws.ec2"))
+	if err != nil || ev.Bus != bus || ev.Account != "111111111111" || ev.Region != "eu-west-1" ||
+		!strings.Contains(string(ev.JSON()), `"account":"111111111111"`) {
+		t.Errorf("Forward(member) = %+v, %v", ev, err)
+	}
+	if _, err := srv.Forward(outsider, bus, raw("aws.ec2")); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Errorf("Forward(outsider) error = %v, want AccessDeniedException", err)
+	}
+	if _, err := srv.Forward(member, bus, raw("acme.app")); err == nil {
+		t.Error("Forward(member, a custom source) was taken")
+	}
+	if _, err := srv.Forward(member, "opsloop", raw("aws.ec2")); err == nil {
+		t.Error("Forward(member) onto a bus without a policy was taken")
+	}
+	if n := len(srv.Events()); n != 2 {
+		t.Errorf("events = %d, want the owner's and the member's forwarded one", n)
+	}
+}

@@ -63,6 +63,10 @@ func validation(format string, args ...any) *apiError {
 // value to encode, or an error response.
 type operation func(body []byte) (any, *apiError)
 
+// signedOperation is an operation whose answer depends on who calls: it
+// gets the access key id the request is signed with.
+type signedOperation func(accessKey string, body []byte) (any, *apiError)
+
 // endpoint is an awsJson1_1 service endpoint: POST / with the operation in
 // X-Amz-Target, JSON in, JSON out, errors as {"__type": ...}.
 type endpoint struct {
@@ -70,14 +74,16 @@ type endpoint struct {
 	prefix  string // target prefix, e.g. "AmazonSSM."
 	signing string // SigV4 service name, e.g. "ssm"
 	ops     map[string]operation
-	faults  *Faults
+	// signedOps take the caller's access key id besides the body.
+	signedOps map[string]signedOperation
+	faults    *Faults
 
 	mu    sync.Mutex
 	calls map[string]int
 }
 
 func newEndpoint(prefix, signing string, faults *Faults) *endpoint {
-	e := &endpoint{prefix: prefix, signing: signing, ops: map[string]operation{}, faults: faults, calls: map[string]int{}}
+	e := &endpoint{prefix: prefix, signing: signing, ops: map[string]operation{}, signedOps: map[string]signedOperation{}, faults: faults, calls: map[string]int{}}
 	e.server = httptest.NewServer(e)
 	return e
 }
@@ -106,6 +112,10 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	handle, ok := e.ops[op]
+	if signed, isSigned := e.signedOps[op]; isSigned {
+		key := accessKey(r.Header.Get("Authorization"))
+		handle, ok = func(body []byte) (any, *apiError) { return signed(key, body) }, true
+	}
 	if !ok {
 		writeError(w, &apiError{status: http.StatusBadRequest, code: "UnknownOperationException", message: "awstest does not implement " + op})
 		return
@@ -134,6 +144,17 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", "awstest")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
+}
+
+// accessKey is the access key id of a SigV4 Authorization header:
+// "... Credential=AKID/date/region/service/aws4_request, ...".
+func accessKey(auth string) string {
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	return key
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
