@@ -15,6 +15,9 @@ done
 # synthesized template, so what is tested is what is deployed.
 echo "== cdk synth (the project's CDK CLI, cdk-nag, --strict)"
 scripts/synth.sh
+# and the central stack of an organization, which the organization's
+# end-to-end run deploys
+scripts/synth.sh -o cdk.out.org -c organizationId=o-e2eorg00001 -c memberOrganizationalUnits=ou-e2e0-members1
 
 echo "== go vet"
 go vet "${pkgs[@]}"

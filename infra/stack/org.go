@@ -13,11 +13,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
-)
 
-// IngestDescriptionPrefix starts the descriptions of the ingest bus's
-// routes, so they are not read as the default bus's.
-const IngestDescriptionPrefix = "opsloop organization route"
+	"github.com/opsloop/opsloop/internal/routing"
+)
 
 // organization makes the stack the central one of an AWS Organization: an
 // ingest bus that only the organization's principals may put AWS events on,
@@ -48,7 +46,7 @@ func (s *PipelineStack) organization(cfg Config, patterns []map[string]any, memb
 	// The member routes chose the events already; the same routes here keep
 	// a member's own extra rules from sending the classifier more.
 	for i, r := range s.Routes {
-		desc := fmt.Sprintf("%s %d of %d: %s", IngestDescriptionPrefix, i+1, len(s.Routes), joinInputs(r))
+		desc := fmt.Sprintf("%s %d of %d: %s", routing.IngestDescriptionPrefix, i+1, len(s.Routes), joinInputs(r))
 		rule := routeRule(st, fmt.Sprintf("IngestRoute%d", i+1), desc, s.IngestBus, patterns[i])
 		rule.AddTarget(awseventstargets.NewLambdaFunction(s.Classifier, s.lambdaTarget(ClassifierName)))
 		s.IngestRules = append(s.IngestRules, rule)

@@ -137,7 +137,7 @@ func TestOrganizationIngestBus(t *testing.T) {
 		desc, _ := r["Description"].(string)
 		pat, _ := json.Marshal(r["EventPattern"])
 		switch {
-		case strings.HasPrefix(desc, stack.IngestDescriptionPrefix):
+		case strings.HasPrefix(desc, routing.IngestDescriptionPrefix):
 			if !refersTo(r["EventBusName"], ingest) || !refersTo(r["Targets"], classifier) {
 				t.Errorf("ingest route %q: bus %v targets %v", desc, r["EventBusName"], r["Targets"])
 			}

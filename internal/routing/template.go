@@ -13,6 +13,11 @@ import (
 // synthesized template.
 const DescriptionPrefix = "opsloop route"
 
+// IngestDescriptionPrefix starts the descriptions of an organization's
+// ingest bus routes, so FromTemplate does not read them as the default
+// bus's.
+const IngestDescriptionPrefix = "opsloop organization route"
+
 // FromTemplate returns the event patterns of the routes in a synthesized
 // CloudFormation template (JSON), as compact JSON sorted by logical id: what
 // is deployed, for tools that route events as the account will.

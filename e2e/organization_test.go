@@ -1,0 +1,340 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/opsloop/opsloop/internal/aws/awstest"
+	"github.com/opsloop/opsloop/internal/classify"
+	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/incidents"
+	"github.com/opsloop/opsloop/internal/local/memory"
+	"github.com/opsloop/opsloop/internal/pattern"
+	"github.com/opsloop/opsloop/internal/problems"
+	"github.com/opsloop/opsloop/internal/routing"
+)
+
+// orgTemplateFile is the central stack of an organization, synthesized by
+// scripts/test.sh before the tests (with organizationId and one unit).
+const orgTemplateFile = "cdk.out.org/opsloop.template.json"
+
+// The organization of the test: two member accounts, two Regions, and an
+// account outside it.
+const (
+	memberA   = "111111111111"
+	memberB   = "222222222222"
+	outsider  = "999999999999"
+	ingestBus = "opsloop-ingest"
+)
+
+// orgDeployment is what the synthesized central template deploys for an
+// organization: the ingest bus's policy, the member stacks' routes (from
+// the StackSet's template) and the ingest bus's routes to the classifier.
+type orgDeployment struct {
+	orgID    string
+	policy   []awstest.PolicyStatement
+	member   *routes
+	ingest   *routes
+	nMember  int
+	nIngest  int
+	template string
+}
+
+func loadOrgDeployment(t *testing.T, root string) orgDeployment {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, orgTemplateFile))
+	if err != nil {
+		t.Fatalf("the organization's synthesized template is missing (%v): scripts/test.sh synthesizes it", err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type       string
+			Properties map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var d orgDeployment
+	var ingestPats []string
+	busIDs := map[string]string{}
+	for id, r := range doc.Resources {
+		if r.Type == "AWS::Events::EventBus" {
+			var name string
+			_ = json.Unmarshal(r.Properties["Name"], &name)
+			busIDs[id] = name
+		}
+	}
+	for _, r := range doc.Resources {
+		switch r.Type {
+		case "AWS::Events::EventBusPolicy":
+			var ref struct{ Ref string }
+			_ = json.Unmarshal(r.Properties["EventBusName"], &ref)
+			if busIDs[ref.Ref] != ingestBus {
+				continue
+			}
+			var st awstest.PolicyStatement
+			if err := json.Unmarshal(r.Properties["Statement"], &st); err != nil {
+				t.Fatalf("ingest bus statement: %v", err)
+			}
+			var org string
+			_ = json.Unmarshal(st.Condition["StringEquals"]["aws:PrincipalOrgID"], &org)
+			d.orgID = org
+			d.policy = append(d.policy, st)
+		case "AWS::CloudFormation::StackSet":
+			_ = json.Unmarshal(r.Properties["TemplateBody"], &d.template)
+		case "AWS::Events::Rule":
+			var desc string
+			_ = json.Unmarshal(r.Properties["Description"], &desc)
+			if strings.HasPrefix(desc, routing.IngestDescriptionPrefix) {
+				var b bytes.Buffer
+				_ = json.Compact(&b, r.Properties["EventPattern"])
+				ingestPats = append(ingestPats, b.String())
+			}
+		}
+	}
+	if len(d.policy) == 0 || d.orgID == "" || d.template == "" || len(ingestPats) == 0 {
+		t.Fatalf("%s: ingest policy %v (organization %q), member template %d bytes, ingest routes %d", orgTemplateFile, d.policy, d.orgID, len(d.template), len(ingestPats))
+	}
+	memberPats, err := routing.FromTemplate([]byte(d.template))
+	if err != nil {
+		t.Fatalf("member template: %v", err)
+	}
+	d.member, d.nMember = compileRoutes(t, memberPats), len(memberPats)
+	d.ingest, d.nIngest = compileRoutes(t, ingestPats), len(ingestPats)
+	return d
+}
+
+func compileRoutes(t *testing.T, pats []string) *routes {
+	t.Helper()
+	r := &routes{set: pattern.NewSet(), n: len(pats)}
+	for i, src := range pats {
+		p, err := pattern.Compile([]byte(src))
+		if err != nil {
+			t.Fatalf("route %d: %v", i, err)
+		}
+		r.set.Add(src, p)
+	}
+	return r
+}
+
+// orgEvents are the samples as an organization's accounts would send them:
+// every sample from member A in us-east-1, every third one also from member
+// B in eu-west-1 (its own event, with its own id), in the samples' order.
+func orgEvents(t *testing.T, root, dir string) []eventfile.Item {
+	t.Helper()
+	var out []eventfile.Item
+	for i, it := range samples(t, root) {
+		for _, m := range []struct{ account, region, suffix string }{{memberA, "us-east-1", "a"}, {memberB, "eu-west-1", "b"}} {
+			if m.suffix == "b" && i%3 != 0 {
+				continue
+			}
+			raw := bytes.ReplaceAll(it.Raw, []byte(awstest.Account), []byte(m.account))
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			var ev map[string]any
+			if err := dec.Decode(&ev); err != nil {
+				t.Fatalf("%s: %v", it.Pos, err)
+			}
+			ev["account"], ev["region"], ev["id"] = m.account, m.region, fmt.Sprint(ev["id"])+"-"+m.suffix
+			data, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(dir, fmt.Sprintf("%04d-%s.json", i, m.suffix))
+			if err := os.WriteFile(name, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, eventfile.Item{Pos: name, Raw: data})
+		}
+	}
+	return out
+}
+
+// TestOrganization runs an organization through the real binaries: the
+// events of two member accounts in two Regions reach the central functions
+// only through the member stack's routes and the ingest bus, whose policy
+// (from the synthesized template) the local EventBridge endpoint enforces;
+// what they leave behind equals one replay of the same events.
+func TestOrganization(t *testing.T) {
+	root, _ := requireTools(t)
+	d := loadOrgDeployment(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	items := orgEvents(t, root, dir)
+	replays := make(chan replayResult, 1)
+	go func() { replays <- runReplay(ctx, root, t.TempDir(), dir) }()
+
+	s := newStack(t, stackOptions{classifiers: 1, incidents: 1})
+	s.bus.SetBusPolicy(ingestBus, d.policy...)
+	role := func(account string) awstest.Principal {
+		return awstest.Principal{Account: account, OrgID: d.orgID, ARN: "arn:aws:iam::" + account + ":role/StackSet-opsloop-member-ForwardRole"}
+	}
+	stranger := awstest.Principal{Account: outsider, OrgID: "o-zzzzzzzzzz9", ARN: "arn:aws:iam::" + outsider + ":role/forward"}
+	s.bus.AddPrincipal("AKIDMEMBERA", role(memberA))
+	s.bus.AddPrincipal("AKIDOUTSIDER", stranger)
+
+	t.Run("the bus admits the organization's AWS events only", func(t *testing.T) {
+		ev := items[0].Raw
+		if _, err := s.bus.Forward(stranger, ingestBus, bytes.ReplaceAll(ev, []byte(memberA), []byte(outsider))); err == nil {
+			t.Error("an event forwarded from outside the organization was taken")
+		}
+		for _, c := range []struct{ key, source, code string }{
+			{"AKIDMEMBERA", "aws.ec2", "NotAuthorizedForSourceException"}, // a forged AWS source
+			{"AKIDMEMBERA", "acme.orders", "AccessDeniedException"},       // not an AWS source
+			{"AKIDOUTSIDER", "acme.orders", "AccessDeniedException"},
+		} {
+			client := eventbridge.New(eventbridge.Options{Region: awstest.Region, BaseEndpoint: aws.String(s.bus.URL()),
+				Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+					return aws.Credentials{AccessKeyID: c.key, SecretAccessKey: "s"}, nil
+				})})
+			out, err := client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+				Source: aws.String(c.source), DetailType: aws.String("AWS API Call via CloudTrail"), Detail: aws.String(`{"eventName":"DeleteTrail"}`),
+				EventBusName: aws.String(ingestBus),
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := aws.ToString(out.Entries[0].ErrorCode); got != c.code {
+				t.Errorf("PutEvents by %s of %s = %q, want %q", c.key, c.source, got, c.code)
+			}
+		}
+		for _, ev := range s.bus.Events() {
+			if ev.Bus == ingestBus {
+				t.Errorf("the ingest bus took %s from %s", ev.Source, ev.Account)
+			}
+		}
+	})
+
+	forwardAll := func(s *stack, copies func() int) {
+		t.Helper()
+		forwarded, left := runOrganization(ctx, t, s, d, items, role, copies)
+		t.Logf("%d member routes forward %d of %d events of two accounts and Regions; %d ingest routes carry them to the classifier; %d left in the members",
+			d.nMember, forwarded, len(items), d.nIngest, left)
+		if len(s.dlq) > 0 {
+			t.Fatalf("dead letters without any fault: %+v", s.dlq)
+		}
+	}
+	forwardAll(s, nil)
+	s.review(ctx, lastTime(t, items).Add(time.Hour), 1)
+	clean := s.state()
+
+	rep := <-replays
+	if rep.err != nil {
+		t.Fatal(rep.err)
+	}
+	got := s.ssm.OpsItems()
+	t.Run("same OpsItems as replay", func(t *testing.T) { checkAgainstReplay(t, got, rep.report) })
+	t.Run("same problems as replay", func(t *testing.T) {
+		records := s.problemRecords()
+		for _, p := range rep.report.Problems {
+			if want := comparable(t, p); records[p.Key] != want {
+				t.Errorf("problem %s:\n  got  %s\n  want %s (replay)", p.Key, records[p.Key], want)
+			}
+		}
+		open := 0
+		for _, r := range records {
+			if strings.Contains(r, `"status":"`+string(problems.Open)+`"`) {
+				open++
+			}
+		}
+		if len(rep.report.Problems) == 0 {
+			t.Error("replay recorded no problem from the organization's events")
+		}
+		if open != len(rep.report.Problems) {
+			t.Errorf("open problems = %d, replay reports %d", open, len(rep.report.Problems))
+		}
+	})
+	t.Run("OpsItems name their account and Region", func(t *testing.T) {
+		seen := map[string]int{}
+		for _, it := range got {
+			acct, region := data(it, incidents.KeyAccount), data(it, incidents.KeyRegion)
+			seen[acct+"/"+region]++
+			if !strings.Contains(it.Title, " in "+acct+"/"+region) || !strings.Contains(data(it, incidents.KeyFingerprint), acct) {
+				t.Errorf("OpsItem %q (fingerprint %s) does not name %s/%s", it.Title, data(it, incidents.KeyFingerprint), acct, region)
+			}
+			if strings.Contains(it.Title, awstest.Account) {
+				t.Errorf("OpsItem %q names the central account", it.Title)
+			}
+		}
+		if seen[memberA+"/us-east-1"] == 0 || seen[memberB+"/eu-west-1"] == 0 {
+			t.Errorf("OpsItems by account and Region = %v, want both members", seen)
+		}
+	})
+	t.Run("duplicates and concurrency", func(t *testing.T) {
+		// Every forwarded event and SQS batch delivered one to three times,
+		// the copies handled at once by three instances of each function.
+		dup := newStack(t, stackOptions{classifiers: 3, incidents: 3, problems: 3})
+		dup.bus.SetBusPolicy(ingestBus, d.policy...)
+		rng := rand.New(rand.NewPCG(duplicateSeed, 2))
+		forwardAll(dup, func() int { return 1 + rng.IntN(3) })
+		dup.review(ctx, lastTime(t, items).Add(time.Hour), 3)
+		compareStates(t, dup.state(), clean)
+	})
+}
+
+// runOrganization sends each member event through the member routes, the
+// ingest bus and its routes to the classifier (copies() times at once; nil
+// once), then the signals to the incidents function. It returns how many
+// events the members forwarded and kept.
+func runOrganization(ctx context.Context, t *testing.T, s *stack, d orgDeployment, items []eventfile.Item,
+	role func(account string) awstest.Principal, copies func() int) (forwarded, left int) {
+	t.Helper()
+	local := classify.New(s.set, memory.New())
+	for _, it := range items {
+		var acct struct{ Account string }
+		_ = json.Unmarshal(it.Raw, &acct)
+		if n := d.member.routed(t, it.Raw); n == 0 {
+			// Not forwarded: the rules must ignore it.
+			if dec, err := local.Classify(ctx, parse(t, it)); err != nil || dec.Action != classify.Ignore {
+				t.Errorf("%s is not forwarded by the member routes, but the rules decide %v (%v)", it.Pos, dec.Action, err)
+			}
+			left++
+			continue
+		} else if n > 1 {
+			t.Errorf("%s matches %d member routes: it would be forwarded %d times", it.Pos, n, n)
+		}
+		ev, err := s.bus.Forward(role(acct.Account), ingestBus, it.Raw)
+		if err != nil {
+			t.Fatalf("%s: forward from member %s: %v", it.Pos, acct.Account, err)
+		}
+		forwarded++
+		delivered := ev.JSON()
+		if n := d.ingest.routed(t, delivered); n != 1 {
+			t.Fatalf("%s on the ingest bus matches %d routes to the classifier, want 1", it.Pos, n)
+		}
+		n := 1
+		if copies != nil {
+			n = copies()
+		}
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				if _, ok := s.classify(ctx, delivered); !ok {
+					t.Errorf("classifier(%s) failed: %+v", it.Pos, s.dlq)
+				}
+			})
+		}
+		wg.Wait()
+		if copies == nil {
+			s.deliver(ctx, s.signals(), nil)
+		} else {
+			s.deliver(ctx, s.signals(), func(int) int { return copies() })
+		}
+	}
+	return forwarded, left
+}
