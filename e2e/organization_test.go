@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -34,10 +34,14 @@ const orgTemplateFile = "cdk.out.org/opsloop.template.json"
 // The organization of the test: two member accounts, two Regions, and an
 // account outside it.
 const (
-	memberA   = "111111111111"
-	memberB   = "222222222222"
-	outsider  = "999999999999"
-	ingestBus = "opsloop-ingest"
+	memberA = "111111111111"
+	memberB = "222222222222"
+	memberC = "333333333333"
+	// management is the organization's management account, which runs
+	// the member stack on its own (StackSets do not deploy there).
+	management = "444444444444"
+	outsider   = "999999999999"
+	ingestBus  = "opsloop-ingest"
 )
 
 // orgDeployment is what the synthesized central template deploys for an
@@ -133,13 +137,35 @@ func compileRoutes(t *testing.T, pats []string) *routes {
 
 // orgEvents are the samples as an organization's accounts would send them:
 // every sample from member A in us-east-1, every third one also from member
-// B in eu-west-1 (its own event, with its own id), in the samples' order.
+// B in eu-west-1 and every CloudWatch alarm also from member C in
+// ap-southeast-2 (each its own event, with its own id), in the samples'
+// order, after a StackSet update made from the management account.
 func orgEvents(t *testing.T, root, dir string) []eventfile.Item {
 	t.Helper()
 	var out []eventfile.Item
+	write := func(name string, ev map[string]any) {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = filepath.Join(dir, name)
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, eventfile.Item{Pos: name, Raw: data})
+	}
+	write("0000-0-management.json", map[string]any{
+		"version": "0", "id": "e2e-update-stack-set", "detail-type": "AWS API Call via CloudTrail", "source": "aws.cloudformation",
+		"account": management, "time": "2026-02-03T14:00:00Z", "region": "us-east-1", "resources": []any{},
+		"detail": map[string]any{"eventVersion": "1.09", "eventSource": "cloudformation.amazonaws.com", "eventName": "UpdateStackSet",
+			"eventTime": "2026-02-03T14:00:00Z", "awsRegion": "us-east-1", "readOnly": false, "eventType": "AwsApiCall",
+			"userIdentity":      map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::" + management + ":assumed-role/platform/deploy", "accountId": management},
+			"requestParameters": map[string]any{"stackSetName": "alarms-baseline", "callAs": "SELF"}},
+	})
 	for i, it := range samples(t, root) {
-		for _, m := range []struct{ account, region, suffix string }{{memberA, "us-east-1", "a"}, {memberB, "eu-west-1", "b"}} {
-			if m.suffix == "b" && i%3 != 0 {
+		alarm := strings.Contains(filepath.ToSlash(it.Pos), "/cloudwatch/")
+		for _, m := range []struct{ account, region, suffix string }{{memberA, "us-east-1", "a"}, {memberB, "eu-west-1", "b"}, {memberC, "ap-southeast-2", "c"}} {
+			if (m.suffix == "b" && i%3 != 0) || (m.suffix == "c" && !alarm) {
 				continue
 			}
 			raw := bytes.ReplaceAll(it.Raw, []byte(awstest.Account), []byte(m.account))
@@ -150,15 +176,7 @@ func orgEvents(t *testing.T, root, dir string) []eventfile.Item {
 				t.Fatalf("%s: %v", it.Pos, err)
 			}
 			ev["account"], ev["region"], ev["id"] = m.account, m.region, fmt.Sprint(ev["id"])+"-"+m.suffix
-			data, err := json.Marshal(ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := filepath.Join(dir, fmt.Sprintf("%04d-%s.json", i, m.suffix))
-			if err := os.WriteFile(name, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, eventfile.Item{Pos: name, Raw: data})
+			write(fmt.Sprintf("%04d-%s.json", i, m.suffix), ev)
 		}
 	}
 	return out
@@ -223,7 +241,7 @@ func TestOrganization(t *testing.T) {
 	forwardAll := func(s *stack, copies func() int) {
 		t.Helper()
 		forwarded, left := runOrganization(ctx, t, s, d, items, role, copies)
-		t.Logf("%d member routes forward %d of %d events of two accounts and Regions; %d ingest routes carry them to the classifier; %d left in the members",
+		t.Logf("%d member routes forward %d of %d events of the organization's accounts and Regions; %d ingest routes carry them to the classifier; %d left in the members",
 			d.nMember, forwarded, len(items), d.nIngest, left)
 		if len(s.dlq) > 0 {
 			t.Fatalf("dead letters without any fault: %+v", s.dlq)
@@ -259,6 +277,34 @@ func TestOrganization(t *testing.T) {
 			t.Errorf("open problems = %d, replay reports %d", open, len(rep.report.Problems))
 		}
 	})
+	t.Run("a failure across accounts is one problem caused by the StackSet update", func(t *testing.T) {
+		var found []problems.Problem
+		for _, p := range rep.report.Problems {
+			if p.Spread {
+				found = append(found, p)
+			}
+		}
+		if len(found) == 0 {
+			t.Fatal("no problem across accounts")
+		}
+		for _, p := range found {
+			if len(p.Accounts()) < problems.SpreadAccounts || !strings.Contains(p.Fingerprint, ":*/*/") {
+				t.Errorf("problem %s (%s) spans %v", p.Key, p.Fingerprint, p.Accounts())
+			}
+		}
+		// The alarms of the day of the update follow it: it is their cause.
+		caused := 0
+		for _, p := range found {
+			if len(p.SuspectedCauses) > 0 && p.SuspectedCauses[0].EventName == "UpdateStackSet" && p.SuspectedCauses[0].Principal != "" &&
+				strings.Contains(p.SuspectedCauses[0].Principal, management) {
+				caused++
+			}
+		}
+		if caused == 0 {
+			t.Errorf("no problem across accounts names the StackSet update as its cause: %+v", found)
+		}
+		t.Logf("%d problems across accounts, %d caused by the StackSet update", len(found), caused)
+	})
 	t.Run("OpsItems name their account and Region", func(t *testing.T) {
 		seen := map[string]int{}
 		for _, it := range got {
@@ -271,7 +317,7 @@ func TestOrganization(t *testing.T) {
 				t.Errorf("OpsItem %q names the central account", it.Title)
 			}
 		}
-		if seen[memberA+"/us-east-1"] == 0 || seen[memberB+"/eu-west-1"] == 0 {
+		if seen[memberA+"/us-east-1"] == 0 || seen[memberB+"/eu-west-1"] == 0 || seen[memberC+"/ap-southeast-2"] == 0 {
 			t.Errorf("OpsItems by account and Region = %v, want both members", seen)
 		}
 	})

@@ -330,6 +330,10 @@ func printProblem(w io.Writer, p *problems.Problem) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "rule:          %s (%s, %s)\n", p.Rule, orNone(p.Severity), orNone(p.Category))
 	fmt.Fprintf(w, "fingerprint:   %s\n", inert.Line(p.Fingerprint))
+	if p.Spread {
+		accts := p.Accounts()
+		fmt.Fprintf(w, "accounts:      %d (%s): the same failure across accounts; a problem from %d\n", len(accts), strings.Join(accts, ", "), problems.SpreadAccounts)
+	}
 	fmt.Fprintf(w, "recorded:      %s, %d incidents within %s\n", stamp(p.Recorded), p.Recurrence.Count, rules.FormatDuration(p.Recurrence.Window()))
 	fmt.Fprintf(w, "seen:          %s to %s, %d incidents", stamp(p.FirstSeen), stamp(p.LastSeen), p.Incidents)
 	if p.Reopened > 0 {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -245,12 +246,18 @@ func counted(ev *event.Event, add bool) string {
 func (c *Classifier) keep(ctx context.Context, r *rules.Rule, ev *event.Event, add bool) (bool, error) {
 	var ch Decision
 	c.describe(&ch, r, ev)
-	if len(ch.Resources) == 0 {
+	name := first1(ev.Values("detail.eventName"))
+	resources := ch.Resources
+	if changelog.Shared(first1(ev.Values("detail.eventSource")), name) {
+		// Also under the organization, where a problem spread over
+		// accounts looks for its cause.
+		resources = append(slices.Clip(resources), changelog.Organization)
+	}
+	if len(resources) == 0 {
 		return false, nil
 	}
 	if add {
-		change := changelog.Change{EventID: ev.ID, Time: ev.Time, Rule: ch.Rule, Title: ch.Title, Actor: ch.Actor, Resources: ch.Resources,
-			EventName: first1(ev.Values("detail.eventName"))}
+		change := changelog.Change{EventID: ev.ID, Time: ev.Time, Rule: ch.Rule, Title: ch.Title, Actor: ch.Actor, Resources: resources, EventName: name}
 		if err := c.state.RecordChange(ctx, change); err != nil {
 			return true, fmt.Errorf("record change %s: %w", ev.ID, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop"
+	"github.com/opsloop/opsloop/internal/changelog"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/local/memory"
@@ -212,5 +213,36 @@ func TestProvenance(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].EventID != "g2" {
 		t.Errorf("change log of %s = %+v, want only the genuine change", resource, got)
+	}
+}
+
+func TestSharedChangesRecordedUnderTheOrganization(t *testing.T) {
+	set, err := rules.LoadFS(opsloop.DefaultRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st := memory.New()
+	c := classify.New(set, st)
+	// GIVEN a StackSet update and an ordinary write, each recorded by the
+	// default rules
+	for _, call := range []struct{ source, name string }{{"cloudformation.amazonaws.com", "UpdateStackSet"}, {"ec2.amazonaws.com", "StopInstances"}} {
+		ev, err := event.Parse([]byte(`{"version":"0","id":"` + call.name + `","detail-type":"AWS API Call via CloudTrail","source":"aws.` + strings.Split(call.source, ".")[0] +
+			`","account":"999999999999","time":"2026-03-01T10:00:00Z","region":"us-east-1","resources":[],"detail":{"eventVersion":"1.08","eventSource":"` + call.source +
+			`","eventName":"` + call.name + `","readOnly":false,"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::999999999999:assumed-role/platform/x"},"requestParameters":{"stackSetName":"baseline","instanceIds":"i-1"}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := c.Classify(ctx, ev); err != nil || d.Action != classify.Record {
+			t.Fatalf("%s = %v, %v; want recorded", call.name, d.Action, err)
+		}
+	}
+	// WHEN the organization's changes are read THEN only the shared one is
+	cs, err := st.Changes(ctx, changelog.Organization, time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC), time.Hour*2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].EventName != "UpdateStackSet" {
+		t.Errorf("organization's changes = %+v, want the StackSet update", cs)
 	}
 }

@@ -17,8 +17,14 @@ func (t *Tracker) addCauses(ctx context.Context, p *Problem, occs []Occurrence) 
 	if t.changes == nil {
 		return nil
 	}
+	resources := p.Resources
+	if p.Spread {
+		// A failure across accounts is compared with the changes made
+		// for many accounts at once.
+		resources = []string{changelog.Organization}
+	}
 	for _, o := range occs {
-		found, err := t.causesBefore(ctx, p.Resources, o)
+		found, err := t.causesBefore(ctx, resources, o)
 		if err != nil {
 			return fmt.Errorf("suspected causes of %s: %w", p.Key, err)
 		}

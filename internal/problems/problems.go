@@ -106,6 +106,11 @@ type Problem struct {
 	ResolvedIncidents int   `json:"resolvedIncidents"`
 	MTTRSeconds       int64 `json:"mttrSeconds,omitempty"`
 	MTBFSeconds       int64 `json:"mtbfSeconds,omitempty"`
+	// Spread marks a failure across accounts (its Fingerprint's account
+	// and Region are "*"): it is a problem once SpreadAccounts accounts
+	// have had it within the recurrence window, and its suspected causes
+	// are shared changes (changelog.Organization).
+	Spread bool `json:"spread,omitempty"`
 	// Version guards every write: a Put succeeds only over the version it read.
 	Version int64 `json:"version"`
 }
@@ -129,6 +134,7 @@ func (p *Problem) MTBF() time.Duration { return time.Duration(p.MTBFSeconds) * t
 // Occurrence is one incident of a problem.
 type Occurrence struct {
 	OpsItemID string    `json:"opsItemId,omitempty"`
+	Account   string    `json:"account,omitempty"`
 	EventID   string    `json:"eventId,omitempty"`
 	Opened    time.Time `json:"opened"`
 	Resolved  time.Time `json:"resolved,omitzero"`

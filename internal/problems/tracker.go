@@ -196,11 +196,28 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 			return Outcome{Key: key}, fmt.Errorf("apply incident %s: %w", inc.OpsItemID, err)
 		}
 	}
+	out, err := t.openedUnder(ctx, inc.Fingerprint, false, inc)
+	if err != nil {
+		return out, err
+	}
+	// The same failure counted across the organization too; the outcome
+	// is the fingerprint's own.
+	if spread := SpreadFingerprint(inc.Fingerprint); spread != "" {
+		if _, err := t.openedUnder(ctx, spread, true, inc); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// openedUnder applies inc to the record of fingerprint, retrying lost races.
+func (t *Tracker) openedUnder(ctx context.Context, fingerprint string, spread bool, inc Incident) (Outcome, error) {
+	key := Key(fingerprint)
 	var lastErr error
 	for range t.attempts {
-		out, err := t.opened(ctx, key, inc)
+		out, err := t.opened(ctx, key, fingerprint, spread, inc)
 		if !errors.Is(err, ErrConflict) {
-			t.logOutcome(ctx, "incident opened", out, err, "opsitem_id", inc.OpsItemID, "fingerprint", inc.Fingerprint)
+			t.logOutcome(ctx, "incident opened", out, err, "opsitem_id", inc.OpsItemID, "fingerprint", fingerprint)
 			return out, err
 		}
 		lastErr = err
@@ -208,14 +225,14 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 	return Outcome{Key: key}, fmt.Errorf("apply incident %s after %d attempts: %w", inc.OpsItemID, t.attempts, lastErr)
 }
 
-func (t *Tracker) opened(ctx context.Context, key string, inc Incident) (Outcome, error) {
+func (t *Tracker) opened(ctx context.Context, key, fingerprint string, spread bool, inc Incident) (Outcome, error) {
 	cur, err := t.store.Get(ctx, key)
 	if err != nil {
 		return Outcome{Key: key}, fmt.Errorf("get problem %s: %w", key, err)
 	}
 	p := cur.Clone()
 	if p == nil {
-		p = &Problem{Key: key, Fingerprint: inc.Fingerprint, Status: Candidate, FirstSeen: inc.Opened, History: []Occurrence{}, SuspectedCauses: []Cause{}}
+		p = &Problem{Key: key, Fingerprint: fingerprint, Spread: spread, Status: Candidate, FirstSeen: inc.Opened, History: []Occurrence{}, SuspectedCauses: []Cause{}}
 	}
 	if p.has(inc) {
 		return p.outcome(Duplicate), nil
@@ -227,9 +244,16 @@ func (t *Tracker) opened(ctx context.Context, key string, inc Incident) (Outcome
 	switch p.Status {
 	case Candidate:
 		rec := t.recurrence(inc.Rule)
+		if spread {
+			rec.Count = SpreadAccounts
+		}
 		p.Recurrence = rec
 		p.keepWindow(rec.Window())
-		if len(p.History) < rec.Count {
+		reached := len(p.History)
+		if spread {
+			reached = p.accounts()
+		}
+		if reached < rec.Count {
 			action = Tracked
 			break
 		}
@@ -309,11 +333,13 @@ func (t *Tracker) Escalated(ctx context.Context, e Escalation) (Outcome, error) 
 	return Outcome{Action: Escalated}, nil
 }
 
-// resolveProblem applies a resolution to the problem of its incident.
+// resolveProblem applies a resolution to the problem of its incident, and
+// to the failure's record across accounts.
 func (t *Tracker) resolveProblem(ctx context.Context, r Resolution) (Outcome, error) {
+	fp := r.Fingerprint
 	key := ""
-	if r.Fingerprint != "" {
-		key = Key(r.Fingerprint)
+	if fp != "" {
+		key = Key(fp)
 	} else {
 		k, err := t.store.Link(ctx, r.OpsItemID)
 		if err != nil {
@@ -324,6 +350,29 @@ func (t *Tracker) resolveProblem(ctx context.Context, r Resolution) (Outcome, er
 	if key == "" {
 		return Outcome{Action: Unknown}, nil
 	}
+	out, err := t.resolvedUnder(ctx, key, r)
+	if err != nil || out.Action == Unknown {
+		return out, err
+	}
+	if fp == "" {
+		p, err := t.store.Get(ctx, key)
+		if err != nil {
+			return out, fmt.Errorf("get problem %s: %w", key, err)
+		}
+		if p != nil {
+			fp = p.Fingerprint
+		}
+	}
+	if spread := SpreadFingerprint(fp); spread != "" {
+		if _, err := t.resolvedUnder(ctx, Key(spread), r); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// resolvedUnder applies r to the record of key, retrying lost races.
+func (t *Tracker) resolvedUnder(ctx context.Context, key string, r Resolution) (Outcome, error) {
 	var lastErr error
 	for range t.attempts {
 		out, err := t.resolved(ctx, key, r)
@@ -442,7 +491,7 @@ func (p *Problem) has(inc Incident) bool {
 }
 
 func (p *Problem) occurrence(inc Incident) Occurrence {
-	return Occurrence{OpsItemID: inc.OpsItemID, EventID: inc.EventID, Opened: inc.Opened}
+	return Occurrence{OpsItemID: inc.OpsItemID, Account: inc.Account, EventID: inc.EventID, Opened: inc.Opened}
 }
 
 // add puts the incident into History in time order, and takes the

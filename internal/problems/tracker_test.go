@@ -98,8 +98,13 @@ func TestOpenedRecurrence(t *testing.T) {
 			if p.Incidents != tt.count || len(p.History) != tt.count || len(p.OpsItems) != tt.count {
 				t.Errorf("record has %d incidents, %d in history, %d OpsItems; want %d", p.Incidents, len(p.History), len(p.OpsItems), tt.count)
 			}
-			if len(store.All()) != 1 {
-				t.Errorf("store holds %d records, want 1 per fingerprint", len(store.All()))
+			// The fingerprint's record, and the failure's across accounts,
+			// which one account's incidents never make a problem.
+			if len(store.All()) != 2 {
+				t.Errorf("store holds %d records, want 2 per fingerprint", len(store.All()))
+			}
+			if sp, _ := store.Get(ctx, problems.Key(problems.SpreadFingerprint(fp))); sp == nil || !sp.Spread || sp.Status != problems.Candidate {
+				t.Errorf("record across accounts = %+v, want a candidate", sp)
 			}
 		})
 	}
@@ -529,6 +534,72 @@ func TestInvalidIncidents(t *testing.T) {
 	for i, inc := range bads {
 		if _, err := tr.Opened(context.Background(), inc); !errors.Is(err, problems.ErrInvalid) {
 			t.Errorf("Opened(bads[%d] %+v) error = %v, want ErrInvalid", i, inc, err)
+		}
+	}
+}
+
+func TestSpreadAcrossAccounts(t *testing.T) {
+	ctx := context.Background()
+	// GIVEN a StackSet update from the management account, and a change
+	// of one account's own instance, before the failure
+	changes, _ := changeLog(
+		change("stackset", "UpdateStackSet", "arn:aws:iam::999999999999:role/platform", t0.Add(-time.Hour), changelog.Organization),
+		change("local", "StopInstances", "alice", t0.Add(-30*time.Minute), instance),
+	)
+	store := memory.NewProblems()
+	tr := problems.New(store, problems.WithChanges(changes, 0))
+	// WHEN the same alarm goes into ALARM in three accounts and Regions,
+	// the first account twice, and is redelivered
+	accounts := []string{"111111111111", "111111111111", "222222222222", "222222222222", "333333333333"}
+	regions := []string{"us-east-1", "us-east-1", "eu-west-1", "eu-west-1", "ap-southeast-2"}
+	var outs []problems.Outcome
+	for i, acct := range accounts {
+		inc := incident(i, t0.Add(time.Duration(i)*time.Minute))
+		if i == 3 {
+			inc = incident(2, t0.Add(2*time.Minute)) // a redelivery
+		}
+		inc.Account, inc.Region = accounts[i], regions[i]
+		inc.Fingerprint = "alarm:" + acct + "/" + regions[i] + "/web-3-cpu-high"
+		out, err := tr.Opened(ctx, inc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	// THEN each account's own record stays a candidate, and the failure
+	// across accounts is one problem, from the third account on, whose
+	// suspected cause is the shared change alone
+	spread := problems.SpreadFingerprint("alarm:333333333333/ap-southeast-2/web-3-cpu-high")
+	if spread != "alarm:*/*/web-3-cpu-high" {
+		t.Fatalf("SpreadFingerprint = %q", spread)
+	}
+	p, _ := store.Get(ctx, problems.Key(spread))
+	if p == nil || !p.Spread || p.Status != problems.Open || p.Incidents != 4 || p.Recurrence.Count != problems.SpreadAccounts || !p.Recorded.Equal(t0.Add(4*time.Minute)) {
+		t.Fatalf("problem across accounts = %+v", p)
+	}
+	if len(p.SuspectedCauses) != 1 || p.SuspectedCauses[0].EventID != "stackset" || p.SuspectedCauses[0].Incidents != 4 {
+		t.Errorf("suspected causes = %+v, want the StackSet update before all 4 incidents", p.SuspectedCauses)
+	}
+	for _, acct := range []string{"111111111111", "222222222222"} {
+		own, _ := store.Get(ctx, problems.Key("alarm:"+acct+"/"+map[string]string{"111111111111": "us-east-1", "222222222222": "eu-west-1"}[acct]+"/web-3-cpu-high"))
+		if own == nil || own.Status != problems.Candidate || own.Spread {
+			t.Errorf("record of %s = %+v, want its own candidate", acct, own)
+		}
+	}
+	if outs[3].Action != problems.Duplicate {
+		t.Errorf("the redelivery = %s, want duplicate", outs[3].Action)
+	}
+	// AND a resolution counts in both records
+	if _, err := tr.Resolved(ctx, problems.Resolution{OpsItemID: "oi-000000000004", Fingerprint: "alarm:333333333333/ap-southeast-2/web-3-cpu-high", Resolved: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ = store.Get(ctx, problems.Key(spread)); p.ResolvedIncidents != 1 {
+		t.Errorf("problem across accounts: %d resolved incidents, want 1", p.ResolvedIncidents)
+	}
+	// AND fingerprints that name no account have no record across accounts
+	for _, fp := range []string{"api-write:", "resource-shared-externally:-/-", "long:sha256:0123456789abcdef"} {
+		if got := problems.SpreadFingerprint(fp); got != "" {
+			t.Errorf("SpreadFingerprint(%q) = %q, want none", fp, got)
 		}
 	}
 }

@@ -24,6 +24,9 @@ func (r *Review) Text(link string) string {
 	if len(r.Problems) > 0 {
 		p := r.Problems[0]
 		fmt.Fprintf(&b, "Top problem %s (%s, %s): %d incidents, %d in this period", inert.Line(p.Key), p.Status, p.Rule, p.Incidents, p.InPeriod)
+		if p.Spread {
+			fmt.Fprintf(&b, ", across %d accounts", len(p.Accounts()))
+		}
 		if p.MTTRSeconds > 0 {
 			fmt.Fprintf(&b, ", MTTR %s", Duration(p.MTTR()))
 		}
