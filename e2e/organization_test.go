@@ -331,6 +331,39 @@ func TestOrganization(t *testing.T) {
 		dup.review(ctx, lastTime(t, items).Add(time.Hour), 3)
 		compareStates(t, dup.state(), clean)
 	})
+	t.Run("OpsItems in the member accounts", func(t *testing.T) {
+		// The rules' organization.opsItemAccount set to member, and the
+		// central account OpsCenter's delegated administrator for them.
+		raw, err := os.ReadFile(filepath.Join(root, "rules", "default.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rulesDir := t.TempDir()
+		member := bytes.Replace(raw, []byte("{"), []byte(`{"organization": {"opsItemAccount": "member"},`), 1)
+		if err := os.WriteFile(filepath.Join(rulesDir, "default.json"), member, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ms := newStack(t, stackOptions{classifiers: 1, incidents: 1, rulesDir: rulesDir})
+		ms.bus.SetBusPolicy(ingestBus, d.policy...)
+		ms.ssm.AllowAccounts(memberA, memberB, memberC, management)
+		forwardAll(ms, nil)
+		got := ms.ssm.OpsItems()
+		// The same OpsItems as replay's, each in the account of its events,
+		// followed to resolution by ARN.
+		checkAgainstReplay(t, got, rep.report)
+		resolved := 0
+		for _, it := range got {
+			if it.Account == "" || it.Account != data(it, incidents.KeyAccount) {
+				t.Errorf("OpsItem %q is in account %q, its events' is %q", it.Title, it.Account, data(it, incidents.KeyAccount))
+			}
+			if it.Status == "Resolved" {
+				resolved++
+			}
+		}
+		if resolved == 0 {
+			t.Error("no OpsItem in a member account was resolved")
+		}
+	})
 }
 
 // runOrganization sends each member event through the member routes, the

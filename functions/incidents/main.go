@@ -51,7 +51,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.I
 	}
 	table := incidentstore.New(dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{}))
 	ssmClient := ssm.NewFromConfig(cfg)
-	ops := opscenter.New(ssmClient, opscenter.Options{})
+	ops := opscenter.New(ssmClient, opscenter.Options{Region: cfg.Region})
 	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
 	manager := incidents.New(ops, table,
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),

@@ -62,7 +62,7 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*problemsfn.Pr
 		Store:     state,
 		Relations: state,
 		Changes:   table,
-		OpsItems:  opscenter.New(ssmClient, opscenter.Options{}),
+		OpsItems:  opscenter.New(ssmClient, opscenter.Options{Region: cfg.Region}),
 		Analyses:  state,
 		Table:     s.Table,
 		Log:       state,

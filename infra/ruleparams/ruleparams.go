@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,12 +35,13 @@ type Parameter struct {
 	Rules []string
 }
 
-// headerFields are set once per deployment; they travel together in the
-// first parameter of the file that sets them.
-var headerFields = []string{"severities", "problems", "defaults"}
-
 // listFields are split across parameters, entry by entry.
 var listFields = []string{"rules", "silences"}
+
+// headerFields are every other top-level field of a rules file (set once
+// per deployment: severities, plans, organization, redact, ...); they
+// travel together in the first parameter of the file that sets them.
+var headerFields = slices.DeleteFunc(rules.TopFields(), func(f string) bool { return f == "$schema" || slices.Contains(listFields, f) })
 
 var nameChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
@@ -126,24 +129,6 @@ func splitFile(f rules.File, set *rules.Set, limit int) ([]Parameter, error) {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
 	cur := &part{header: map[string]json.RawMessage{}, lists: map[string][]json.RawMessage{}}
-	for _, k := range headerFields {
-		if v, ok := top[k]; ok {
-			var c bytes.Buffer
-			if err := json.Compact(&c, v); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", f.Name, k, err)
-			}
-			cur.header[k] = c.Bytes()
-		}
-	}
-	if !cur.empty() {
-		v, err := cur.value()
-		if err != nil {
-			return nil, err
-		}
-		if len(v) > limit {
-			return nil, fmt.Errorf("%s: severities, problems and defaults take %d bytes as a parameter, more than the %d one parameter holds", f.Name, len(v), limit)
-		}
-	}
 	var out []Parameter
 	flush := func() error {
 		v, err := cur.value()
@@ -153,6 +138,36 @@ func splitFile(f rules.File, set *rules.Set, limit int) ([]Parameter, error) {
 		out = append(out, Parameter{Value: string(v), File: f.Name, Rules: cur.rules})
 		cur = &part{header: map[string]json.RawMessage{}, lists: map[string][]json.RawMessage{}}
 		return nil
+	}
+	// Each field set once per deployment goes whole into a parameter,
+	// with the others as long as they fit.
+	for _, k := range headerFields {
+		v, ok := top[k]
+		if !ok {
+			continue
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, v); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", f.Name, k, err)
+		}
+		try := &part{header: maps.Clone(cur.header), lists: cur.lists}
+		try.header[k] = c.Bytes()
+		if tv, err := try.value(); err != nil {
+			return nil, err
+		} else if len(tv) <= limit {
+			cur = try
+			continue
+		}
+		alone := &part{header: map[string]json.RawMessage{k: c.Bytes()}}
+		if av, err := alone.value(); err != nil {
+			return nil, err
+		} else if len(av) > limit {
+			return nil, fmt.Errorf("%s: %q takes %d bytes as a parameter, more than the %d one parameter holds", f.Name, k, len(av), limit)
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		cur.header[k] = c.Bytes()
 	}
 	for _, field := range listFields {
 		raw, ok := top[field]
@@ -237,8 +252,23 @@ func verify(set *rules.Set, params []Parameter) error {
 	}
 	for i, r := range set.Rules {
 		g := got.Rules[i]
-		if g.Name != r.Name || g.Pattern.String() != r.Pattern.String() || g.Action != r.Action || g.Severity != r.Severity {
+		if g.Name != r.Name || !reflect.DeepEqual(g.Digest(), r.Digest()) {
 			return fmt.Errorf("the rules split into parameters differ at rule %d: %q, want %q", i, g.Name, r.Name)
+		}
+	}
+	// What is set once per deployment must survive the split as well.
+	for _, f := range []struct {
+		name      string
+		got, want any
+	}{
+		{"plans", got.Plans, set.Plans}, {"organization", []any{got.Units, got.OpsItemAccount}, []any{set.Units, set.OpsItemAccount}},
+		{"problems", got.Problems, set.Problems}, {"defaults", got.Defaults, set.Defaults}, {"redact", got.Redact, set.Redact},
+		{"budget", got.Budget, set.Budget}, {"severities", got.Severities, set.Severities},
+	} {
+		a, _ := json.Marshal(f.got)
+		b, _ := json.Marshal(f.want)
+		if !bytes.Equal(a, b) {
+			return fmt.Errorf("the rules split into parameters differ in %s", f.name)
 		}
 	}
 	return nil

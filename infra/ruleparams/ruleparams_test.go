@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +74,10 @@ func TestSplitDefaultRules(t *testing.T) {
 				if g.Name != r.Name || ruleNames[i] != r.Name || title(g) != title(r) || g.Description != r.Description {
 					t.Errorf("rule %d = %q (title %q), want %q (title %q)", i, g.Name, title(g), r.Name, title(r))
 				}
+			}
+			// What the deployment sets once comes along: the response plans.
+			if len(got.Plans) == 0 || len(got.Plans) != len(want.Plans) || got.Plans["Security"].Owner != want.Plans["Security"].Owner {
+				t.Errorf("parameters hold %d plans, want %d", len(got.Plans), len(want.Plans))
 			}
 			if limit == StandardTierMax {
 				t.Logf("%d parameters of at most %d bytes", len(params), limit)
@@ -217,4 +222,44 @@ func FuzzEscapeBraces(f *testing.F) {
 			t.Errorf("escapeBraces(%s) = %s reads back as %s, want %s", compact, got, b2, b1)
 		}
 	})
+}
+
+func TestSplitKeepsDeploymentSettings(t *testing.T) {
+	// GIVEN a file setting everything a deployment sets once
+	file := rules.File{Name: "org.json", Data: []byte(`{
+  "severities": {"high": {"opsItemSeverity": "2", "priority": 2}},
+  "plans": {"Security": {"owner": {"name": "security on-call"}}},
+  "organization": {"opsItemAccount": "member", "units": {"ou-ab12-34567890": ["111122223333"]}},
+  "redact": ["detail.requestParameters.secretToken"],
+  "budget": {"ruleHour": 7},
+  "problems": {"recurrence": {"count": 4, "window": "2d"}},
+  "rules": [{"name": "r", "pattern": {"source": ["aws.ec2"]}, "action": "incident", "severity": "high", "category": "Security", "scope": {"ous": ["ou-ab12-34567890"]}}]
+}`)}
+	want, err := rules.Build([]rules.File{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// WHEN split into parameters as small as still hold each setting
+	for _, limit := range []int{StandardTierMax, 256} {
+		params, err := Split("/opsloop/rules", []rules.File{file}, limit)
+		if err != nil {
+			t.Fatalf("Split(%d) error = %v", limit, err)
+		}
+		var loaded []rules.File
+		for _, p := range params {
+			loaded = append(loaded, rules.File{Name: p.Name, Data: []byte(p.Value)})
+		}
+		got, err := rules.Build(loaded)
+		if err != nil {
+			t.Fatalf("Build(parameters of %d) error = %v", limit, err)
+		}
+		// THEN the functions load every one of them
+		if got.OpsItemAccount != "member" || len(got.Units) != 1 || !slices.Equal(got.Redact, want.Redact) || got.Budget != want.Budget ||
+			got.Plans["Security"] == nil || got.Problems != want.Problems {
+			t.Errorf("limit %d: parameters load %+v", limit, got)
+		}
+		if limit == 256 && len(params) < 3 {
+			t.Errorf("limit 256: %d parameters, want the settings spread over several", len(params))
+		}
+	}
 }

@@ -60,16 +60,27 @@ func (s *PipelineStack) suppressions() {
 			"Starting an autoRun document (named, at any of its versions) creates an automation execution whose id Systems Manager assigns; the function may start the documents the rules mark autoRun only, as the roles the rules name.",
 			applies...))
 	}
+	if s.memberOpsItemsGranted {
+		incidents = append(incidents, suppression("AwsSolutions-IAM5",
+			"The rules create OpsItems in the organization's member accounts (OpsCenter's cross-account OpsItems): their ids and accounts are known only when an event arrives; only this Region's OpsItems, and only create, get and update.",
+			"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:*:opsitem/*"))
+	}
 	add(s.Incidents.Role(), incidents...)
 	add(s.findOpsItems, suppression("AwsSolutions-IAM5",
 		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write.",
 		"Resource::*"))
 	reportObjects := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/" + s3.DefaultPrefix + "*"
-	add(s.Problems.Role(), xray, params, suppression("AwsSolutions-IAM5",
+	problems := []*cdknag.NagPackSuppression{xray, params, suppression("AwsSolutions-IAM5",
 		"The function links the OpsItems of one problem as related OpsItems (UpdateOpsItem only); OpsCenter assigns their ids at creation.",
 		opsItems), suppression("AwsSolutions-IAM5",
 		"The function writes and reads back (s3:PutObject, s3:GetObject) the review reports, one object per review named by its date, under the reviews prefix of this stack's own reports bucket.",
-		reportObjects))
+		reportObjects)}
+	if s.memberOpsItemsGranted {
+		problems = append(problems, suppression("AwsSolutions-IAM5",
+			"The function links post-incident analyses on OpsItems the rules create in the organization's member accounts (UpdateOpsItem only, this Region); their ids and accounts are known only at creation.",
+			"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:*:opsitem/*"))
+	}
+	add(s.Problems.Role(), problems...)
 	if s.ChatRole != nil {
 		add(s.ChatRole, suppression("AwsSolutions-IAM5",
 			"Chat users may read the OpsItems opsloop opens (ssm:GetOpsItem only), whose ids OpsCenter assigns at creation; the channel's guardrail (ReadOnlyAccess) caps the role whatever it later gets.",

@@ -374,3 +374,61 @@ func TestLargeMemberTemplateGoesAsAsset(t *testing.T) {
 func logicalIDIn(st *stack.PipelineStack, c constructs.IConstruct) string {
 	return *st.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
 }
+
+func TestMemberOpsItemsGrants(t *testing.T) {
+	synthesized(t)
+	// GIVEN the default synth THEN no function may touch other accounts' OpsItems
+	if b, _ := json.Marshal(tpl); strings.Contains(string(b), "MemberAccountOpsItems") {
+		t.Error("the default deployment grants cross-account OpsItems")
+	}
+	// GIVEN rules that create OpsItems in the event's account
+	data, err := os.ReadFile(filepath.Join(root, "rules", "default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := strings.Replace(string(data), "{", `{"organization": {"opsItemAccount": "member"},`, 1)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "default.json"), []byte(member), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// WHEN synthesized
+	st, doc, err := synthCentral(t, orgContext(t, map[string]any{stack.KeyRulesDir: dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// THEN the incidents function may create, read and update OpsItems of
+	// any account in this Region, the problems function update them
+	want := map[string]string{
+		logicalIDIn(st, st.Incidents.Role()): `["ssm:CreateOpsItem","ssm:GetOpsItem","ssm:UpdateOpsItem"]`,
+		logicalIDIn(st, st.Problems.Role()):  `"ssm:UpdateOpsItem"`,
+	}
+	for _, p := range typed(doc, "AWS::IAM::Policy") {
+		for role, actions := range want {
+			if !refersTo(p["Roles"], role) {
+				continue
+			}
+			for _, s := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				stmt := s.(map[string]any)
+				if stmt["Sid"] != "MemberAccountOpsItems" {
+					continue
+				}
+				a, _ := json.Marshal(stmt["Action"])
+				r, _ := json.Marshal(stmt["Resource"])
+				if string(a) != actions || !strings.Contains(string(r), `":ssm:",{"Ref":"AWS::Region"},":*:opsitem/*"`) {
+					t.Errorf("role %s: %s on %s", role, a, r)
+				}
+				delete(want, role)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("roles without the member OpsItems statement: %v", want)
+	}
+	match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	ann := assertions.Annotations_FromStack(st.Stack)
+	for _, found := range []*[]*cxapi.SynthesisMessage{ann.FindError(jsii.String("*"), match), ann.FindWarning(jsii.String("*"), match)} {
+		for _, m := range *found {
+			t.Errorf("cdk-nag at %s: %v", *m.Id, m.Entry.Data)
+		}
+	}
+}

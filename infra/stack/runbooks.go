@@ -67,3 +67,30 @@ func (s *PipelineStack) autoRun(set *rules.Set) {
 		Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}},
 	}))
 }
+
+// MemberOpsItems reports whether any rule creates OpsItems in the event's
+// account (the deployment's setting, or a rule's own).
+func MemberOpsItems(set *rules.Set) bool {
+	for _, r := range set.Rules {
+		if r.Action == rules.Incident && set.OpsItemAccountOf(r.Name) == rules.OpsItemsMember {
+			return true
+		}
+	}
+	return false
+}
+
+// memberOpsItems lets the functions create, read and update OpsItems in
+// the organization's accounts, in this Region, when the rules create them
+// there; nothing otherwise. OpsCenter checks the member accounts' own
+// side (the delegated administrator's resource policy on their OpsItem
+// group), which docs/organization.md says how to set up. Designed from the
+// OpsCenter documentation; unproven here.
+func (s *PipelineStack) memberOpsItems(set *rules.Set) {
+	if !MemberOpsItems(set) {
+		return
+	}
+	s.memberOpsItemsGranted = true
+	anyAccount := s.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ssm"), Account: jsii.String("*"), Resource: jsii.String("opsitem"), ResourceName: jsii.String("*")})
+	s.Incidents.AddToRolePolicy(statement("MemberAccountOpsItems", []string{"ssm:CreateOpsItem", "ssm:GetOpsItem", "ssm:UpdateOpsItem"}, anyAccount))
+	s.Problems.AddToRolePolicy(statement("MemberAccountOpsItems", []string{"ssm:UpdateOpsItem"}, anyAccount))
+}

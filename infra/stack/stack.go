@@ -65,6 +65,8 @@ type PipelineStack struct {
 	StackSet    awscdk.CfnStackSet
 	// autoRunDocuments are the documents the incidents function may start.
 	autoRunDocuments []string
+	// memberOpsItemsGranted: the rules create OpsItems in member accounts.
+	memberOpsItemsGranted bool
 	// ChatTopic and ChatRole exist when a chat channel is configured.
 	ChatTopic awssns.Topic
 	ChatRole  awsiam.Role
@@ -188,6 +190,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 
 	s.functions(cfg)
 	s.autoRun(set)
+	s.memberOpsItems(set)
 	s.closeBus(cfg)
 	s.routing(patterns)
 	if cfg.Organization.ID != "" {

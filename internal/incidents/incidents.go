@@ -45,6 +45,10 @@ type OpsItem struct {
 	OperationalData map[string]Data
 	Notifications   []string // SNS topic ARNs
 	RelatedOpsItems []string
+	// AccountID, when set, creates the OpsItem in that account (OpsCenter's
+	// cross-account support); OpsCenter then names it by its ARN, which is
+	// the id Create returns and later calls take.
+	AccountID string
 }
 
 // Data is one OperationalData value.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1121,5 +1122,53 @@ func TestResponsePlanShown(t *testing.T) {
 		if !strings.Contains(desc, want) {
 			t.Errorf("description lacks %q:\n%s", want, desc)
 		}
+	}
+}
+
+func TestOpsItemInMemberAccount(t *testing.T) {
+	ctx := context.Background()
+	const member = "111122223333"
+	arn := "arn:aws:ssm:us-east-1:" + member + ":opsitem/oi-0000000000aa"
+	var created []incidents.OpsItem
+	var updated []string
+	ops := opsFake{
+		create: func(_ context.Context, it incidents.OpsItem) (string, bool, error) {
+			created = append(created, it)
+			return arn, false, nil
+		},
+		update: func(_ context.Context, id string, _ incidents.Update) error {
+			updated = append(updated, id)
+			return nil
+		},
+	}
+	store := memory.NewIncidents()
+	m := incidents.New(ops, store, incidents.WithClock(func() time.Time { return t0.Add(time.Hour) }))
+	// GIVEN a signal whose rule creates OpsItems in the event's account
+	inMember := func(s *signal.Signal) { s.OpsItemAccount, s.Account = member, member }
+	// WHEN it opens and then recovers
+	for _, s := range []signal.Signal{sig(signal.Detected, 0, inMember), sig(signal.Detected, 1, inMember), sig(signal.Recovered, 5, inMember)} {
+		if _, err := m.Handle(ctx, s); err != nil {
+			t.Fatalf("Handle(%s): %v", s.EventID, err)
+		}
+	}
+	// THEN the OpsItem is created in that account once, and named by its
+	// ARN in every later call and in the record
+	if len(created) != 1 || created[0].AccountID != member {
+		t.Fatalf("created %+v, want one OpsItem in %s", created, member)
+	}
+	if len(updated) == 0 || slices.ContainsFunc(updated, func(id string) bool { return id != arn }) {
+		t.Errorf("updated %v, want every update by the ARN %s", updated, arn)
+	}
+	if rec, _ := store.Get(ctx, fp); rec == nil || rec.OpsItemID != arn || rec.Status != incidents.StatusResolved {
+		t.Errorf("record = %+v, want the ARN and resolved", rec)
+	}
+	// AND a signal naming no OpsItem account creates in the deployment's
+	created = nil
+	other := func(s *signal.Signal) { s.Fingerprint = "other" }
+	if _, err := m.Handle(ctx, sig(signal.Detected, 9, other)); err != nil {
+		t.Fatal(err)
+	}
+	if len(created) != 1 || created[0].AccountID != "" {
+		t.Errorf("created %+v, want one in the deployment's account", created)
 	}
 }

@@ -3,6 +3,7 @@ package incidents
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/opsloop/opsloop/internal/inert"
@@ -46,8 +47,12 @@ const maxChatTitle = 200
 func WithConsoleRegion(region string) Option { return func(m *Manager) { m.region = region } }
 
 // OpsItemURL is the console page of OpsItem id in region ("" for the
-// console's default Region).
+// console's default Region). Another account's OpsItem (id is its ARN)
+// opens when the console is signed in to that account.
 func OpsItemURL(region, id string) string {
+	if strings.HasPrefix(id, "arn:") {
+		id = id[strings.LastIndex(id, "/")+1:]
+	}
 	u := "https://console.aws.amazon.com/systems-manager/opsitems/" + url.PathEscape(id)
 	if region != "" {
 		u += "?region=" + url.QueryEscape(region)

@@ -75,6 +75,7 @@ func (m *Manager) opsItem(rec *Record) OpsItem {
 		OperationalData: cleanData(m.data(rec, true)),
 		Notifications:   m.notifications(rec.Plan.Notify),
 		RelatedOpsItems: related(rec.Previous),
+		AccountID:       rec.first().OpsItemAccount,
 	}
 }
 

@@ -39,7 +39,7 @@ func TestRuleFieldsDerived(t *testing.T) {
 		Threshold: &Threshold{Count: 3, Window: 5 * time.Minute}, GroupBy: []string{"account"}, Title: title, Recover: p,
 		Escalation: Escalation{Factor: 10}, Flapping: Flapping{Transitions: 3, Window: time.Hour}, Problems: Recurrence{Count: 3, Window: 7 * 24 * time.Hour},
 		Runbooks: []Runbook{{Document: "AWS-StartEC2Instance", Parameters: map[string]*Template{"InstanceId": title}}},
-		Scope:    Scope{Accounts: []string{"111122223333"}, Regions: []string{"eu-west-1"}}}
+		Scope:    Scope{Accounts: []string{"111122223333"}, Regions: []string{"eu-west-1"}}, OpsItemAccount: OpsItemsMember}
 	d := full.Digest()
 	for _, name := range Fields() {
 		v, ok := d[name]

@@ -193,6 +193,9 @@ func (l location) at(n *node, field string) location {
 	return l
 }
 
+// TopFields are the fields a rules file may have at its top level.
+func TopFields() []string { return slices.Clone(topFields) }
+
 var (
 	topFields      = []string{"$schema", "rules", "severities", "plans", "organization", "problems", "silences", "defaults", "redact", "budget"}
 	ruleFields     = Fields()
@@ -211,7 +214,7 @@ const AssumeRoleParameter = "AutomationAssumeRole"
 var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 
 // incidentOnly are rule fields that mean nothing unless the rule opens incidents.
-var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems", "runbooks"}
+var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems", "runbooks", "opsItemAccount"}
 
 func (b *builder) file(f File) {
 	b.set.Files = append(b.set.Files, f.Name)
@@ -608,6 +611,9 @@ func (b *builder) incidentRule(loc location, n, pn *node, r *Rule) {
 	}
 	if t := n.get("threshold"); t != nil {
 		r.Threshold = b.threshold(loc.at(t, "threshold"), t, r.GroupBy)
+	}
+	if a := n.get("opsItemAccount"); a != nil {
+		r.OpsItemAccount = b.opsItemAccount(loc.at(a, "opsItemAccount"), a)
 	}
 	if rw := n.get("recoverWhen"); rw != nil && pn != nil && b.want(loc.at(rw, "recoverWhen"), rw, kindObject) {
 		merged, err := json.Marshal(mergePatterns(toValue(pn), toValue(rw)))
@@ -1262,13 +1268,29 @@ func (b *builder) scope(loc location, n *node) Scope {
 	return sc
 }
 
+// opsItemAccount reads where OpsItems are created.
+func (b *builder) opsItemAccount(loc location, n *node) string {
+	s, ok := b.str(loc, n)
+	if !ok {
+		return ""
+	}
+	if s != OpsItemsCentral && s != OpsItemsMember {
+		b.errAt(loc, "%q: want %q (the deployment's account) or %q (the event's account, through OpsCenter's cross-account support)", s, OpsItemsCentral, OpsItemsMember)
+		return ""
+	}
+	return s
+}
+
 // organization reads "organization": {"units": {"ou-...": ["<account id>", ...]}},
 // the organizational units rules may scope themselves to.
 func (b *builder) organization(loc location, n *node) {
 	if !b.want(loc, n, kindObject) {
 		return
 	}
-	b.fields(loc, n, []string{"units"})
+	b.fields(loc, n, []string{"units", "opsItemAccount"})
+	if a := n.get("opsItemAccount"); a != nil {
+		b.set.OpsItemAccount = b.opsItemAccount(loc.at(a, "opsItemAccount"), a)
+	}
 	u := n.get("units")
 	if u == nil || !b.want(loc.at(u, "units"), u, kindObject) {
 		return

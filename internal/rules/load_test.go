@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,6 +385,33 @@ func TestScopeRejects(t *testing.T) {
 			`regions: empty`},
 		"unit with a bad account": {`{"organization": {"units": {"ou-ab12-34567890": ["x"]}}, "rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record"}]}`,
 			`"x" is not an AWS account id`},
+	} {
+		if _, errs := build(t, tt.file); errs == nil || !strings.Contains(errs.Error(), tt.want) {
+			t.Errorf("%s: errors %v, want one containing %q", name, errs, tt.want)
+		}
+	}
+}
+
+func TestOpsItemAccount(t *testing.T) {
+	inc := func(extra string) string {
+		return `{"name": "r", "pattern": {"source": ["aws.ec2"]}, "action": "incident", "severity": "high"` + extra + `}`
+	}
+	set, errs := build(t, `{`+sev+`, "organization": {"opsItemAccount": "member"}, "rules": [`+
+		inc("")+`, {"name": "c", "pattern": {"source": ["aws.kms"]}, "action": "incident", "severity": "high", "opsItemAccount": "central"}]}`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if got := []string{set.OpsItemAccountOf("r"), set.OpsItemAccountOf("c"), set.OpsItemAccountOf("none")}; !slices.Equal(got, []string{"member", "central", "member"}) {
+		t.Errorf("OpsItemAccountOf = %v, want the deployment's, the rule's, the deployment's", got)
+	}
+	if def, _ := build(t, `{`+sev+`, "rules": [`+inc("")+`]}`); def.OpsItemAccountOf("r") != OpsItemsCentral {
+		t.Errorf("default = %q, want central", def.OpsItemAccountOf("r"))
+	}
+	for name, tt := range map[string]struct{ file, want string }{
+		"bad value":   {`{` + sev + `, "rules": [` + inc(`, "opsItemAccount": "elsewhere"`) + `]}`, `"elsewhere": want "central"`},
+		"bad default": {`{` + sev + `, "organization": {"opsItemAccount": 1}, "rules": [` + inc("") + `]}`, `opsItemAccount`},
+		"not an incident rule": {`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "opsItemAccount": "member"}]}`,
+			`opsItemAccount`},
 	} {
 		if _, errs := build(t, tt.file); errs == nil || !strings.Contains(errs.Error(), tt.want) {
 			t.Errorf("%s: errors %v, want one containing %q", name, errs, tt.want)

@@ -36,6 +36,10 @@ type Set struct {
 	// Units are the organizational units rules may scope themselves to,
 	// by id, with their member accounts ("organization").
 	Units map[string][]string
+	// OpsItemAccount is where OpsItems are created unless a rule says
+	// otherwise ("organization": {"opsItemAccount": ...}): OpsItemsCentral
+	// (the default) or OpsItemsMember.
+	OpsItemAccount string
 	// Order lists severity names from the most to the least severe.
 	Order    []string
 	Problems Recurrence
@@ -84,9 +88,33 @@ type Rule struct {
 	// Scope limits the rule to accounts, organizational units and Regions:
 	// Pattern (and Recover) match only their events.
 	Scope Scope `rule:"scope"`
+	// OpsItemAccount is where its incidents' OpsItems are created:
+	// OpsItemsCentral, OpsItemsMember, or "" for the deployment's
+	// (Set.OpsItemAccount).
+	OpsItemAccount string `rule:"opsItemAccount"`
 	// File and Line locate the rule for messages.
 	File string
 	Line int
+}
+
+// Where OpsItems are created in an organization: in the deployment's own
+// account, or in the account of the event (OpsCenter's cross-account
+// OpsItems, from the Systems Manager delegated administrator).
+const (
+	OpsItemsCentral = "central"
+	OpsItemsMember  = "member"
+)
+
+// OpsItemAccountOf is where the OpsItems of the rule named name are
+// created.
+func (s *Set) OpsItemAccountOf(name string) string {
+	if r := s.Rule(name); r != nil && r.OpsItemAccount != "" {
+		return r.OpsItemAccount
+	}
+	if s.OpsItemAccount != "" {
+		return s.OpsItemAccount
+	}
+	return OpsItemsCentral
 }
 
 // Scope is where a rule applies in an organization: events of these

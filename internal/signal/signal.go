@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,9 @@ type Signal struct {
 	// service's: a rule naming a custom source decided it.
 	Unverified bool   `json:"unverified,omitempty"`
 	Excerpt    string `json:"excerpt,omitempty"` // the source event, truncated
+	// OpsItemAccount is the account the OpsItem is created in, through
+	// OpsCenter's cross-account support; empty: the deployment's own.
+	OpsItemAccount string `json:"opsItemAccount,omitempty"`
 	// Runbooks are the rule's SSM Automation documents, their parameters
 	// filled from the source event.
 	Runbooks []Runbook `json:"runbooks,omitempty"`
@@ -177,11 +181,17 @@ func (s *Signal) Validate() error {
 	if blank(s.Rule) {
 		problems = append(problems, "rule is empty")
 	}
+	if s.OpsItemAccount != "" && !accountID.MatchString(s.OpsItemAccount) {
+		problems = append(problems, fmt.Sprintf("opsItemAccount %q is not an AWS account id", s.OpsItemAccount))
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid signal: %s", strings.Join(problems, "; "))
 	}
 	return nil
 }
+
+// accountID is an AWS account id.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 func blank(s string) bool { return strings.TrimSpace(s) == "" }
 

@@ -67,6 +67,9 @@ type OpsItem struct {
 	LastModifiedTime time.Time
 	// Updates counts the successful UpdateOpsItem calls on it.
 	Updates int
+	// Account is the account the OpsItem was created in through
+	// OpsCenter's cross-account support; empty: the endpoint's own.
+	Account string
 	dedup   string
 }
 
@@ -102,6 +105,36 @@ type SSM struct {
 	limit  int
 	params map[string]*Parameter
 	runs   []Execution
+	// members are the accounts OpsItems may be created in from this one.
+	members map[string]bool
+}
+
+// AllowAccounts sets the endpoint up as OpsCenter's delegated
+// administrator for accounts: CreateOpsItem may name them as AccountId,
+// and their OpsItems are then updated and read by ARN. Without it a
+// cross-account CreateOpsItem is refused, as by an account not set up.
+func (s *SSM) AllowAccounts(accounts ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.members == nil {
+		s.members = map[string]bool{}
+	}
+	for _, a := range accounts {
+		s.members[a] = true
+	}
+}
+
+// lookup finds the OpsItem a request names by id and, for another
+// account's, ARN. The caller holds s.mu.
+func (s *SSM) lookup(id string, arn *string) (*OpsItem, *apiError) {
+	it, ok := s.items[id]
+	if ok && arn == nil && it.Account == "" {
+		return it, nil
+	}
+	if ok && arn != nil && *arn == opsItemARNIn(it.Account, it.ID) {
+		return it, nil
+	}
+	return nil, &apiError{status: http.StatusBadRequest, code: "OpsItemNotFoundException", messageKey: "Message", message: "The specified OpsItem ID doesn't exist."}
 }
 
 // Execution is an automation StartAutomationExecution started.
@@ -285,9 +318,11 @@ type (
 		OperationalData map[string]dataValue `json:"OperationalData"`
 		Notifications   []notification       `json:"Notifications"`
 		RelatedOpsItems []relatedOpsItem     `json:"RelatedOpsItems"`
+		AccountId       *string              `json:"AccountId"`
 	}
 	updateOpsItemRequest struct {
 		OpsItemId               *string              `json:"OpsItemId"`
+		OpsItemArn              *string              `json:"OpsItemArn"`
 		Title                   *string              `json:"Title"`
 		Description             *string              `json:"Description"`
 		Status                  *string              `json:"Status"`
@@ -356,12 +391,20 @@ func (s *SSM) createOpsItem(body []byte) (any, *apiError) {
 		return nil, e
 	}
 
+	account := deref(req.AccountId)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if account != "" && account != Account && !s.members[account] {
+		return nil, &apiError{status: http.StatusBadRequest, code: "AccessDeniedException",
+			message: "The account is not set up to create OpsItems in account " + account + "."}
+	}
+	if account == Account {
+		account = ""
+	}
 	if dedup != "" {
 		for _, id := range s.order {
 			it := s.items[id]
-			if it.dedup == dedup && (it.Status == "Open" || it.Status == "InProgress") {
+			if it.dedup == dedup && it.Account == account && (it.Status == "Open" || it.Status == "InProgress") {
 				return nil, &apiError{
 					status: http.StatusBadRequest, code: "OpsItemAlreadyExistsException", messageKey: "Message",
 					message: "The OpsItem already exists.", fields: map[string]any{"OpsItemId": it.ID},
@@ -381,7 +424,7 @@ func (s *SSM) createOpsItem(body []byte) (any, *apiError) {
 	it := &OpsItem{
 		ID: fmt.Sprintf("oi-%012x", s.nextID), Title: *req.Title, Description: *req.Description, Source: *req.Source,
 		Status: "Open", Severity: deref(req.Severity), Category: deref(req.Category), OperationalData: data,
-		CreatedTime: now, LastModifiedTime: now, dedup: dedup,
+		CreatedTime: now, LastModifiedTime: now, dedup: dedup, Account: account,
 	}
 	if req.Priority != nil {
 		it.Priority = *req.Priority
@@ -394,7 +437,7 @@ func (s *SSM) createOpsItem(body []byte) (any, *apiError) {
 	}
 	s.items[it.ID] = it
 	s.order = append(s.order, it.ID)
-	return map[string]any{"OpsItemId": it.ID, "OpsItemArn": opsItemARN(it.ID)}, nil
+	return map[string]any{"OpsItemId": it.ID, "OpsItemArn": opsItemARNIn(it.Account, it.ID)}, nil
 }
 
 func (s *SSM) updateOpsItem(body []byte) (any, *apiError) {
@@ -428,9 +471,9 @@ func (s *SSM) updateOpsItem(body []byte) (any, *apiError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.items[*req.OpsItemId]
-	if !ok {
-		return nil, &apiError{status: http.StatusBadRequest, code: "OpsItemNotFoundException", messageKey: "Message", message: "The specified OpsItem ID doesn't exist."}
+	it, e := s.lookup(*req.OpsItemId, req.OpsItemArn)
+	if e != nil {
+		return nil, e
 	}
 	if dedup != "" && dedup != it.dedup {
 		return nil, invalidParameter("OperationalData", "the deduplication string of an OpsItem can't be changed")
@@ -473,7 +516,8 @@ func (s *SSM) updateOpsItem(body []byte) (any, *apiError) {
 
 func (s *SSM) getOpsItem(body []byte) (any, *apiError) {
 	var req struct {
-		OpsItemId *string `json:"OpsItemId"`
+		OpsItemId  *string `json:"OpsItemId"`
+		OpsItemArn *string `json:"OpsItemArn"`
 	}
 	if e := decode(body, &req); e != nil {
 		return nil, e
@@ -483,9 +527,9 @@ func (s *SSM) getOpsItem(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.items[*req.OpsItemId]
-	if !ok {
-		return nil, &apiError{status: http.StatusBadRequest, code: "OpsItemNotFoundException", messageKey: "Message", message: "The specified OpsItem ID doesn't exist."}
+	it, e := s.lookup(*req.OpsItemId, req.OpsItemArn)
+	if e != nil {
+		return nil, e
 	}
 	out := wireOpsItem(it, false)
 	out["Description"] = it.Description
@@ -539,7 +583,7 @@ func (s *SSM) describeOpsItems(body []byte) (any, *apiError) {
 	var matched []*OpsItem
 	for _, id := range s.order {
 		it := s.items[id]
-		ok := true
+		ok := it.Account == "" // other accounts' OpsItems are listed there
 		for _, f := range req.OpsItemFilters {
 			ok = ok && matchFilter(it, f)
 		}
@@ -628,7 +672,7 @@ func wireOpsItem(it *OpsItem, summary bool) map[string]any {
 		"CreatedTime":    epoch(it.CreatedTime), "LastModifiedTime": epoch(it.LastModifiedTime),
 	}
 	if !summary {
-		out["OpsItemArn"] = opsItemARN(it.ID)
+		out["OpsItemArn"] = opsItemARNIn(it.Account, it.ID)
 	}
 	if it.Severity != "" {
 		out["Severity"] = it.Severity
@@ -860,8 +904,12 @@ func invalidParameter(name, format string, args ...any) *apiError {
 	}
 }
 
-func opsItemARN(id string) string {
-	return fmt.Sprintf("arn:aws:ssm:%s:%s:opsitem/%s", Region, Account, id)
+// opsItemARNIn is the ARN of OpsItem id of account ("": the endpoint's).
+func opsItemARNIn(account, id string) string {
+	if account == "" {
+		account = Account
+	}
+	return fmt.Sprintf("arn:aws:ssm:%s:%s:opsitem/%s", Region, account, id)
 }
 
 func deref(s *string) string {

@@ -6,6 +6,7 @@
 package fromclassify
 
 import (
+	"regexp"
 	"slices"
 	"unicode/utf8"
 
@@ -67,6 +68,9 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 	if kind == signal.Detected {
 		s.Budget = set.Budget.OrDefault()
 		s.Runbooks = runbooks(set, d.Rule, ev, red)
+		if set.OpsItemAccountOf(d.Rule) == rules.OpsItemsMember && accountID.MatchString(ev.Account) {
+			s.OpsItemAccount = ev.Account
+		}
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {
 		plan := set.PlanFor(d.Category, d.Severity)
@@ -86,6 +90,9 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 	}
 	return s, true
 }
+
+// accountID is an AWS account id: the only account an OpsItem is created in.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // cut shortens s to max bytes on a rune boundary, marking the cut.
 func cut(s string, max int) string {

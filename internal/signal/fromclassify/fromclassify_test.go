@@ -94,3 +94,29 @@ func TestSignalBounded(t *testing.T) {
 			len(data), len(s.Title), len(s.Runbooks[0].Parameters["InstanceId"]), len(s.Resources))
 	}
 }
+
+func TestOpsItemAccount(t *testing.T) {
+	sevs := map[string]*rules.Severity{"high": {Name: "high", OpsItemSeverity: "2", Priority: 2}}
+	tests := []struct {
+		name, deployment, rule, account, want string
+	}{
+		{"central by default", "", "", "111122223333", ""},
+		{"the deployment's member", rules.OpsItemsMember, "", "111122223333", "111122223333"},
+		{"the rule's central wins", rules.OpsItemsMember, rules.OpsItemsCentral, "111122223333", ""},
+		{"the rule's member", "", rules.OpsItemsMember, "111122223333", "111122223333"},
+		{"an account that is no account id", rules.OpsItemsMember, "", "1111;drop", ""},
+	}
+	for _, tt := range tests {
+		set := &rules.Set{Severities: sevs, OpsItemAccount: tt.deployment,
+			Rules: []*rules.Rule{{Name: "alarm", Action: rules.Incident, Severity: "high", OpsItemAccount: tt.rule}}}
+		ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: tt.account, Region: "eu-west-1",
+			Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Raw: []byte(`{"id":"e1"}`)}
+		s, _ := Signal(set, classify.Decision{Action: classify.Incident, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "t"}, ev)
+		if s.OpsItemAccount != tt.want {
+			t.Errorf("%s: OpsItemAccount = %q, want %q", tt.name, s.OpsItemAccount, tt.want)
+		}
+		if r, _ := Signal(set, classify.Decision{Action: classify.Recover, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "t"}, ev); r.OpsItemAccount != "" {
+			t.Errorf("%s: a recovery names an OpsItem account", tt.name)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +43,9 @@ type Options struct {
 	// MaxBackoff caps the delay before a retry (default 20s). Throttling
 	// backs off from 1s, other errors from 50ms, doubling with jitter.
 	MaxBackoff time.Duration
+	// Region is the client's Region: it names the ARN of an OpsItem of
+	// another account that OpsCenter's dedup returns by id only.
+	Region string
 }
 
 // Default retry settings.
@@ -54,6 +58,7 @@ const (
 type Client struct {
 	api     API
 	retryer aws.Retryer
+	region  string
 }
 
 var _ incidents.OpsCenter = (*Client)(nil)
@@ -71,7 +76,7 @@ func New(api API, opts Options) *Client {
 	r := retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts, o.MaxBackoff = opts.MaxAttempts, opts.MaxBackoff
 	})
-	return &Client{api: api, retryer: r}
+	return &Client{api: api, retryer: r, region: opts.Region}
 }
 
 func (c *Client) retries(o *ssm.Options) { o.Retryer = c.retryer }
@@ -90,16 +95,24 @@ func (c *Client) Create(ctx context.Context, item incidents.OpsItem) (string, bo
 		OperationalData: operationalData(item.OperationalData),
 		Notifications:   notifications(item.Notifications),
 		RelatedOpsItems: related(item.RelatedOpsItems),
+		AccountId:       optional(item.AccountID),
 	}
 	out, err := c.api.CreateOpsItem(ctx, in, c.retries)
 	if err == nil {
 		if out.OpsItemId == nil {
 			return "", false, fmt.Errorf("create OpsItem %q: response has no OpsItemId", item.Title)
 		}
+		if item.AccountID != "" {
+			// Another account's OpsItem is named by its ARN in every call.
+			return c.arn(item.AccountID, *out.OpsItemId), false, nil
+		}
 		return *out.OpsItemId, false, nil
 	}
 	var exists *types.OpsItemAlreadyExistsException
 	if errors.As(err, &exists) && exists.OpsItemId != nil {
+		if item.AccountID != "" {
+			return c.arn(item.AccountID, *exists.OpsItemId), true, nil
+		}
 		return *exists.OpsItemId, true, nil
 	}
 	return "", false, mapError(fmt.Sprintf("create OpsItem %q", item.Title), err)
@@ -109,8 +122,10 @@ func (c *Client) Create(ctx context.Context, item incidents.OpsItem) (string, bo
 // sent, so OpsCenter keeps them; OperationalData keys are added or
 // replaced, others kept.
 func (c *Client) Update(ctx context.Context, id string, u incidents.Update) error {
+	opsItemID, arn := ref(id)
 	in := &ssm.UpdateOpsItemInput{
-		OpsItemId:       aws.String(id),
+		OpsItemId:       opsItemID,
+		OpsItemArn:      arn,
 		Title:           optional(u.Title),
 		Description:     optional(u.Description),
 		Severity:        optional(u.Severity),
@@ -151,7 +166,8 @@ type OpsItem struct {
 
 // Get returns the OpsItem id.
 func (c *Client) Get(ctx context.Context, id string) (*OpsItem, error) {
-	out, err := c.api.GetOpsItem(ctx, &ssm.GetOpsItemInput{OpsItemId: aws.String(id)}, c.retries)
+	opsItemID, arn := ref(id)
+	out, err := c.api.GetOpsItem(ctx, &ssm.GetOpsItemInput{OpsItemId: opsItemID, OpsItemArn: arn}, c.retries)
 	if err != nil {
 		return nil, mapError("get OpsItem "+id, err)
 	}
@@ -331,10 +347,36 @@ func notifications(arns []string) []types.OpsItemNotification {
 	return out
 }
 
+// related are the OpsItems to relate; those of other accounts (named by
+// ARN) are left out, as OpsCenter relates OpsItems by id within one
+// account.
 func related(ids []string) []types.RelatedOpsItem {
 	var out []types.RelatedOpsItem
 	for _, id := range ids {
-		out = append(out, types.RelatedOpsItem{OpsItemId: aws.String(id)})
+		if !strings.HasPrefix(id, "arn:") {
+			out = append(out, types.RelatedOpsItem{OpsItemId: aws.String(id)})
+		}
 	}
 	return out
+}
+
+// ref is how calls name the OpsItem id: by its id, and its ARN as well
+// when id is the ARN of another account's OpsItem.
+func ref(id string) (opsItemID, arn *string) {
+	if !strings.HasPrefix(id, "arn:") {
+		return aws.String(id), nil
+	}
+	return aws.String(id[strings.LastIndex(id, "/")+1:]), aws.String(id)
+}
+
+// arn is the ARN of OpsItem id in account, in the client's Region.
+func (c *Client) arn(account, id string) string {
+	partition := "aws"
+	switch {
+	case strings.HasPrefix(c.region, "cn-"):
+		partition = "aws-cn"
+	case strings.HasPrefix(c.region, "us-gov-"):
+		partition = "aws-us-gov"
+	}
+	return fmt.Sprintf("arn:%s:ssm:%s:%s:opsitem/%s", partition, c.region, account, id)
 }

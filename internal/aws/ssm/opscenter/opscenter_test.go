@@ -394,3 +394,53 @@ func TestFind(t *testing.T) {
 		})
 	}
 }
+
+func TestCrossAccount(t *testing.T) {
+	ctx := context.Background()
+	const member = "111122223333"
+	c, srv := setup(t, opscenter.Options{MaxAttempts: 2, MaxBackoff: time.Millisecond, Region: awstest.Region})
+	it := item("fp-member")
+	it.AccountID = member
+	it.RelatedOpsItems = []string{"arn:aws:ssm:us-east-1:444455556666:opsitem/oi-000000000009"}
+	// GIVEN an account not set up as the delegated administrator WHEN it
+	// creates an OpsItem in a member account THEN OpsCenter refuses
+	if _, _, err := c.Create(ctx, it); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("Create in a member account before set-up = %v, want AccessDeniedException", err)
+	}
+	// GIVEN the set-up WHEN it creates one THEN the OpsItem lives in the
+	// member account and is named by its ARN
+	srv.AllowAccounts(member)
+	id, existing, err := c.Create(ctx, it)
+	want := "arn:aws:ssm:" + awstest.Region + ":" + member + ":opsitem/"
+	if err != nil || existing || !strings.HasPrefix(id, want) {
+		t.Fatalf("Create in %s = %q, %v, %v; want an ARN %s...", member, id, existing, err, want)
+	}
+	items := srv.OpsItems()
+	if len(items) != 1 || items[0].Account != member || len(items[0].RelatedOpsItems) != 0 {
+		t.Fatalf("OpsItems = %+v, want one in %s, relating nothing of other accounts", items, member)
+	}
+	// AND the same dedup string in the deployment's own account is another OpsItem
+	own, existing, err := c.Create(ctx, item("fp-member"))
+	if err != nil || existing || strings.HasPrefix(own, "arn:") {
+		t.Errorf("Create in the own account = %q, %v, %v; want a new OpsItem by id", own, existing, err)
+	}
+	// AND a repeat in the member account finds it, by ARN
+	if again, existing, err := c.Create(ctx, it); err != nil || !existing || again != id {
+		t.Errorf("Create again = %q, %v, %v; want %q, existing", again, existing, err, id)
+	}
+	// AND updates and reads take the ARN
+	if err := c.Update(ctx, id, incidents.Update{Status: "Resolved"}); err != nil {
+		t.Fatalf("Update(%s) = %v", id, err)
+	}
+	if st, err := c.Status(ctx, id); err != nil || st != "Resolved" {
+		t.Errorf("Status(%s) = %q, %v; want Resolved", id, st, err)
+	}
+	// AND the member's OpsItem is not one of the own account's by id
+	bare := id[strings.LastIndex(id, "/")+1:]
+	if err := c.Update(ctx, bare, incidents.Update{Status: "Open"}); err == nil {
+		t.Errorf("Update(%s) by id alone found the member account's OpsItem", bare)
+	}
+	if found, err := c.Find(ctx, opscenter.Query{}); err != nil || len(found) != 1 || found[0].ID != own {
+		t.Errorf("Find = %+v, %v; want the own account's OpsItem only", found, err)
+	}
+}
