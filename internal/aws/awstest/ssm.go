@@ -395,8 +395,8 @@ func (s *SSM) createOpsItem(body []byte) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if account != "" && account != Account && !s.members[account] {
-		return nil, &apiError{status: http.StatusBadRequest, code: "AccessDeniedException",
-			message: "The account is not set up to create OpsItems in account " + account + "."}
+		return nil, &apiError{status: http.StatusBadRequest, code: "OpsItemAccessDeniedException", messageKey: "Message",
+			message: "You don't have permission to view OpsItems in the specified account. Verify that your account is configured either as a Systems Manager delegated administrator or that you are logged into the Organizations management account."}
 	}
 	if account == Account {
 		account = ""

@@ -404,8 +404,9 @@ func TestCrossAccount(t *testing.T) {
 	it.RelatedOpsItems = []string{"arn:aws:ssm:us-east-1:444455556666:opsitem/oi-000000000009"}
 	// GIVEN an account not set up as the delegated administrator WHEN it
 	// creates an OpsItem in a member account THEN OpsCenter refuses
-	if _, _, err := c.Create(ctx, it); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
-		t.Fatalf("Create in a member account before set-up = %v, want AccessDeniedException", err)
+	// (not a permanent refusal: once set up, a redrive succeeds)
+	if _, _, err := c.Create(ctx, it); err == nil || !strings.Contains(err.Error(), "OpsItemAccessDeniedException") || !incidents.Retryable(err) {
+		t.Fatalf("Create in a member account before set-up = %v, want a retryable OpsItemAccessDeniedException", err)
 	}
 	// GIVEN the set-up WHEN it creates one THEN the OpsItem lives in the
 	// member account and is named by its ARN
