@@ -261,7 +261,7 @@ func verify(set *rules.Set, params []Parameter) error {
 		name      string
 		got, want any
 	}{
-		{"plans", got.Plans, set.Plans}, {"organization", []any{got.Units, got.OpsItemAccount}, []any{set.Units, set.OpsItemAccount}},
+		{"plans", got.Plans, set.Plans}, {"organization", []any{got.Units, got.OpsItemAccount, got.AccessPortal}, []any{set.Units, set.OpsItemAccount, set.AccessPortal}},
 		{"problems", got.Problems, set.Problems}, {"defaults", got.Defaults, set.Defaults}, {"redact", got.Redact, set.Redact},
 		{"budget", got.Budget, set.Budget}, {"severities", got.Severities, set.Severities},
 	} {

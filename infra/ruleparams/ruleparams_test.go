@@ -229,7 +229,7 @@ func TestSplitKeepsDeploymentSettings(t *testing.T) {
 	file := rules.File{Name: "org.json", Data: []byte(`{
   "severities": {"high": {"opsItemSeverity": "2", "priority": 2}},
   "plans": {"Security": {"owner": {"name": "security on-call"}}},
-  "organization": {"opsItemAccount": "member", "units": {"ou-ab12-34567890": ["111122223333"]}},
+  "organization": {"opsItemAccount": "member", "units": {"ou-ab12-34567890": ["111122223333"]}, "accessPortal": {"url": "https://d-1234567890.awsapps.com/start", "role": "ReadOnly"}},
   "redact": ["detail.requestParameters.secretToken"],
   "budget": {"ruleHour": 7},
   "problems": {"recurrence": {"count": 4, "window": "2d"}},
@@ -254,7 +254,7 @@ func TestSplitKeepsDeploymentSettings(t *testing.T) {
 			t.Fatalf("Build(parameters of %d) error = %v", limit, err)
 		}
 		// THEN the functions load every one of them
-		if got.OpsItemAccount != "member" || len(got.Units) != 1 || !slices.Equal(got.Redact, want.Redact) || got.Budget != want.Budget ||
+		if got.OpsItemAccount != "member" || len(got.Units) != 1 || got.AccessPortal == nil || *got.AccessPortal != *want.AccessPortal || !slices.Equal(got.Redact, want.Redact) || got.Budget != want.Budget ||
 			got.Plans["Security"] == nil || got.Problems != want.Problems {
 			t.Errorf("limit %d: parameters load %+v", limit, got)
 		}

@@ -158,6 +158,9 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 	if v := resourcesValue(rec.Resources); v != "" {
 		d[KeyResources] = Data{Value: v, Searchable: true}
 	}
+	if v := consoleValue(ConsoleLinks(first.Portal, rec.Resources)); v != "" {
+		d[KeyConsole] = Data{Value: v}
+	}
 	if v := automationsValue(rec.runbooks()); v != "" {
 		d[KeyAutomations] = Data{Value: v, Searchable: true}
 	}
@@ -312,6 +315,9 @@ func (m *Manager) describe(rec *Record) string {
 			more = fmt.Sprintf(" and %d more", n)
 		}
 		line("Resources", "%s%s", strings.Join(shown, ", "), more)
+		if links := ConsoleLinks(first.Portal, rec.Resources); len(links) > 0 {
+			b.WriteString(consoleLine(links))
+		}
 	}
 	line("Caused by", "%s", orUnknown(first.Actor))
 	line("When", "first seen %s, last seen %s", orUnknown(stamp(rec.FirstSeen)), orUnknown(stamp(rec.LastSeen)))

@@ -1268,6 +1268,47 @@ func (b *builder) scope(loc location, n *node) Scope {
 	return sc
 }
 
+// The access portal's URL (its default or custom subdomain) and a
+// permission set's name.
+var (
+	portalURLRE = regexp.MustCompile(`^https://[a-z0-9][a-z0-9-]{0,62}\.awsapps\.com/start/?$`)
+	permSetRE   = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
+)
+
+// accessPortal reads {"url": ..., "role": ...}.
+func (b *builder) accessPortal(loc location, n *node) {
+	if !b.want(loc, n, kindObject) {
+		return
+	}
+	b.fields(loc, n, []string{"url", "role"})
+	p := &AccessPortal{}
+	for _, f := range []struct {
+		name string
+		re   *regexp.Regexp
+		what string
+		dst  *string
+	}{
+		{"url", portalURLRE, "an IAM Identity Center access portal URL, https://SUBDOMAIN.awsapps.com/start", &p.URL},
+		{"role", permSetRE, "a permission set name (up to 32 letters, digits and +=,.@_-)", &p.Role},
+	} {
+		v := n.get(f.name)
+		if v == nil {
+			b.errAt(loc, "missing %s: want %s", f.name, f.what)
+			continue
+		}
+		if s, ok := b.str(loc.at(v, f.name), v); ok {
+			if !f.re.MatchString(s) {
+				b.errAt(loc.at(v, f.name), "%q: want %s", s, f.what)
+				continue
+			}
+			*f.dst = s
+		}
+	}
+	if p.URL != "" && p.Role != "" {
+		b.set.AccessPortal = p
+	}
+}
+
 // opsItemAccount reads where OpsItems are created.
 func (b *builder) opsItemAccount(loc location, n *node) string {
 	s, ok := b.str(loc, n)
@@ -1287,9 +1328,12 @@ func (b *builder) organization(loc location, n *node) {
 	if !b.want(loc, n, kindObject) {
 		return
 	}
-	b.fields(loc, n, []string{"units", "opsItemAccount"})
+	b.fields(loc, n, []string{"units", "opsItemAccount", "accessPortal"})
 	if a := n.get("opsItemAccount"); a != nil {
 		b.set.OpsItemAccount = b.opsItemAccount(loc.at(a, "opsItemAccount"), a)
+	}
+	if p := n.get("accessPortal"); p != nil {
+		b.accessPortal(loc.at(p, "accessPortal"), p)
 	}
 	u := n.get("units")
 	if u == nil || !b.want(loc.at(u, "units"), u, kindObject) {

@@ -404,6 +404,13 @@ func TestOpsItemAccount(t *testing.T) {
 	if got := []string{set.OpsItemAccountOf("r"), set.OpsItemAccountOf("c"), set.OpsItemAccountOf("none")}; !slices.Equal(got, []string{"member", "central", "member"}) {
 		t.Errorf("OpsItemAccountOf = %v, want the deployment's, the rule's, the deployment's", got)
 	}
+	if p := set.AccessPortal; p != nil {
+		t.Errorf("access portal %+v without one set", p)
+	}
+	withPortal, errs := build(t, `{`+sev+`, "organization": {"accessPortal": {"url": "https://my-org.awsapps.com/start/", "role": "ReadOnly"}}, "rules": [`+inc("")+`]}`)
+	if errs != nil || withPortal.AccessPortal == nil || withPortal.AccessPortal.Role != "ReadOnly" {
+		t.Errorf("access portal = %+v, %v", withPortal, errs)
+	}
 	if def, _ := build(t, `{`+sev+`, "rules": [`+inc("")+`]}`); def.OpsItemAccountOf("r") != OpsItemsCentral {
 		t.Errorf("default = %q, want central", def.OpsItemAccountOf("r"))
 	}
@@ -412,6 +419,10 @@ func TestOpsItemAccount(t *testing.T) {
 		"bad default": {`{` + sev + `, "organization": {"opsItemAccount": 1}, "rules": [` + inc("") + `]}`, `opsItemAccount`},
 		"not an incident rule": {`{"rules": [{"name": "r", "pattern": {"source": ["a"]}, "action": "record", "opsItemAccount": "member"}]}`,
 			`opsItemAccount`},
+		"a portal elsewhere": {`{` + sev + `, "organization": {"accessPortal": {"url": "https://attacker.example/start", "role": "ReadOnly"}}, "rules": [` + inc("") + `]}`,
+			`"https://attacker.example/start": want an IAM Identity Center access portal URL`},
+		"a portal without a role": {`{` + sev + `, "organization": {"accessPortal": {"url": "https://d-1234567890.awsapps.com/start"}}, "rules": [` + inc("") + `]}`,
+			`missing role`},
 	} {
 		if _, errs := build(t, tt.file); errs == nil || !strings.Contains(errs.Error(), tt.want) {
 			t.Errorf("%s: errors %v, want one containing %q", name, errs, tt.want)

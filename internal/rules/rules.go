@@ -40,6 +40,9 @@ type Set struct {
 	// otherwise ("organization": {"opsItemAccount": ...}): OpsItemsCentral
 	// (the default) or OpsItemsMember.
 	OpsItemAccount string
+	// AccessPortal is the organization's IAM Identity Center access
+	// portal, whose console links open a resource in its own account.
+	AccessPortal *AccessPortal
 	// Order lists severity names from the most to the least severe.
 	Order    []string
 	Problems Recurrence
@@ -104,6 +107,13 @@ const (
 	OpsItemsCentral = "central"
 	OpsItemsMember  = "member"
 )
+
+// AccessPortal is an IAM Identity Center access portal's URL and the
+// permission set its console links sign responders in with.
+type AccessPortal struct {
+	URL  string
+	Role string
+}
 
 // OpsItemAccountOf is where the OpsItems of the rule named name are
 // created.

@@ -69,6 +69,9 @@ type Signal struct {
 	// OpsItemAccount is the account the OpsItem is created in, through
 	// OpsCenter's cross-account support; empty: the deployment's own.
 	OpsItemAccount string `json:"opsItemAccount,omitempty"`
+	// Portal is the organization's IAM Identity Center access portal, for
+	// console links that open a resource in its own account.
+	Portal *Portal `json:"portal,omitempty"`
 	// Runbooks are the rule's SSM Automation documents, their parameters
 	// filled from the source event.
 	Runbooks []Runbook `json:"runbooks,omitempty"`
@@ -81,6 +84,13 @@ type Runbook struct {
 	Parameters map[string]string `json:"parameters,omitempty"`
 	// AutoRun starts the automation once the OpsItem is created.
 	AutoRun bool `json:"autoRun,omitempty"`
+}
+
+// Portal is an IAM Identity Center access portal and the role (permission
+// set) its console links sign in with.
+type Portal struct {
+	URL  string `json:"url"`
+	Role string `json:"role"`
 }
 
 // Plan is the severity's response plan, resolved by the classifier so the

@@ -71,6 +71,9 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 		if set.OpsItemAccountOf(d.Rule) == rules.OpsItemsMember && accountID.MatchString(ev.Account) {
 			s.OpsItemAccount = ev.Account
 		}
+		if p := set.AccessPortal; p != nil {
+			s.Portal = &signal.Portal{URL: p.URL, Role: p.Role}
+		}
 	}
 	if sev := set.Severities[d.Severity]; sev != nil {
 		plan := set.PlanFor(d.Category, d.Severity)

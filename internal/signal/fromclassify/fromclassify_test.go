@@ -115,8 +115,22 @@ func TestOpsItemAccount(t *testing.T) {
 		if s.OpsItemAccount != tt.want {
 			t.Errorf("%s: OpsItemAccount = %q, want %q", tt.name, s.OpsItemAccount, tt.want)
 		}
+		if s.Portal != nil {
+			t.Errorf("%s: a portal without one set", tt.name)
+		}
 		if r, _ := Signal(set, classify.Decision{Action: classify.Recover, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "t"}, ev); r.OpsItemAccount != "" {
 			t.Errorf("%s: a recovery names an OpsItem account", tt.name)
 		}
+	}
+}
+
+func TestPortal(t *testing.T) {
+	set := &rules.Set{Severities: map[string]*rules.Severity{"high": {Name: "high", OpsItemSeverity: "2", Priority: 2}},
+		AccessPortal: &rules.AccessPortal{URL: "https://d-1234567890.awsapps.com/start", Role: "ReadOnly"}}
+	ev := &event.Event{ID: "e1", Time: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Account: "111122223333", Region: "eu-west-1",
+		Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Raw: []byte(`{"id":"e1"}`)}
+	s, _ := Signal(set, classify.Decision{Action: classify.Incident, Rule: "alarm", Fingerprint: "alarm:db", Severity: "high", Title: "t"}, ev)
+	if s.Portal == nil || s.Portal.URL != set.AccessPortal.URL || s.Portal.Role != "ReadOnly" {
+		t.Errorf("Portal = %+v, want the rules' access portal", s.Portal)
 	}
 }
