@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/opsloop/opsloop/internal/aws/awstest"
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/eventfile"
+	"github.com/opsloop/opsloop/internal/functions/problemsfn"
 	"github.com/opsloop/opsloop/internal/incidents"
 	"github.com/opsloop/opsloop/internal/local/memory"
 	"github.com/opsloop/opsloop/internal/pattern"
@@ -240,7 +242,7 @@ func TestOrganization(t *testing.T) {
 
 	forwardAll := func(s *stack, copies func() int) {
 		t.Helper()
-		forwarded, left := runOrganization(ctx, t, s, d, items, role, copies)
+		forwarded, left, _ := runOrganization(ctx, t, s, d, items, role, orgRun{copies: copies})
 		t.Logf("%d member routes forward %d of %d events of the organization's accounts and Regions; %d ingest routes carry them to the classifier; %d left in the members",
 			d.nMember, forwarded, len(items), d.nIngest, left)
 		if len(s.dlq) > 0 {
@@ -248,7 +250,8 @@ func TestOrganization(t *testing.T) {
 		}
 	}
 	forwardAll(s, nil)
-	s.review(ctx, lastTime(t, items).Add(time.Hour), 1)
+	reviewEnd := lastTime(t, items).Add(time.Hour)
+	s.review(ctx, reviewEnd, 1)
 	clean := s.state()
 
 	rep := <-replays
@@ -305,6 +308,35 @@ func TestOrganization(t *testing.T) {
 		}
 		t.Logf("%d problems across accounts, %d caused by the StackSet update", len(found), caused)
 	})
+	t.Run("the review reports by account", func(t *testing.T) {
+		// The week's incidents by account, as the OpsItems say.
+		from := reviewEnd.Add(-problemsfn.DefaultReviewPeriod)
+		want := map[string]int{}
+		for _, it := range got {
+			if first, err := time.Parse(time.RFC3339, data(it, incidents.KeyFirstSeen)); err == nil && !first.Before(from) && first.Before(reviewEnd) {
+				want[data(it, incidents.KeyAccount)]++
+			}
+		}
+		var line string
+		for _, n := range s.sns.Published() {
+			for _, l := range strings.Split(n.Message, "\n") {
+				if strings.HasPrefix(l, "Incidents by account: ") {
+					line = l
+				}
+			}
+		}
+		gotBy := map[string]int{}
+		for _, part := range strings.Split(strings.TrimPrefix(line, "Incidents by account: "), ", ") {
+			var acct string
+			var n int
+			if _, err := fmt.Sscanf(part, "%s %d", &acct, &n); err == nil {
+				gotBy[acct] = n
+			}
+		}
+		if len(want) < 2 || !maps.Equal(gotBy, want) {
+			t.Errorf("review line %q, want incidents by account %v", line, want)
+		}
+	})
 	t.Run("OpsItems name their account and Region", func(t *testing.T) {
 		seen := map[string]int{}
 		for _, it := range got {
@@ -330,6 +362,39 @@ func TestOrganization(t *testing.T) {
 		forwardAll(dup, func() int { return 1 + rng.IntN(3) })
 		dup.review(ctx, lastTime(t, items).Add(time.Hour), 3)
 		compareStates(t, dup.state(), clean)
+	})
+	t.Run("faults and redrive", func(t *testing.T) {
+		// 30% of the SSM and EventBridge calls of the central functions
+		// fail, and 10% of the members' forwardings fail past their
+		// retries; then the central dead-letter queues are redriven, and
+		// the members' (opsloop redrive in each member account) forward
+		// their events late.
+		fs := newStack(t, stackOptions{classifiers: 1, incidents: 1})
+		fs.bus.SetBusPolicy(ingestBus, d.policy...)
+		faults := []awstest.Fault{awstest.Throttling, awstest.InternalServerError, awstest.HTTP503}
+		fs.ssm.Faults.SetRate(faultRate, 11, faults)
+		fs.bus.Faults.SetRate(faultRate, 12, faults)
+		rng := rand.New(rand.NewPCG(duplicateSeed, 3))
+		_, _, held := runOrganization(ctx, t, fs, d, items, role, orgRun{forwardFails: func() bool { return rng.Float64() < 0.1 }})
+		fs.ssm.Faults.Reset()
+		fs.bus.Faults.Reset()
+		waited, _ := fs.redrive(t)
+		if len(held) == 0 {
+			t.Fatal("no forwarding failed")
+		}
+		if _, _, again := runOrganization(ctx, t, fs, d, held, role, orgRun{}); len(again) > 0 {
+			t.Fatalf("redriven forwardings failed again: %d", len(again))
+		}
+		fs.review(ctx, reviewEnd, 1)
+		if len(fs.dlq) > 0 {
+			late, _ := fs.redrive(t)
+			waited = append(waited, late...)
+		}
+		if len(fs.dlq) > 0 {
+			t.Errorf("dead letters after the redrive: %+v", dlqSummary(fs.dlq))
+		}
+		t.Logf("%d events waited in the members' dead-letter queues, %d messages in the central ones", len(held), len(waited))
+		compareStates(t, fs.state(), clean)
 	})
 	t.Run("OpsItems in the member accounts", func(t *testing.T) {
 		// The rules' organization.opsItemAccount set to member, and the
@@ -366,12 +431,24 @@ func TestOrganization(t *testing.T) {
 	})
 }
 
+// orgRun plays the platform's faults of an organization's run.
+type orgRun struct {
+	// copies is how many times at once EventBridge delivers each event to
+	// the classifier and SQS each batch to the incidents function (nil: once).
+	copies func() int
+	// forwardFails says a member's forwarding of an event fails past its
+	// retries: the event waits in the member's dead-letter queue.
+	forwardFails func() bool
+}
+
 // runOrganization sends each member event through the member routes, the
-// ingest bus and its routes to the classifier (copies() times at once; nil
-// once), then the signals to the incidents function. It returns how many
-// events the members forwarded and kept.
+// ingest bus and its routes to the classifier, then the signals to the
+// incidents function. It returns how many events the members forwarded
+// and kept, and those whose forwarding failed (held in the members'
+// dead-letter queues).
 func runOrganization(ctx context.Context, t *testing.T, s *stack, d orgDeployment, items []eventfile.Item,
-	role func(account string) awstest.Principal, copies func() int) (forwarded, left int) {
+	role func(account string) awstest.Principal, run orgRun) (forwarded, left int, held []eventfile.Item) {
+	copies := run.copies
 	t.Helper()
 	local := classify.New(s.set, memory.New())
 	for _, it := range items {
@@ -386,6 +463,10 @@ func runOrganization(ctx context.Context, t *testing.T, s *stack, d orgDeploymen
 			continue
 		} else if n > 1 {
 			t.Errorf("%s matches %d member routes: it would be forwarded %d times", it.Pos, n, n)
+		}
+		if run.forwardFails != nil && run.forwardFails() {
+			held = append(held, it)
+			continue
 		}
 		ev, err := s.bus.Forward(role(acct.Account), ingestBus, it.Raw)
 		if err != nil {
@@ -415,5 +496,5 @@ func runOrganization(ctx context.Context, t *testing.T, s *stack, d orgDeploymen
 			s.deliver(ctx, s.signals(), func(int) int { return copies() })
 		}
 	}
-	return forwarded, left
+	return forwarded, left, held
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -19,8 +20,22 @@ type Recorder struct {
 	now    func() time.Time
 }
 
-// attempts bounds the retries of a write that lost a race.
-const attempts = 8
+// attempts bounds the retries of a write that lost a race; each retry
+// waits a random while first, longer each time, so that writers racing
+// for one analysis spread out instead of colliding again.
+const attempts = 12
+
+// backoff waits before retry n (from 0): up to 2^n ms, at most 200 ms.
+func backoff(ctx context.Context, n int) error {
+	t := time.NewTimer(rand.N(min(time.Duration(1<<n)*time.Millisecond, 200*time.Millisecond)) + time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // NewRecorder returns a Recorder over store that keeps analyses of the
 // incidents whose severity wanted accepts (none when nil: it only edits).
@@ -117,7 +132,12 @@ func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*An
 	if id == "" {
 		return nil, nil
 	}
-	for range attempts {
+	for n := range attempts {
+		if n > 0 {
+			if err := backoff(ctx, n); err != nil {
+				return nil, fmt.Errorf("analysis of %s: %w", id, err)
+			}
+		}
 		a, err := r.store.GetAnalysis(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("analysis of %s: %w", id, err)
@@ -150,7 +170,12 @@ func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*An
 
 // Edit applies a responder's edit to the analysis of id and returns it.
 func (r *Recorder) Edit(ctx context.Context, id string, e Edit) (*Analysis, error) {
-	for range attempts {
+	for n := range attempts {
+		if n > 0 {
+			if err := backoff(ctx, n); err != nil {
+				return nil, fmt.Errorf("edit analysis of %s: %w", id, err)
+			}
+		}
 		a, err := r.store.GetAnalysis(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("edit analysis of %s: %w", id, err)

@@ -499,16 +499,15 @@ func (p *Problem) occurrence(inc Incident) Occurrence {
 func (p *Problem) add(inc Incident, analysed bool) {
 	o := p.occurrence(inc)
 	o.Analysis = analysed
-	i, _ := slices.BinarySearchFunc(p.History, o, func(a, b Occurrence) int { return a.Opened.Compare(b.Opened) })
-	for i < len(p.History) && !p.History[i].Opened.After(o.Opened) {
-		i++
-	}
+	// Incidents at the same time are ordered by their ids, so the record
+	// is the same whatever order they arrive in.
+	i, _ := slices.BinarySearchFunc(p.History, o, compareOccurrences)
 	p.History = slices.Insert(p.History, i, o)
 	if len(p.History) > MaxHistory {
 		p.History = slices.Delete(p.History, 0, len(p.History)-MaxHistory)
 	}
 	p.Incidents++
-	if p.Rule == "" || !inc.Opened.Before(p.LastSeen) {
+	if last := p.History[len(p.History)-1]; p.Rule == "" || compareOccurrences(o, last) == 0 {
 		p.Rule, p.Title, p.Severity, p.Category = inc.Rule, inc.Title, inc.Severity, inc.Category
 	}
 	if p.FirstSeen.IsZero() || inc.Opened.Before(p.FirstSeen) {
@@ -517,11 +516,27 @@ func (p *Problem) add(inc Incident, analysed bool) {
 	if inc.Opened.After(p.LastSeen) {
 		p.LastSeen = inc.Opened
 	}
+	// The first MaxResources in name order: the same set in any order of
+	// arrival.
 	for _, r := range inc.Resources {
-		if len(p.Resources) < MaxResources && r != "" && !slices.Contains(p.Resources, r) {
-			p.Resources = append(p.Resources, r)
+		if j, found := slices.BinarySearch(p.Resources, r); r != "" && !found {
+			p.Resources = slices.Insert(p.Resources, j, r)
 		}
 	}
+	if len(p.Resources) > MaxResources {
+		p.Resources = p.Resources[:MaxResources]
+	}
+}
+
+// compareOccurrences orders incidents by time, then by event and OpsItem id.
+func compareOccurrences(a, b Occurrence) int {
+	if c := a.Opened.Compare(b.Opened); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.EventID, b.EventID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.OpsItemID, b.OpsItemID)
 }
 
 // keepWindow drops, from a candidate, the incidents that fell out of the
