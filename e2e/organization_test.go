@@ -137,6 +137,25 @@ func compileRoutes(t *testing.T, pats []string) *routes {
 	return r
 }
 
+// orgRulesDir is a directory with the default rules, their "problems"
+// replaced by the top-level fields of settings (JSON members).
+func orgRulesDir(t *testing.T, root, settings string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "rules", "default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const problems = `"problems": {"recurrence": {"count": 3, "window": "7d"}},`
+	if !bytes.Contains(raw, []byte(problems)) {
+		t.Fatalf("the default rules no longer say %s", problems)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "default.json"), bytes.Replace(raw, []byte(problems), []byte(settings+","), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // orgEvents are the samples as an organization's accounts would send them:
 // every sample from member A in us-east-1, every third one also from member
 // B in eu-west-1 and every CloudWatch alarm also from member C in
@@ -196,10 +215,13 @@ func TestOrganization(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	items := orgEvents(t, root, dir)
+	// The default rules, counting problems across 3 accounts as an
+	// organization's deployment does.
+	orgRules := orgRulesDir(t, root, `"problems": {"recurrence": {"count": 3, "window": "7d", "accounts": 3}}`)
 	replays := make(chan replayResult, 1)
-	go func() { replays <- runReplay(ctx, root, t.TempDir(), dir) }()
+	go func() { replays <- runReplay(ctx, root, t.TempDir(), dir, orgRules) }()
 
-	s := newStack(t, stackOptions{classifiers: 1, incidents: 1})
+	s := newStack(t, stackOptions{classifiers: 1, incidents: 1, rulesDir: orgRules})
 	s.bus.SetBusPolicy(ingestBus, d.policy...)
 	role := func(account string) awstest.Principal {
 		return awstest.Principal{Account: account, OrgID: d.orgID, ARN: "arn:aws:iam::" + account + ":role/StackSet-opsloop-member-ForwardRole"}
@@ -291,7 +313,7 @@ func TestOrganization(t *testing.T) {
 			t.Fatal("no problem across accounts")
 		}
 		for _, p := range found {
-			if len(p.Accounts()) < problems.SpreadAccounts || !strings.Contains(p.Fingerprint, ":*/*/") {
+			if len(p.Accounts()) < 3 || !strings.Contains(p.Fingerprint, ":*/*/") {
 				t.Errorf("problem %s (%s) spans %v", p.Key, p.Fingerprint, p.Accounts())
 			}
 		}
@@ -356,7 +378,7 @@ func TestOrganization(t *testing.T) {
 	t.Run("duplicates and concurrency", func(t *testing.T) {
 		// Every forwarded event and SQS batch delivered one to three times,
 		// the copies handled at once by three instances of each function.
-		dup := newStack(t, stackOptions{classifiers: 3, incidents: 3, problems: 3})
+		dup := newStack(t, stackOptions{classifiers: 3, incidents: 3, problems: 3, rulesDir: orgRules})
 		dup.bus.SetBusPolicy(ingestBus, d.policy...)
 		rng := rand.New(rand.NewPCG(duplicateSeed, 2))
 		forwardAll(dup, func() int { return 1 + rng.IntN(3) })
@@ -369,7 +391,7 @@ func TestOrganization(t *testing.T) {
 		// retries; then the central dead-letter queues are redriven, and
 		// the members' (opsloop redrive in each member account) forward
 		// their events late.
-		fs := newStack(t, stackOptions{classifiers: 1, incidents: 1})
+		fs := newStack(t, stackOptions{classifiers: 1, incidents: 1, rulesDir: orgRules})
 		fs.bus.SetBusPolicy(ingestBus, d.policy...)
 		faults := []awstest.Fault{awstest.Throttling, awstest.InternalServerError, awstest.HTTP503}
 		fs.ssm.Faults.SetRate(faultRate, 11, faults)
@@ -399,15 +421,7 @@ func TestOrganization(t *testing.T) {
 	t.Run("OpsItems in the member accounts", func(t *testing.T) {
 		// The rules' organization.opsItemAccount set to member, and the
 		// central account OpsCenter's delegated administrator for them.
-		raw, err := os.ReadFile(filepath.Join(root, "rules", "default.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rulesDir := t.TempDir()
-		member := bytes.Replace(raw, []byte("{"), []byte(`{"organization": {"opsItemAccount": "member"},`), 1)
-		if err := os.WriteFile(filepath.Join(rulesDir, "default.json"), member, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		rulesDir := orgRulesDir(t, root, `"problems": {"recurrence": {"count": 3, "window": "7d", "accounts": 3}}, "organization": {"opsItemAccount": "member"}`)
 		ms := newStack(t, stackOptions{classifiers: 1, incidents: 1, rulesDir: rulesDir})
 		ms.bus.SetBusPolicy(ingestBus, d.policy...)
 		ms.ssm.AllowAccounts(memberA, memberB, memberC, management)

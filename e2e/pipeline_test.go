@@ -469,15 +469,20 @@ type replayResult struct {
 	err    error
 }
 
-// runReplay builds the operator CLI and replays the samples with it.
-func runReplay(ctx context.Context, root, tmp, samples string) replayResult {
+// runReplay builds the operator CLI and replays the samples with it, with
+// the embedded default rules or rules (a file or directory).
+func runReplay(ctx context.Context, root, tmp, samples string, rules ...string) replayResult {
 	bin := filepath.Join(tmp, "opsloop")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/opsloop")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return replayResult{err: fmt.Errorf("build the opsloop CLI: %w\n%s", err, out)}
 	}
-	cmd := exec.CommandContext(ctx, bin, "replay", "--json", samples)
+	args := []string{"replay", "--json"}
+	if len(rules) > 0 {
+		args = append(args, "--rules", rules[0])
+	}
+	cmd := exec.CommandContext(ctx, bin, append(args, samples)...)
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {

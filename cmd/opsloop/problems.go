@@ -332,7 +332,7 @@ func printProblem(w io.Writer, p *problems.Problem) {
 	fmt.Fprintf(w, "fingerprint:   %s\n", inert.Line(p.Fingerprint))
 	if p.Spread {
 		accts := p.Accounts()
-		fmt.Fprintf(w, "accounts:      %d (%s): the same failure across accounts; a problem from %d\n", len(accts), strings.Join(accts, ", "), problems.SpreadAccounts)
+		fmt.Fprintf(w, "accounts:      %d (%s): the same failure across accounts; a problem from %d\n", len(accts), strings.Join(accts, ", "), p.Recurrence.Count)
 	}
 	fmt.Fprintf(w, "recorded:      %s, %d incidents within %s\n", stamp(p.Recorded), p.Recurrence.Count, rules.FormatDuration(p.Recurrence.Window()))
 	fmt.Fprintf(w, "seen:          %s to %s, %d incidents", stamp(p.FirstSeen), stamp(p.LastSeen), p.Incidents)

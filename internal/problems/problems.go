@@ -107,9 +107,10 @@ type Problem struct {
 	MTTRSeconds       int64 `json:"mttrSeconds,omitempty"`
 	MTBFSeconds       int64 `json:"mtbfSeconds,omitempty"`
 	// Spread marks a failure across accounts (its Fingerprint's account
-	// and Region are "*"): it is a problem once SpreadAccounts accounts
-	// have had it within the recurrence window, and its suspected causes
-	// are shared changes (changelog.Organization).
+	// and Region are "*"): it is a problem once the rules' recurrence
+	// "accounts" have had it within the window (Recurrence.Count is that
+	// number), and its suspected causes are shared changes
+	// (changelog.Organization).
 	Spread bool `json:"spread,omitempty"`
 	// Version guards every write: a Put succeeds only over the version it read.
 	Version int64 `json:"version"`

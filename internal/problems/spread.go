@@ -6,12 +6,6 @@ import (
 	"strings"
 )
 
-// SpreadAccounts is how many accounts one failure must reach within its
-// rule's recurrence window to be a problem of the organization: the same
-// alarm, Config rule or detection in many accounts at once, most often
-// after one shared change (a StackSet update, a service control policy).
-const SpreadAccounts = 3
-
 var (
 	accountPart = regexp.MustCompile(`^[0-9]{12}$`)
 	regionPart  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)

@@ -171,6 +171,18 @@ func (t *Tracker) recurrence(rule string) Recurrence {
 	return Recurrence{Count: rec.Count, WindowSeconds: int64(rec.Window / time.Second)}
 }
 
+// spreadAccounts is in how many accounts rule's failure is a problem
+// across accounts; 0 when the rules do not count it.
+func (t *Tracker) spreadAccounts(rule string) int {
+	if t.rules == nil {
+		return 0
+	}
+	if r := t.rules.Rule(rule); r != nil && r.Problems.Accounts > 0 {
+		return r.Problems.Accounts
+	}
+	return t.rules.Problems.Accounts
+}
+
 // Opened applies an opened incident: it is counted under its fingerprint,
 // recorded as a problem once the rule's recurrence is reached, and linked
 // to the problem (its OpsItem related to the problem's others) after that.
@@ -200,9 +212,9 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	// The same failure counted across the organization too; the outcome
-	// is the fingerprint's own.
-	if spread := SpreadFingerprint(inc.Fingerprint); spread != "" {
+	// The same failure counted across the organization too, when the
+	// rules ask; the outcome is the fingerprint's own.
+	if spread := SpreadFingerprint(inc.Fingerprint); spread != "" && t.spreadAccounts(inc.Rule) > 0 {
 		if _, err := t.openedUnder(ctx, spread, true, inc); err != nil {
 			return out, err
 		}
@@ -245,7 +257,7 @@ func (t *Tracker) opened(ctx context.Context, key, fingerprint string, spread bo
 	case Candidate:
 		rec := t.recurrence(inc.Rule)
 		if spread {
-			rec.Count = SpreadAccounts
+			rec.Count = t.spreadAccounts(inc.Rule)
 		}
 		p.Recurrence = rec
 		p.keepWindow(rec.Window())
@@ -363,7 +375,8 @@ func (t *Tracker) resolveProblem(ctx context.Context, r Resolution) (Outcome, er
 			fp = p.Fingerprint
 		}
 	}
-	if spread := SpreadFingerprint(fp); spread != "" {
+	rule, _, _ := strings.Cut(fp, ":")
+	if spread := SpreadFingerprint(fp); spread != "" && t.spreadAccounts(rule) > 0 {
 		if _, err := t.resolvedUnder(ctx, Key(spread), r); err != nil {
 			return out, err
 		}

@@ -98,13 +98,9 @@ func TestOpenedRecurrence(t *testing.T) {
 			if p.Incidents != tt.count || len(p.History) != tt.count || len(p.OpsItems) != tt.count {
 				t.Errorf("record has %d incidents, %d in history, %d OpsItems; want %d", p.Incidents, len(p.History), len(p.OpsItems), tt.count)
 			}
-			// The fingerprint's record, and the failure's across accounts,
-			// which one account's incidents never make a problem.
-			if len(store.All()) != 2 {
-				t.Errorf("store holds %d records, want 2 per fingerprint", len(store.All()))
-			}
-			if sp, _ := store.Get(ctx, problems.Key(problems.SpreadFingerprint(fp))); sp == nil || !sp.Spread || sp.Status != problems.Candidate {
-				t.Errorf("record across accounts = %+v, want a candidate", sp)
+			// Without rules asking for problems across accounts, none is counted.
+			if len(store.All()) != 1 {
+				t.Errorf("store holds %d records, want 1 per fingerprint", len(store.All()))
 			}
 		})
 	}
@@ -546,8 +542,15 @@ func TestSpreadAcrossAccounts(t *testing.T) {
 		change("stackset", "UpdateStackSet", "arn:aws:iam::999999999999:role/platform", t0.Add(-time.Hour), changelog.Organization),
 		change("local", "StopInstances", "alice", t0.Add(-30*time.Minute), instance),
 	)
+	set, err := rules.Build([]rules.File{{Name: "r.json", Data: []byte(`{
+  "severities": {"medium": {"opsItemSeverity": "3", "priority": 3}},
+  "problems": {"recurrence": {"count": 3, "window": "7d", "accounts": 3}},
+  "rules": [{"name": "alarm", "pattern": {"source": ["aws.cloudwatch"]}, "action": "incident", "severity": "medium"}]}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	store := memory.NewProblems()
-	tr := problems.New(store, problems.WithChanges(changes, 0))
+	tr := problems.New(store, problems.WithChanges(changes, 0), problems.WithRules(set))
 	// WHEN the same alarm goes into ALARM in three accounts and Regions,
 	// the first account twice, and is redelivered
 	accounts := []string{"111111111111", "111111111111", "222222222222", "222222222222", "333333333333"}
@@ -574,7 +577,7 @@ func TestSpreadAcrossAccounts(t *testing.T) {
 		t.Fatalf("SpreadFingerprint = %q", spread)
 	}
 	p, _ := store.Get(ctx, problems.Key(spread))
-	if p == nil || !p.Spread || p.Status != problems.Open || p.Incidents != 4 || p.Recurrence.Count != problems.SpreadAccounts || !p.Recorded.Equal(t0.Add(4*time.Minute)) {
+	if p == nil || !p.Spread || p.Status != problems.Open || p.Incidents != 4 || p.Recurrence.Count != 3 || !p.Recorded.Equal(t0.Add(4*time.Minute)) {
 		t.Fatalf("problem across accounts = %+v", p)
 	}
 	if len(p.SuspectedCauses) != 1 || p.SuspectedCauses[0].EventID != "stackset" || p.SuspectedCauses[0].Incidents != 4 {

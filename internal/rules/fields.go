@@ -63,6 +63,9 @@ func digest(v any) any {
 		if f.Count == 0 {
 			return nil
 		}
+		if f.Accounts > 0 {
+			return countWithin(f.Count, f.Window) + fmt.Sprintf(", across %d accounts", f.Accounts)
+		}
 		return countWithin(f.Count, f.Window)
 	case Escalation:
 		return nonZero(f.Factor)

@@ -754,8 +754,14 @@ func (b *builder) problemsSection(loc location, n *node) *Recurrence {
 	if !b.want(l, rn, kindObject) {
 		return nil
 	}
-	b.fields(l, rn, []string{"count", "window"})
+	b.fields(l, rn, []string{"count", "window", "accounts"})
 	c, w := rn.get("count"), rn.get("window")
+	accounts := 0
+	if a := rn.get("accounts"); a != nil {
+		if n, ok := b.int(l.at(a, "accounts"), a, 2, 10_000); ok {
+			accounts = n
+		}
+	}
 	if c == nil || w == nil {
 		b.errAt(l, "needs both count and window")
 		return nil
@@ -765,7 +771,7 @@ func (b *builder) problemsSection(loc location, n *node) *Recurrence {
 	if !ok1 || !ok2 {
 		return nil
 	}
-	return &Recurrence{Count: cnt, Window: win}
+	return &Recurrence{Count: cnt, Window: win, Accounts: accounts}
 }
 
 func (b *builder) defaultsSection(loc location, n *node) *Defaults {

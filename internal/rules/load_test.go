@@ -429,3 +429,21 @@ func TestOpsItemAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestRecurrenceAccounts(t *testing.T) {
+	set, errs := build(t, `{`+sev+`, "problems": {"recurrence": {"count": 3, "window": "7d", "accounts": 5}}, "rules": [
+  {"name": "a", "pattern": {"source": ["aws.ec2"]}, "action": "incident", "severity": "high"},
+  {"name": "b", "pattern": {"source": ["aws.kms"]}, "action": "incident", "severity": "high", "problems": {"recurrence": {"count": 2, "window": "1d", "accounts": 10}}}]}`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if set.Problems.Accounts != 5 || set.Rule("b").Problems.Accounts != 10 || set.Rule("a").Problems.Accounts != 5 {
+		t.Errorf("accounts: set %d, b %d, a %d; want 5, 10, 5 (a takes the set's)", set.Problems.Accounts, set.Rule("b").Problems.Accounts, set.Rule("a").Problems.Accounts)
+	}
+	if d := set.Rule("b").Digest()["problems"]; d != "2 within 1d, across 10 accounts" {
+		t.Errorf("digest of b's problems = %v", d)
+	}
+	if _, errs := build(t, `{`+sev+`, "problems": {"recurrence": {"count": 3, "window": "7d", "accounts": 1}}, "rules": []}`); errs == nil || !strings.Contains(errs.Error(), "accounts") {
+		t.Errorf("accounts 1: errors %v, want one naming accounts", errs)
+	}
+}

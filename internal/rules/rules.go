@@ -269,6 +269,9 @@ func (s *Set) PlanFor(category, severity string) Plan {
 type Recurrence struct {
 	Count  int
 	Window time.Duration
+	// Accounts, when set, makes the same failure in this many accounts
+	// within Window one problem across accounts; 0 does not count it.
+	Accounts int
 }
 
 // Escalation raises an open incident's severity one step once it has repeated
