@@ -142,3 +142,57 @@ func TestManyRulesSameDecisions(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecide measures what the classifier function does with an
+// event's bytes: the fast path for the events the rules ignore, the full
+// parse and Classify for the others.
+func BenchmarkDecide(b *testing.B) {
+	raws := cloudTrailRaw(b, 4096)
+	for _, n := range []int{0, 100, 1000} {
+		set := manyRules(b, n)
+		b.Run(fmt.Sprintf("rules=%d", len(set.Rules)), func(b *testing.B) {
+			c := classify.New(set, memory.New())
+			ctx := context.Background()
+			fast := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				raw := raws[i%len(raws)]
+				if _, _, _, ok := c.Ignored(raw); ok {
+					fast++
+					continue
+				}
+				ev, err := event.Parse(raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ev.ID = strconv.Itoa(i)
+				if _, err := c.Classify(ctx, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(fast)/float64(b.N), "fast/op")
+		})
+	}
+}
+
+// BenchmarkIgnored measures the fast path alone, on the events it decides.
+func BenchmarkIgnored(b *testing.B) {
+	set := manyRules(b, 0)
+	c := classify.New(set, memory.New())
+	var raws [][]byte
+	for _, raw := range cloudTrailRaw(b, 4096) {
+		if _, _, _, ok := c.Ignored(raw); ok {
+			raws = append(raws, raw)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, _, _, ok := c.Ignored(raws[i%len(raws)]); !ok {
+			b.Fatal("not ignored")
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

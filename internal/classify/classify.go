@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -100,6 +99,10 @@ type Classifier struct {
 	named map[string]map[string]bool
 	// redact masks secrets in what the classifier copies from events.
 	redact *redact.Redactor
+	// quickFilter keeps what Ignored reads of an event; ignoreReasons are
+	// the reasons of the ignore rules' decisions, made once.
+	quickFilter   *pattern.Filter
+	ignoreReasons map[string]string
 }
 
 // New compiles the rules' patterns into indexes.
@@ -111,8 +114,13 @@ func New(set *rules.Set, state State) *Classifier {
 		named:  map[string]map[string]bool{},
 		redact: redact.New(set.Redact),
 	}
+	c.quickFilter = quickFilter(set)
+	c.ignoreReasons = map[string]string{}
 	for _, r := range set.Rules {
 		c.byName[r.Name] = r
+		if r.Action == rules.Ignore {
+			c.ignoreReasons[r.Name] = ignoredBy(r.Name)
+		}
 		c.named[r.Name] = NamedSources(r.Pattern)
 		c.rules.Add(r.Name, r.Pattern)
 		if r.Recover != nil {
@@ -158,7 +166,7 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 	}
 	verified := strings.HasPrefix(ev.Source, AWSSourcePrefix)
 	d.Unverified = !verified
-	matched, refused := c.trusted(ev, c.pick(c.rules.Match(fields)))
+	matched, refused := c.trusted(ev.Source, c.pick(c.rules.Match(fields)))
 	var decider *rules.Rule
 	if len(matched) > 0 {
 		decider = matched[0]
@@ -166,7 +174,7 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 			d.Matched = append(d.Matched, r.Name)
 		}
 	}
-	recovering, _ := c.trusted(ev, c.pick(c.recovers.Match(fields)))
+	recovering, _ := c.trusted(ev.Source, c.pick(c.recovers.Match(fields)))
 
 	// Only counts need to know a redelivery: an event that can open or
 	// recover an incident is deduplicated first. Ignoring an event writes
@@ -211,16 +219,16 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		}
 	case decider == nil && refused != "":
 		d.Action = Ignore
-		d.Reason = fmt.Sprintf("rule %q matches, but source %q is not an AWS service's and the rule does not name it", refused, ev.Source)
+		d.Reason = refusedSource(refused, ev.Source)
 	case decider == nil:
 		d.Action = Ignore
-		d.Reason = "no rule matched"
+		d.Reason = noRuleMatched
 	case decider.Action == rules.Ignore:
 		// Most of an account's events are ignored: describing them would
 		// cost more than matching them.
 		d.Rule = decider.Name
 		d.Action = Ignore
-		d.Reason = fmt.Sprintf("rule %q ignores it", decider.Name)
+		d.Reason = ignoredBy(decider.Name)
 	case decider.Action == rules.Record:
 		c.describe(&d, decider, ev)
 		d.Action = Record
@@ -232,6 +240,15 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 	}
 	return d, first, nil
 }
+
+// The reasons of the ignore decisions, shared with Ignored.
+const noRuleMatched = "no rule matched"
+
+func refusedSource(rule, source string) string {
+	return fmt.Sprintf("rule %q matches, but source %q is not an AWS service's and the rule does not name it", rule, source)
+}
+
+func ignoredBy(rule string) string { return fmt.Sprintf("rule %q ignores it", rule) }
 
 // counted is the id Count adds for ev: none when ev is not to be added.
 func counted(ev *event.Event, add bool) string {
@@ -371,23 +388,25 @@ func Fingerprint(rule string, group []string) string {
 
 // pick orders matching rules by precedence: higher priority, then incident
 // over record over ignore, then the more severe severity, then load order.
-func (c *Classifier) pick(names []string) []*rules.Rule {
+func (c *Classifier) pick(names []string) []*rules.Rule { return c.pickInto(nil, names) }
+
+// pickInto is pick appending to dst.
+func (c *Classifier) pickInto(dst []*rules.Rule, names []string) []*rules.Rule {
 	if len(names) == 0 {
 		return nil
 	}
-	rs := make([]*rules.Rule, len(names))
-	for i, n := range names {
-		rs[i] = c.byName[n]
+	rs := dst[:0]
+	for _, n := range names {
+		rs = append(rs, c.byName[n])
 	}
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
+	slices.SortStableFunc(rs, func(a, b *rules.Rule) int {
 		if a.Priority != b.Priority {
-			return a.Priority > b.Priority
+			return b.Priority - a.Priority
 		}
-		if actionRank[a.Action] != actionRank[b.Action] {
-			return actionRank[a.Action] > actionRank[b.Action]
+		if ra, rb := actionRank[a.Action], actionRank[b.Action]; ra != rb {
+			return rb - ra
 		}
-		return c.set.Rank(a.Severity) < c.set.Rank(b.Severity)
+		return c.set.Rank(a.Severity) - c.set.Rank(b.Severity)
 	})
 	return rs
 }
@@ -404,16 +423,16 @@ func (e *InvalidError) Error() string { return "event " + e.EventID + " refused:
 // EventBridge refuses it in PutEvents entries, so it cannot be forged.
 const AWSSourcePrefix = "aws."
 
-// trusted keeps the rules that may act on ev: all of them for an AWS
+// trusted keeps the rules that may act on an event of source: all of them for an AWS
 // service's event, only those naming its source exactly for any other.
 // refused names the first rule dropped, for the reason.
-func (c *Classifier) trusted(ev *event.Event, rs []*rules.Rule) (kept []*rules.Rule, refused string) {
-	if strings.HasPrefix(ev.Source, AWSSourcePrefix) {
+func (c *Classifier) trusted(source string, rs []*rules.Rule) (kept []*rules.Rule, refused string) {
+	if strings.HasPrefix(source, AWSSourcePrefix) {
 		return rs, ""
 	}
 	kept = rs[:0:0]
 	for _, r := range rs {
-		if c.named[r.Name][ev.Source] {
+		if c.named[r.Name][source] {
 			kept = append(kept, r)
 		} else if refused == "" {
 			refused = r.Name

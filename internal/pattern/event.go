@@ -47,6 +47,14 @@ type Fields struct {
 	leaves []leaf // sorted by path, document order within a path
 	groups []group
 	arrays []arrayPos
+	// top and topNames are the shapes of the top-level members a filtered
+	// parse reports (Top).
+	top      []Member
+	topNames []string
+	// pooled marks a Fields of ParseEventFiltered, to Release; pathBuf
+	// holds its paths.
+	pooled  bool
+	pathBuf []byte
 }
 
 // MaxPathLength is the longest field path, in bytes of its dot-joined form,
@@ -89,7 +97,9 @@ func ParseEvent(event []byte) (*Fields, error) {
 	if p.pos = skipSpace(p.src, p.pos); p.pos != len(p.src) {
 		return nil, fmt.Errorf("parse event: %w", p.fail("unexpected data after the event object"))
 	}
-	return p.fields(), nil
+	f := &Fields{}
+	p.fill(f)
+	return f, nil
 }
 
 // parsers recycles parsing state; ParseEvent copies its results out, so the
@@ -111,11 +121,21 @@ type eventParser struct {
 	buf      []byte
 	cost     int   // bytes kept so far, against MaxFieldsMemory
 	err      error // why the event is refused, once cost passed the bound
+	// filter, when set, selects what is kept; top collects the shapes of
+	// the root's members it names.
+	filter *Filter
+	top    []Member
+	// elements counts the elements of the array parsed last.
+	elements int
+	// node is the filter's node of p.path; ranks holds each leaf's rank.
+	node  *pathNode
+	ranks []int32
 }
 
 func (p *eventParser) release() {
 	clear(p.leaves) // drop references into the event
 	*p = eventParser{
+		filter: nil, top: nil, node: nil, ranks: p.ranks[:0],
 		path: p.path[:0], paths: p.paths[:0], pathEnds: p.pathEnds[:0], leaves: p.leaves[:0],
 		arrays: p.arrays[:0], stack: p.stack[:0], order: p.order[:0], sorted: p.sorted[:0], buf: p.buf[:0],
 	}
@@ -126,9 +146,11 @@ func (p *eventParser) fail(msg string) error {
 	return &syntaxError{offset: p.pos, msg: msg}
 }
 
-// fields sorts the leaves by path (keeping document order within a path) and
-// copies them into a new Fields.
-func (p *eventParser) fields() *Fields {
+// fill sorts the leaves by path (keeping document order within a path) and
+// copies them into f, whose slices it reuses. The paths of a pooled f live
+// in its own buffer, which its next use overwrites; others get a string of
+// their own.
+func (p *eventParser) fill(f *Fields) {
 	path := func(i int32) []byte {
 		start := int32(0)
 		if i > 0 {
@@ -139,12 +161,22 @@ func (p *eventParser) fields() *Fields {
 	for i := range p.leaves {
 		p.order = append(p.order, int32(i))
 	}
-	slices.SortFunc(p.order, func(a, b int32) int {
-		if c := bytes.Compare(path(a), path(b)); c != 0 {
-			return c
-		}
-		return int(a - b)
-	})
+	if p.filter != nil {
+		// Ranks order as paths do, and compare faster.
+		slices.SortFunc(p.order, func(a, b int32) int {
+			if c := p.ranks[a] - p.ranks[b]; c != 0 {
+				return int(c)
+			}
+			return int(a - b)
+		})
+	} else {
+		slices.SortFunc(p.order, func(a, b int32) int {
+			if c := bytes.Compare(path(a), path(b)); c != 0 {
+				return c
+			}
+			return int(a - b)
+		})
+	}
 	// Lay the distinct paths out once, in sorted order, in one string.
 	sorted := p.sorted[:0]
 	groups := 0
@@ -155,8 +187,15 @@ func (p *eventParser) fields() *Fields {
 		}
 	}
 	p.sorted = sorted
-	all := string(sorted)
-	f := &Fields{leaves: make([]leaf, len(p.leaves)), groups: make([]group, 0, groups)}
+	var all string
+	if f.pooled {
+		f.pathBuf = append(f.pathBuf[:0], sorted...)
+		all = unsafe.String(unsafe.SliceData(f.pathBuf), len(f.pathBuf))
+	} else {
+		all = string(sorted)
+	}
+	f.leaves = slices.Grow(f.leaves[:0], len(p.leaves))[:len(p.leaves)]
+	f.groups = slices.Grow(f.groups[:0], groups)
 	off := 0
 	for i, o := range p.order {
 		f.leaves[i] = p.leaves[o]
@@ -167,14 +206,14 @@ func (p *eventParser) fields() *Fields {
 		}
 		f.groups[len(f.groups)-1].hi = int32(i + 1)
 	}
+	f.arrays = f.arrays[:0]
 	if len(p.arrays) > 0 {
-		f.arrays = slices.Clone(p.arrays)
+		f.arrays = append(f.arrays, p.arrays...)
 	}
-	return f
 }
 
 func (p *eventParser) object(depth int) error {
-	if depth > maxDepth {
+	if p.tooDeep(depth) {
 		return p.fail("nesting too deep")
 	}
 	p.pos++ // '{'
@@ -204,7 +243,11 @@ func (p *eventParser) object(depth int) error {
 			return p.fail("expected ':' after key")
 		}
 		p.pos = skipSpace(p.src, p.pos+1)
-		if err := p.value(depth + 1); err != nil {
+		if p.filter == nil {
+			if err := p.value(depth + 1); err != nil {
+				return err
+			}
+		} else if err := p.filtered(depth, key); err != nil {
 			return err
 		}
 		p.pos = skipSpace(p.src, p.pos)
@@ -225,7 +268,7 @@ func (p *eventParser) object(depth int) error {
 }
 
 func (p *eventParser) array(depth int) error {
-	if depth > maxDepth {
+	if p.tooDeep(depth) {
 		return p.fail("nesting too deep")
 	}
 	p.pos++ // '['
@@ -252,11 +295,39 @@ func (p *eventParser) array(depth int) error {
 			p.pos++
 		case ']':
 			p.pos++
+			p.elements = int(idx) + 1
 			return nil
 		default:
 			return p.fail("expected ',' or ']' in array")
 		}
 	}
+}
+
+// filtered parses the value of member key of an object at depth when the
+// filter keeps its path, and skips it otherwise.
+func (p *eventParser) filtered(depth int, key string) error {
+	ti := -1
+	if depth == 0 && p.pos < len(p.src) {
+		ti = p.member(key)
+	}
+	node := p.node.child(key)
+	if node == nil {
+		return p.skip(depth + 1)
+	}
+	p.elements = 0
+	// The node of p.path while its value is parsed: nested members set
+	// their own and put it back.
+	outer := p.node
+	p.node = node
+	err := p.value(depth + 1)
+	p.node = outer
+	if err != nil {
+		return err
+	}
+	if ti >= 0 && p.top[ti].Kind == '[' {
+		p.top[ti].Elements = p.elements
+	}
+	return nil
 }
 
 // value parses the value at p.pos, which lives under path p.path.
@@ -317,6 +388,9 @@ func (p *eventParser) add(l leaf) {
 		p.arrays = append(p.arrays, p.stack...)
 	}
 	p.leaves = append(p.leaves, l)
+	if p.filter != nil {
+		p.ranks = append(p.ranks, p.node.rank)
+	}
 }
 
 // lookup returns the leaves at path.

@@ -2,6 +2,8 @@ package pattern
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -84,3 +86,45 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseEventFiltered: a filtered parse keeping a pattern's paths
+// accepts exactly the events a full parse accepts (up to the full parse's
+// memory bound, which the filtered one need not reach), and the pattern
+// matches both the same.
+func FuzzParseEventFiltered(f *testing.F) {
+	for _, c := range loadCases(f) {
+		f.Add(c.source(), []byte(c.Event))
+	}
+	f.Add([]byte(`{"detail":{"a":["x"]}}`), []byte(`{"detail":{"b":[1,{"c":"\u00e9\n"}],"a":["x","y"]},"id":"1","x":[[],{}]}`))
+	f.Fuzz(func(t *testing.T, src, event []byte) {
+		p, err := Compile(src)
+		if err != nil {
+			return
+		}
+		full, ferr := ParseEvent(event)
+		filt, qerr := ParseEventFiltered(event, NewFilter(p.Paths(), []string{"id", "detail"}, maxDepth+1))
+		if ferr != nil && qerr == nil && !isMemoryBound(ferr) {
+			t.Fatalf("%s: full parse refuses (%v), filtered accepts", event, ferr)
+		}
+		if ferr == nil && qerr != nil {
+			t.Fatalf("%s: full parse accepts, filtered refuses: %v", event, qerr)
+		}
+		if ferr != nil || qerr != nil {
+			return
+		}
+		if got, want := p.MatchFields(filt), p.MatchFields(full); got != want {
+			t.Fatalf("%s on %s: filtered %v, full %v", src, event, got, want)
+		}
+		for _, path := range p.Paths() {
+			if a, b := filt.Values(path), full.Values(path); !slicesEqual(a, b) {
+				t.Fatalf("%s at %s: filtered %q, full %q", event, path, a, b)
+			}
+		}
+	})
+}
+
+func isMemoryBound(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "MiB to index")
+}
+
+func slicesEqual(a, b []string) bool { return slices.Equal(a, b) }

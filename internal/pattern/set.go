@@ -357,9 +357,12 @@ func (s *Set) scratch() *scratch {
 
 // Match returns the ids of the patterns that match the event, in the order
 // they were added, without duplicates.
-func (s *Set) Match(f *Fields) []string {
+func (s *Set) Match(f *Fields) []string { return s.AppendMatch(nil, f) }
+
+// AppendMatch appends the ids Match returns to dst.
+func (s *Set) AppendMatch(dst []string, f *Fields) []string {
 	if len(s.entries) == 0 {
-		return nil
+		return dst
 	}
 	if !s.built.Load() {
 		s.build()
@@ -395,10 +398,10 @@ func (s *Set) Match(f *Fields) []string {
 		s.decide(c, f, sc)
 	}
 	if len(sc.matched) == 0 {
-		return nil
+		return dst
 	}
 	slices.Sort(sc.matched)
-	out := make([]string, 0, len(sc.matched))
+	out := dst
 	for _, e := range sc.matched {
 		g := s.entries[e].group
 		if sc.groupStamp[g] != sc.epoch {

@@ -86,6 +86,16 @@ func (c *Classifier) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 // redelivered event is not counted again, and its signal is published again
 // for the incidents function to recognise.
 func (c *Classifier) Handle(ctx context.Context, payload []byte) (classify.Decision, error) {
+	// Most events are ignored: the fast path decides those from the bytes,
+	// reading only what the rules read; anything else takes the full path.
+	if cl, loaded := c.rules.Loaded(ctx); loaded {
+		if d, source, detailType, ok := cl.Ignored(payload); ok {
+			c.metrics.Count(metrics.Decisions, map[string]string{metrics.DimensionAction: string(d.Action)}, 1)
+			c.log.DebugContext(ctx, "event classified", "event_id", d.EventID, "source", source, "detail_type", detailType,
+				"action", string(d.Action), "rule", d.Rule, "reason", d.Reason, "fast", true, "request_id", lambdaenv.RequestID(ctx))
+			return d, nil
+		}
+	}
 	ev, err := event.Parse(payload)
 	if err != nil {
 		rej := &RejectedError{Reason: err.Error()}

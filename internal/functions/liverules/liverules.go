@@ -100,6 +100,22 @@ func (r *Rules[T]) Current(ctx context.Context) (T, error) {
 	return r.current, nil
 }
 
+// Loaded is Current once rules have been loaded, and nothing before: a
+// caller that can do without the rules triggers no first load (a rejected
+// event costs no Parameter Store call), while loaded rules are reloaded
+// as usual.
+func (r *Rules[T]) Loaded(ctx context.Context) (T, bool) {
+	r.mu.Lock()
+	have := r.have
+	r.mu.Unlock()
+	if !have {
+		var none T
+		return none, false
+	}
+	v, err := r.Current(ctx)
+	return v, err == nil
+}
+
 // failed logs why the rules could not be (re)loaded, each validation error
 // on its own record, and counts it.
 func (r *Rules[T]) failed(ctx context.Context, msg string, err error) {
