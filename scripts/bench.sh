@@ -37,7 +37,7 @@ echo "== machine"
 } | tee "$out/machine.txt"
 
 echo "== go benchmarks (count $count, benchtime $benchtime)"
-go test -run '^$' -bench 'BenchmarkClassify|BenchmarkSetMatch|BenchmarkLinearMatch|BenchmarkParseEvent' \
+go test -run '^$' -bench 'BenchmarkClassify|BenchmarkDecide|BenchmarkIgnored|BenchmarkSetMatch|BenchmarkLinearMatch|BenchmarkParseEvent' \
 	-benchmem -count "$count" -benchtime "$benchtime" ./internal/classify ./internal/pattern >"$out/go.txt"
 go test -run '^$' -bench 'BenchmarkParse$|BenchmarkValues|BenchmarkSplit' \
 	-benchmem -count "$count" -benchtime "$benchtime" ./internal/event ./internal/eventfile >>"$out/go.txt"

@@ -177,22 +177,28 @@ func BenchmarkDecide(b *testing.B) {
 	}
 }
 
-// BenchmarkIgnored measures the fast path alone, on the events it decides.
+// BenchmarkIgnored measures the fast path alone, on the events it decides,
+// as the rule count grows.
 func BenchmarkIgnored(b *testing.B) {
-	set := manyRules(b, 0)
-	c := classify.New(set, memory.New())
-	var raws [][]byte
-	for _, raw := range cloudTrailRaw(b, 4096) {
-		if _, _, _, ok := c.Ignored(raw); ok {
-			raws = append(raws, raw)
-		}
+	all := cloudTrailRaw(b, 4096)
+	for _, n := range []int{0, 100, 1000} {
+		set := manyRules(b, n)
+		b.Run(fmt.Sprintf("rules=%d", len(set.Rules)), func(b *testing.B) {
+			c := classify.New(set, memory.New())
+			var raws [][]byte
+			for _, raw := range all {
+				if _, _, _, ok := c.Ignored(raw); ok {
+					raws = append(raws, raw)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, _, _, ok := c.Ignored(raws[i%len(raws)]); !ok {
+					b.Fatal("not ignored")
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if _, _, _, ok := c.Ignored(raws[i%len(raws)]); !ok {
-			b.Fatal("not ignored")
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -103,6 +103,9 @@ type Classifier struct {
 	// the reasons of the ignore rules' decisions, made once.
 	quickFilter   *pattern.Filter
 	ignoreReasons map[string]string
+	// matchFilter keeps what Classify matches: quickFilter's paths and the
+	// silences'.
+	matchFilter *pattern.Filter
 }
 
 // New compiles the rules' patterns into indexes.
@@ -114,7 +117,7 @@ func New(set *rules.Set, state State) *Classifier {
 		named:  map[string]map[string]bool{},
 		redact: redact.New(set.Redact),
 	}
-	c.quickFilter = quickFilter(set)
+	c.quickFilter, c.matchFilter = quickFilter(set, false), quickFilter(set, true)
 	c.ignoreReasons = map[string]string{}
 	for _, r := range set.Rules {
 		c.byName[r.Name] = r
@@ -158,12 +161,14 @@ func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, e
 
 func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision, first bool, err error) {
 	d = Decision{EventID: ev.ID, Time: ev.Time}
-	fields, err := pattern.ParseEvent(ev.Raw)
+	// Only what some rule, recoverWhen or silence reads is indexed.
+	fields, err := pattern.ParseEventFiltered(ev.Raw, c.matchFilter)
 	if err != nil {
 		// event.Parse accepted it, so it is a shape too costly to index
 		// (pattern.MaxFieldsMemory): refused, never retried.
 		return d, false, &InvalidError{EventID: ev.ID, Reason: err.Error()}
 	}
+	defer fields.Release()
 	verified := strings.HasPrefix(ev.Source, AWSSourcePrefix)
 	d.Unverified = !verified
 	matched, refused := c.trusted(ev.Source, c.pick(c.rules.Match(fields)))

@@ -18,9 +18,15 @@ var envelopeStrings = []string{"id", "detail-type", "source", "account", "time",
 var envelope = append(append([]string{}, envelopeStrings...), "version", "resources", "detail")
 
 // quickFilter keeps what deciding that an event is ignored reads: the
-// paths of every rule's pattern and recoverWhen, and the envelope.
-func quickFilter(set *rules.Set) *pattern.Filter {
+// paths of every rule's pattern and recoverWhen, and the envelope; with
+// silences, theirs too (what Classify reads).
+func quickFilter(set *rules.Set, silences bool) *pattern.Filter {
 	var paths []string
+	if silences {
+		for _, s := range set.Silences {
+			paths = append(paths, s.Pattern.Paths()...)
+		}
+	}
 	for _, r := range set.Rules {
 		paths = append(paths, r.Pattern.Paths()...)
 		if r.Recover != nil {
