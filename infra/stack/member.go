@@ -61,14 +61,7 @@ type MemberStack struct {
 // CDK bootstrap, so a StackSet can deploy its template to any account.
 func NewMemberStack(scope constructs.Construct, id string, props *MemberStackProps) (*MemberStack, error) {
 	cfg := props.Config
-	files := props.Rules
-	if files == nil {
-		var err error
-		if files, err = readRules(cfg.RulesDir); err != nil {
-			return nil, err
-		}
-	}
-	_, routes, patterns, err := generateRoutes(cfg, files)
+	_, _, routes, patterns, err := generateRoutes(cfg, props.Rules)
 	if err != nil {
 		return nil, err
 	}

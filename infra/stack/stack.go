@@ -103,14 +103,7 @@ const (
 // validator's errors, each with its file:line.
 func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) (*PipelineStack, error) {
 	cfg := props.Config
-	files := props.Rules
-	if files == nil {
-		var err error
-		if files, err = readRules(cfg.RulesDir); err != nil {
-			return nil, err
-		}
-	}
-	set, routes, patterns, err := generateRoutes(cfg, files)
+	files, set, routes, patterns, err := generateRoutes(cfg, props.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -209,24 +202,31 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	return s, nil
 }
 
-// generateRoutes validates the rules and generates their routes.
-func generateRoutes(cfg Config, files []rules.File) (*rules.Set, []routing.Route, []map[string]any, error) {
+// generateRoutes validates the rules (files; nil reads cfg.RulesDir) and
+// generates their routes.
+func generateRoutes(cfg Config, files []rules.File) ([]rules.File, *rules.Set, []routing.Route, []map[string]any, error) {
+	if files == nil {
+		var err error
+		if files, err = readRules(cfg.RulesDir); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
 	set, err := rules.Build(files)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("the rules are invalid:\n%w", err)
+		return nil, nil, nil, nil, fmt.Errorf("the rules are invalid:\n%w", err)
 	}
 	routes, err := routing.Patterns(set, routing.Options{MaxPatternSize: cfg.MaxPatternSize, Sources: cfg.Sources})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if len(routes) == 0 {
-		return nil, nil, nil, fmt.Errorf("no rule records or opens incidents for the enabled sources, so no event would reach the classifier")
+		return nil, nil, nil, nil, fmt.Errorf("no rule records or opens incidents for the enabled sources, so no event would reach the classifier")
 	}
 	patterns, err := decodePatterns(routes)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return set, routes, patterns, nil
+	return files, set, routes, patterns, nil
 }
 
 // closeBus lets only the deployment's own functions (and the listed

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/opsloop/opsloop/internal/wait"
 )
 
 // Recorder keeps analyses from the incidents' lifecycle events, which
@@ -27,14 +29,7 @@ const attempts = 12
 
 // backoff waits before retry n (from 0): up to 2^n ms, at most 200 ms.
 func backoff(ctx context.Context, n int) error {
-	t := time.NewTimer(rand.N(min(time.Duration(1<<n)*time.Millisecond, 200*time.Millisecond)) + time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wait.For(ctx, rand.N(min(time.Duration(1<<n)*time.Millisecond, 200*time.Millisecond))+time.Millisecond)
 }
 
 // NewRecorder returns a Recorder over store that keeps analyses of the
