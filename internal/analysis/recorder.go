@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -23,14 +22,8 @@ type Recorder struct {
 }
 
 // attempts bounds the retries of a write that lost a race; each retry
-// waits a random while first, longer each time, so that writers racing
-// for one analysis spread out instead of colliding again.
+// first waits a random while (wait.Race).
 const attempts = 12
-
-// backoff waits before retry n (from 0): up to 2^n ms, at most 200 ms.
-func backoff(ctx context.Context, n int) error {
-	return wait.For(ctx, rand.N(min(time.Duration(1<<n)*time.Millisecond, 200*time.Millisecond))+time.Millisecond)
-}
 
 // NewRecorder returns a Recorder over store that keeps analyses of the
 // incidents whose severity wanted accepts (none when nil: it only edits).
@@ -128,10 +121,8 @@ func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*An
 		return nil, nil
 	}
 	for n := range attempts {
-		if n > 0 {
-			if err := backoff(ctx, n); err != nil {
-				return nil, fmt.Errorf("analysis of %s: %w", id, err)
-			}
+		if err := wait.Race(ctx, n); err != nil {
+			return nil, fmt.Errorf("analysis of %s: %w", id, err)
 		}
 		a, err := r.store.GetAnalysis(ctx, id)
 		if err != nil {
@@ -166,10 +157,8 @@ func (r *Recorder) merge(ctx context.Context, id string, create bool, f func(*An
 // Edit applies a responder's edit to the analysis of id and returns it.
 func (r *Recorder) Edit(ctx context.Context, id string, e Edit) (*Analysis, error) {
 	for n := range attempts {
-		if n > 0 {
-			if err := backoff(ctx, n); err != nil {
-				return nil, fmt.Errorf("edit analysis of %s: %w", id, err)
-			}
+		if err := wait.Race(ctx, n); err != nil {
+			return nil, fmt.Errorf("edit analysis of %s: %w", id, err)
 		}
 		a, err := r.store.GetAnalysis(ctx, id)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsloop/opsloop/internal/analysis"
 	"github.com/opsloop/opsloop/internal/rules"
+	"github.com/opsloop/opsloop/internal/wait"
 )
 
 // Tracker turns incidents into problems. Every step is safe to repeat: an
@@ -226,7 +227,10 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 func (t *Tracker) openedUnder(ctx context.Context, fingerprint string, spread bool, inc Incident) (Outcome, error) {
 	key := Key(fingerprint)
 	var lastErr error
-	for range t.attempts {
+	for n := range t.attempts {
+		if err := wait.Race(ctx, n); err != nil {
+			return Outcome{Key: key}, fmt.Errorf("apply incident %s: %w", inc.OpsItemID, err)
+		}
 		out, err := t.opened(ctx, key, fingerprint, spread, inc)
 		if !errors.Is(err, ErrConflict) {
 			t.logOutcome(ctx, "incident opened", out, err, "opsitem_id", inc.OpsItemID, "fingerprint", fingerprint)
@@ -387,7 +391,10 @@ func (t *Tracker) resolveProblem(ctx context.Context, r Resolution) (Outcome, er
 // resolvedUnder applies r to the record of key, retrying lost races.
 func (t *Tracker) resolvedUnder(ctx context.Context, key string, r Resolution) (Outcome, error) {
 	var lastErr error
-	for range t.attempts {
+	for n := range t.attempts {
+		if err := wait.Race(ctx, n); err != nil {
+			return Outcome{Key: key}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+		}
 		out, err := t.resolved(ctx, key, r)
 		if !errors.Is(err, ErrConflict) {
 			t.logOutcome(ctx, "incident resolved", out, err, "opsitem_id", r.OpsItemID)

@@ -4,6 +4,7 @@ package wait
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
@@ -18,4 +19,17 @@ func For(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// maxRace caps Race's pause.
+const maxRace = 200 * time.Millisecond
+
+// Race waits before retry n (from 1) of a write that lost a race: a random
+// while up to 2^n ms (at most 200 ms), so that writers racing for one item
+// spread out instead of colliding again. Retry 0 does not wait.
+func Race(ctx context.Context, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	return For(ctx, rand.N(min(time.Duration(1)<<n*time.Millisecond, maxRace))+time.Millisecond)
 }

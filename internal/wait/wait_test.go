@@ -21,3 +21,25 @@ func TestFor(t *testing.T) {
 		t.Errorf("For(1h) on a cancelled context = %v after %s, want context.Canceled at once", err, time.Since(start))
 	}
 }
+
+func TestRace(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now()
+	if err := wait.Race(ctx, 0); err != nil || time.Since(start) > 50*time.Millisecond {
+		t.Errorf("Race(0) = %v after %s, want no wait", err, time.Since(start))
+	}
+	for n := 1; n <= 12; n++ {
+		start = time.Now()
+		if err := wait.Race(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < time.Millisecond || d > 200*time.Millisecond+500*time.Millisecond {
+			t.Errorf("Race(%d) waited %s, want 1 ms to 200 ms", n, d)
+		}
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := wait.Race(done, 8); err == nil {
+		t.Error("Race on a cancelled context = nil, want its error")
+	}
+}
