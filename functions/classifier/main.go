@@ -5,14 +5,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -27,7 +24,7 @@ import (
 func main() {
 	out := lambdaenv.Locked(os.Stdout)
 	log := lambdaenv.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
-	h, err := setup(context.Background(), out, log)
+	h, err := setup(out, log)
 	if err != nil {
 		log.Error("init failed", "error", err.Error())
 		os.Exit(1)
@@ -37,19 +34,17 @@ func main() {
 
 // setup reads the settings and builds the clients once per execution
 // environment; the rules are loaded by the first invocation.
-func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*classifierfn.Classifier, error) {
-	s, err := classifierfn.ReadClassifierSettings(lambdaenv.FromOS())
+func setup(out io.Writer, log *slog.Logger) (*classifierfn.Classifier, error) {
+	env := lambdaenv.FromOS()
+	cfg := env.AWSConfig()
+	s, err := classifierfn.ReadClassifierSettings(env)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
 	m := lambdaenv.NewMetrics(out, log)
-	table := dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{})
-	loader := parameterstore.NewLoader(ssm.NewFromConfig(cfg), s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
+	table := dynamodb.New(awsdynamodb.NewFromConfig(env.For(cfg, "DynamoDB")), s.Table, dynamodb.Options{})
+	loader := parameterstore.NewLoader(ssm.NewFromConfig(env.For(cfg, "SSM")), s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
 	rules := classifierfn.LiveRules(loader, table, log, m)
-	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
+	publisher := eventbridge.New(awseventbridge.NewFromConfig(env.For(cfg, "EventBridge")), s.Bus, eventbridge.Options{})
 	return classifierfn.NewClassifier(rules, publisher, log, m), nil
 }

@@ -5,14 +5,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -30,7 +27,7 @@ import (
 func main() {
 	out := lambdaenv.Locked(os.Stdout)
 	log := lambdaenv.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
-	h, err := setup(context.Background(), out, log)
+	h, err := setup(out, log)
 	if err != nil {
 		log.Error("init failed", "error", err.Error())
 		os.Exit(1)
@@ -40,19 +37,17 @@ func main() {
 
 // setup reads the settings and builds the clients once per execution
 // environment.
-func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*incidentsfn.Incidents, error) {
-	s, err := incidentsfn.ReadIncidentsSettings(lambdaenv.FromOS())
+func setup(out io.Writer, log *slog.Logger) (*incidentsfn.Incidents, error) {
+	env := lambdaenv.FromOS()
+	cfg := env.AWSConfig()
+	s, err := incidentsfn.ReadIncidentsSettings(env)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	table := incidentstore.New(dynamodb.New(awsdynamodb.NewFromConfig(cfg), s.Table, dynamodb.Options{}))
-	ssmClient := ssm.NewFromConfig(cfg)
+	table := incidentstore.New(dynamodb.New(awsdynamodb.NewFromConfig(env.For(cfg, "DynamoDB")), s.Table, dynamodb.Options{}))
+	ssmClient := ssm.NewFromConfig(env.For(cfg, "SSM"))
 	ops := opscenter.New(ssmClient, opscenter.Options{Region: cfg.Region})
-	publisher := eventbridge.New(awseventbridge.NewFromConfig(cfg), s.Bus, eventbridge.Options{})
+	publisher := eventbridge.New(awseventbridge.NewFromConfig(env.For(cfg, "EventBridge")), s.Bus, eventbridge.Options{})
 	manager := incidents.New(ops, table,
 		incidents.WithPublisher(incidentsfn.Publisher(publisher)),
 		incidents.WithChanges(table, 0),

@@ -6,14 +6,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
@@ -32,7 +29,7 @@ import (
 func main() {
 	out := lambdaenv.Locked(os.Stdout)
 	log := lambdaenv.NewLogger(out, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
-	h, err := setup(context.Background(), out, log)
+	h, err := setup(out, log)
 	if err != nil {
 		log.Error("init failed", "error", err.Error())
 		os.Exit(1)
@@ -42,20 +39,18 @@ func main() {
 
 // setup reads the settings and builds the clients once per execution
 // environment; the rules are loaded by the first invocation.
-func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*problemsfn.Problems, error) {
-	s, err := problemsfn.ReadProblemsSettings(lambdaenv.FromOS())
+func setup(out io.Writer, log *slog.Logger) (*problemsfn.Problems, error) {
+	env := lambdaenv.FromOS()
+	cfg := env.AWSConfig()
+	s, err := problemsfn.ReadProblemsSettings(env)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
 	m := lambdaenv.NewMetrics(out, log)
-	db := awsdynamodb.NewFromConfig(cfg)
+	db := awsdynamodb.NewFromConfig(env.For(cfg, "DynamoDB"))
 	table := dynamodb.New(db, s.Table, dynamodb.Options{})
 	state := problemstore.New(db, s.Table, problemstore.Options{})
-	ssmClient := ssm.NewFromConfig(cfg)
+	ssmClient := ssm.NewFromConfig(env.For(cfg, "SSM"))
 	loader := parameterstore.NewLoader(ssmClient, s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
 	return problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules:     problemsfn.LiveRules(loader, log, m),
@@ -67,8 +62,8 @@ func setup(ctx context.Context, out io.Writer, log *slog.Logger) (*problemsfn.Pr
 		Table:     s.Table,
 		Log:       state,
 		Marks:     state,
-		Reports:   s3.New(awss3.NewFromConfig(cfg), s.ReportBucket, s3.Options{Region: cfg.Region}),
-		Notifier:  sns.New(awssns.NewFromConfig(cfg), s.Topic),
+		Reports:   s3.New(awss3.NewFromConfig(env.For(cfg, "S3")), s.ReportBucket, s3.Options{Region: cfg.Region}),
+		Notifier:  sns.New(awssns.NewFromConfig(env.For(cfg, "SNS")), s.Topic),
 		Logger:    log,
 		Metrics:   m,
 	}), nil

@@ -3,8 +3,9 @@ package event
 import (
 	"encoding/json"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 )
 
 // Resource is one AWS resource an event is about: its ARN when known, and
@@ -161,7 +162,7 @@ func (s *refSet) addTypeID(typ, id string) {
 
 // iamName matches the names IAM accepts; CloudTrail sometimes writes
 // placeholders such as "AWS ROOT USER" where a name would be.
-var iamName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+var iamName = lazyregexp.New(`^[\w+=,.@-]{1,128}$`)
 
 func (s *refSet) cloudTrail(e *Event) {
 	// The event's CloudTrail view, decoded once for all its readers.

@@ -1,9 +1,10 @@
 package event
 
 import (
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 )
 
 // resourceType is what opsloop knows of one type of AWS resource, in one
@@ -17,7 +18,7 @@ type resourceType struct {
 	service, prefix string
 	global          bool
 	// id matches the type's bare identifiers, where they have a shape of their own.
-	id *regexp.Regexp
+	id *lazyregexp.Regexp
 	// dimensions are CloudWatch metric dimensions naming one.
 	dimensions []string
 	// cloudTrail are, per event source service ("ec2" of
@@ -84,8 +85,8 @@ var resourceTypes = []resourceType{
 // types, told apart by their identifiers' shape.
 var untypedParams = map[string][]string{"ec2": {"request.resourcesSet.items.resourceId"}}
 
-func ec2ID(prefix string) *regexp.Regexp {
-	return regexp.MustCompile(`^` + prefix + `-[0-9a-f]{8,17}$`)
+func ec2ID(prefix string) *lazyregexp.Regexp {
+	return lazyregexp.New(`^` + prefix + `-[0-9a-f]{8,17}$`)
 }
 
 // The lookups derived from resourceTypes.

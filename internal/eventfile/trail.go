@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 )
 
 // TrailFile is what the S3 layout of CloudTrail log files tells of one
@@ -26,9 +26,9 @@ type TrailFile struct {
 	Day, Stamp time.Time
 }
 
-var trailPathRE = regexp.MustCompile(`(?:^|/)AWSLogs/(?:(o-[a-z0-9]{10,32})/)?([0-9]{12})/CloudTrail/([a-z0-9-]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/([^/]+)$`)
+var trailPathRE = lazyregexp.New(`(?:^|/)AWSLogs/(?:(o-[a-z0-9]{10,32})/)?([0-9]{12})/CloudTrail/([a-z0-9-]+)/([0-9]{4})/([0-9]{2})/([0-9]{2})/([^/]+)$`)
 
-var trailStampRE = regexp.MustCompile(`_([0-9]{8}T[0-9]{4}Z)_`)
+var trailStampRE = lazyregexp.New(`_([0-9]{8}T[0-9]{4}Z)_`)
 
 // ParseTrailPath reads a file's path (or S3 key) in the CloudTrail layout;
 // ok is false for any other path.

@@ -5,8 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 )
 
 // Automations start SSM Automation executions, as automation.Client does.
@@ -27,7 +28,7 @@ const DataAutoRun = "opsloop:autoRun"
 // safeParameter is what an event may put in a parameter of an automation
 // that runs by itself: ids, names and ARNs, never text that a document
 // could read as more (a list, a script, a path up).
-var safeParameter = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/@+=,-]{0,511}$`)
+var safeParameter = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9_.:/@+=,-]{0,511}$`)
 
 // autoRun starts the autoRun runbooks of a new incident and notes on its
 // OpsItem what started, or why not. A failure is reported there and

@@ -1,14 +1,15 @@
 package problems
 
 import (
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 )
 
 var (
-	accountPart = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPart  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	accountPart = lazyregexp.New(`^[0-9]{12}$`)
+	regionPart  = lazyregexp.New(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 )
 
 // SpreadFingerprint is fp with the account and Region parts of its group

@@ -8,12 +8,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 	"github.com/opsloop/opsloop/internal/pattern"
 )
 
@@ -203,15 +203,15 @@ var (
 	planFields     = []string{"description", "steps", "owner", "escalateTo"}
 	silenceFields  = []string{"name", "comment", "pattern", "start", "end", "schedule"}
 	scheduleFields = []string{"days", "from", "to", "timezone"}
-	nameRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	runbookRE      = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{3,128}$`)
+	nameRE         = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	runbookRE      = lazyregexp.New(`^[A-Za-z0-9_.:/-]{3,128}$`)
 )
 
 // AssumeRoleParameter is the parameter of Automation documents that names
 // the IAM role they run as.
 const AssumeRoleParameter = "AutomationAssumeRole"
 
-var roleARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+var roleARN = lazyregexp.New(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 
 // incidentOnly are rule fields that mean nothing unless the rule opens incidents.
 var incidentOnly = []string{"severity", "category", "threshold", "recoverWhen", "escalation", "flapping", "problems", "runbooks", "opsItemAccount"}
@@ -531,10 +531,10 @@ func (b *builder) rule(loc location, n *node) {
 }
 
 // runbookName is what SSM accepts as a document name.
-var runbookName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,128}$`)
+var runbookName = lazyregexp.New(`^[a-zA-Z0-9_.-]{3,128}$`)
 
 // runbookParam is what SSM accepts as a parameter name.
-var runbookParam = regexp.MustCompile(`^[a-zA-Z0-9]{1,64}$`)
+var runbookParam = lazyregexp.New(`^[a-zA-Z0-9]{1,64}$`)
 
 // runbooks reads a rule's runbooks: [{"document": ..., "parameters": {...}}].
 func (b *builder) runbooks(loc location, n *node) []Runbook {
@@ -846,7 +846,7 @@ func (b *builder) severities(loc location, n *node) {
 	}
 }
 
-var arnSNSRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$`)
+var arnSNSRE = lazyregexp.New(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$`)
 
 func (b *builder) severity(loc location, name string, n *node) *Severity {
 	if !b.want(loc, n, kindObject) {
@@ -1230,9 +1230,9 @@ func toValue(n *node) any {
 
 // The forms of the ids a scope names.
 var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	ouRE      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	accountRE = lazyregexp.New(`^[0-9]{12}$`)
+	ouRE      = lazyregexp.New(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	regionRE  = lazyregexp.New(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 )
 
 // scope reads a rule's "scope": {"accounts": [...], "ous": [...], "regions": [...]}.
@@ -1244,7 +1244,7 @@ func (b *builder) scope(loc location, n *node) Scope {
 	b.fields(loc, n, []string{"accounts", "ous", "regions"})
 	for _, f := range []struct {
 		name string
-		re   *regexp.Regexp
+		re   *lazyregexp.Regexp
 		what string
 		dst  *[]string
 	}{
@@ -1277,8 +1277,8 @@ func (b *builder) scope(loc location, n *node) Scope {
 // The access portal's URL (its default or custom subdomain) and a
 // permission set's name.
 var (
-	portalURLRE = regexp.MustCompile(`^https://[a-z0-9][a-z0-9-]{0,62}\.awsapps\.com/start/?$`)
-	permSetRE   = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
+	portalURLRE = lazyregexp.New(`^https://[a-z0-9][a-z0-9-]{0,62}\.awsapps\.com/start/?$`)
+	permSetRE   = lazyregexp.New(`^[\w+=,.@-]{1,32}$`)
 )
 
 // accessPortal reads {"url": ..., "role": ...}.
@@ -1290,7 +1290,7 @@ func (b *builder) accessPortal(loc location, n *node) {
 	p := &AccessPortal{}
 	for _, f := range []struct {
 		name string
-		re   *regexp.Regexp
+		re   *lazyregexp.Regexp
 		what string
 		dst  *string
 	}{

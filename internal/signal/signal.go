@@ -8,12 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 )
 
 // SchemaVersion is the version of the detail of opsloop's own events.
@@ -201,7 +201,7 @@ func (s *Signal) Validate() error {
 }
 
 // accountID is an AWS account id.
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+var accountID = lazyregexp.New(`^[0-9]{12}$`)
 
 func blank(s string) bool { return strings.TrimSpace(s) == "" }
 

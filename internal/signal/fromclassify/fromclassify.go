@@ -6,12 +6,12 @@
 package fromclassify
 
 import (
-	"regexp"
 	"slices"
 	"unicode/utf8"
 
 	"github.com/opsloop/opsloop/internal/classify"
 	"github.com/opsloop/opsloop/internal/event"
+	"github.com/opsloop/opsloop/internal/lazyregexp"
 	"github.com/opsloop/opsloop/internal/redact"
 	"github.com/opsloop/opsloop/internal/rules"
 	"github.com/opsloop/opsloop/internal/signal"
@@ -95,7 +95,7 @@ func Signal(set *rules.Set, d classify.Decision, ev *event.Event) (s signal.Sign
 }
 
 // accountID is an AWS account id: the only account an OpsItem is created in.
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+var accountID = lazyregexp.New(`^[0-9]{12}$`)
 
 // cut shortens s to max bytes on a rune boundary, marking the cut.
 func cut(s string, max int) string {
