@@ -3,7 +3,6 @@ package classify
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/opsloop/opsloop/internal/event"
 	"github.com/opsloop/opsloop/internal/pattern"
@@ -47,7 +46,7 @@ func quickFilter(set *rules.Set, silences bool) *pattern.Filter {
 // pass pattern.MaxFieldsMemory take the full path, so that every event
 // Classify would refuse is refused.
 func (c *Classifier) Ignored(raw []byte) (d Decision, source, detailType string, ok bool) {
-	if len(raw) > event.MaxSize || pattern.IndexCostBound(len(raw), event.MaxDepth) > pattern.MaxFieldsMemory || !utf8.Valid(raw) {
+	if len(raw) > event.MaxSize || pattern.IndexCostBound(len(raw), event.MaxDepth) > pattern.MaxFieldsMemory {
 		return d, "", "", false
 	}
 	f, err := pattern.ParseEventFiltered(raw, c.quickFilter)
@@ -55,6 +54,9 @@ func (c *Classifier) Ignored(raw []byte) (d Decision, source, detailType string,
 		return d, "", "", false
 	}
 	defer f.Release()
+	if !f.ValidUTF8() {
+		return d, "", "", false
+	}
 	var env [6]string // envelopeStrings, which share memory with raw
 	for i, name := range envelopeStrings {
 		m := f.Top(name)

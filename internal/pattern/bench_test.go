@@ -327,3 +327,24 @@ func TestBenchCorpus(t *testing.T) {
 		t.Errorf("no benchmark event matches any of 1000 patterns")
 	}
 }
+
+// BenchmarkParseEventFiltered reads events keeping what 100 patterns read.
+func BenchmarkParseEventFiltered(b *testing.B) {
+	c := newBenchCorpus(b, 100)
+	var paths []string
+	for _, p := range c.patterns {
+		paths = append(paths, p.Paths()...)
+	}
+	filter := NewFilter(paths, []string{"id", "source", "detail-type", "detail"}, 32)
+	b.ReportAllocs()
+	b.SetBytes(int64(c.bytes / len(c.events)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		f, err := ParseEventFiltered(c.events[i%len(c.events)], filter)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Release()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

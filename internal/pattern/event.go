@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -55,6 +56,7 @@ type Fields struct {
 	// holds its paths.
 	pooled  bool
 	pathBuf []byte
+	utf8    bool // the event was valid UTF-8 (ValidUTF8)
 }
 
 // MaxPathLength is the longest field path, in bytes of its dot-joined form,
@@ -81,6 +83,7 @@ func ParseEvent(event []byte) (*Fields, error) {
 	}
 	defer p.release()
 	p.src = string(event)
+	p.utf8 = utf8.ValidString(p.src)
 	p.pos = skipSpace(p.src, 0)
 	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
 		if _, err := parseJSON(p.src); err != nil {
@@ -130,6 +133,27 @@ type eventParser struct {
 	// node is the filter's node of p.path; ranks holds each leaf's rank.
 	node  *pathNode
 	ranks []int32
+	// utf8 says src is valid UTF-8, so that a string without escapes is
+	// its bytes as they stand.
+	utf8 bool
+}
+
+// str decodes the string at p.pos and moves past it.
+func (p *eventParser) str() (string, error) {
+	if p.utf8 {
+		start := p.pos + 1
+		if j := stringStop(p.src, start); j < len(p.src) && p.src[j] == '"' {
+			p.pos = j + 1
+			return p.src[start:j], nil
+		}
+	}
+	s, next, buf, err := decodeString(p.src, p.pos, p.buf[:0])
+	p.buf = buf
+	if err != nil {
+		return "", err
+	}
+	p.pos = next
+	return s, nil
 }
 
 func (p *eventParser) release() {
@@ -228,26 +252,21 @@ func (p *eventParser) object(depth int) error {
 		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
 			return p.fail("expected a string key")
 		}
-		key, next, buf, err := decodeString(p.src, p.pos, p.buf[:0])
-		p.buf = buf
+		key, err := p.str()
 		if err != nil {
 			return err
 		}
-		p.path = p.path[:base]
-		if depth > 0 {
-			p.path = append(p.path, '.')
-		}
-		p.path = append(p.path, key...)
-		p.pos = skipSpace(p.src, next)
+		p.pos = skipSpace(p.src, p.pos)
 		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
 			return p.fail("expected ':' after key")
 		}
 		p.pos = skipSpace(p.src, p.pos+1)
 		if p.filter == nil {
+			p.enter(base, depth, key)
 			if err := p.value(depth + 1); err != nil {
 				return err
 			}
-		} else if err := p.filtered(depth, key); err != nil {
+		} else if err := p.filtered(depth, base, key); err != nil {
 			return err
 		}
 		p.pos = skipSpace(p.src, p.pos)
@@ -265,6 +284,16 @@ func (p *eventParser) object(depth int) error {
 			return p.fail("expected ',' or '}' in object")
 		}
 	}
+}
+
+// enter makes p.path that of member key of the object at depth whose path
+// is p.path[:base].
+func (p *eventParser) enter(base, depth int, key string) {
+	p.path = p.path[:base]
+	if depth > 0 {
+		p.path = append(p.path, '.')
+	}
+	p.path = append(p.path, key...)
 }
 
 func (p *eventParser) array(depth int) error {
@@ -303,9 +332,10 @@ func (p *eventParser) array(depth int) error {
 	}
 }
 
-// filtered parses the value of member key of an object at depth when the
-// filter keeps its path, and skips it otherwise.
-func (p *eventParser) filtered(depth int, key string) error {
+// filtered parses the value of member key of an object at depth (whose
+// path is p.path[:base]) when the filter keeps its path, and skips it
+// otherwise.
+func (p *eventParser) filtered(depth, base int, key string) error {
 	ti := -1
 	if depth == 0 && p.pos < len(p.src) {
 		ti = p.member(key)
@@ -314,6 +344,7 @@ func (p *eventParser) filtered(depth int, key string) error {
 	if node == nil {
 		return p.skip(depth + 1)
 	}
+	p.enter(base, depth, key)
 	p.elements = 0
 	// The node of p.path while its value is parsed: nested members set
 	// their own and put it back.
@@ -341,12 +372,10 @@ func (p *eventParser) value(depth int) error {
 	case c == '[':
 		return p.array(depth)
 	case c == '"':
-		s, next, buf, err := decodeString(p.src, p.pos, p.buf[:0])
-		p.buf = buf
+		s, err := p.str()
 		if err != nil {
 			return err
 		}
-		p.pos = next
 		p.add(leaf{kind: leafString, str: s})
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, err := scanNumber(p.src, p.pos)

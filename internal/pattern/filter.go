@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -76,6 +77,9 @@ type pathNode struct {
 // child is the node of key under n; a key holding dots names a deeper
 // path, as flattening joins it.
 func (n *pathNode) child(key string) *pathNode {
+	if strings.IndexByte(key, '.') < 0 {
+		return n.children[key]
+	}
 	for {
 		seg, rest, more := strings.Cut(key, ".")
 		if n = n.children[seg]; n == nil || !more {
@@ -122,6 +126,7 @@ func ParseEventFiltered(event []byte, filter *Filter) (*Fields, error) {
 	}
 	defer p.release()
 	p.src = unsafe.String(unsafe.SliceData(event), len(event))
+	p.utf8 = utf8.ValidString(p.src)
 	p.filter, p.node = filter, filter.root
 	f, _ := filteredFields.Get().(*Fields)
 	if f == nil {
@@ -134,7 +139,7 @@ func ParseEventFiltered(event []byte, filter *Filter) (*Fields, error) {
 		return nil, err
 	}
 	p.fill(f)
-	f.top, f.topNames = p.top, filter.top
+	f.top, f.topNames, f.utf8 = p.top, filter.top, p.utf8
 	return f, nil
 }
 
@@ -158,6 +163,9 @@ func (p *eventParser) parseRoot() error {
 
 // filteredFields recycles the Fields of ParseEventFiltered.
 var filteredFields sync.Pool
+
+// ValidUTF8 says the event a filtered parse read was valid UTF-8.
+func (f *Fields) ValidUTF8() bool { return f.utf8 }
 
 // Release returns Fields of ParseEventFiltered to their pool; f must not be
 // used after. Other Fields are left alone.
@@ -265,15 +273,12 @@ func (p *eventParser) skip(depth int) error {
 // skipString moves past the JSON string at s[i], accepting exactly what
 // decodeString accepts.
 func skipString(s string, i int) (int, error) {
-	for j := i + 1; j < len(s); {
+	for j := stringStop(s, i+1); j < len(s); j = stringStop(s, j) {
 		switch c := s[j]; {
 		case c == '"':
 			return j + 1, nil
 		case c < 0x20:
 			return 0, &syntaxError{offset: j, msg: "control character in string"}
-		case c != '\\':
-			j++
-			continue
 		}
 		if j+1 >= len(s) {
 			return 0, &syntaxError{offset: j, msg: "unterminated escape"}

@@ -260,29 +260,11 @@ func scanNumber(s string, i int) (int, error) {
 // surrogates become U+FFFD, as encoding/json does.
 func decodeString(s string, i int, buf []byte) (string, int, []byte, error) {
 	start := i + 1
-	j := start
-	for j < len(s) {
-		c := s[j]
-		switch {
-		case c == '"':
-			return s[start:j], j + 1, buf, nil
-		case c == '\\':
-			goto slow
-		case c < 0x20:
-			return "", 0, buf, &syntaxError{offset: j, msg: "control character in string"}
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if r == utf8.RuneError && size == 1 {
-				goto slow
-			}
-			j += size
-			continue
-		}
-		j++
+	j := stringStop(s, start)
+	if j < len(s) && s[j] == '"' && utf8.ValidString(s[start:j]) {
+		return s[start:j], j + 1, buf, nil
 	}
-	return "", 0, buf, &syntaxError{offset: i, msg: "unterminated string"}
-slow:
-	buf = append(buf, s[start:j]...)
+	j = start // escapes, control characters or invalid UTF-8: the careful way
 	for j < len(s) {
 		c := s[j]
 		switch {
