@@ -39,6 +39,7 @@ type leaf struct {
 type group struct {
 	path   string
 	lo, hi int32
+	rank   int32 // the path's rank in the filter of a filtered parse
 }
 
 // Fields is an event parsed once for matching many patterns: its scalar values
@@ -56,7 +57,8 @@ type Fields struct {
 	// holds its paths.
 	pooled  bool
 	pathBuf []byte
-	utf8    bool // the event was valid UTF-8 (ValidUTF8)
+	utf8    bool    // the event was valid UTF-8 (ValidUTF8)
+	filter  *Filter // of a filtered parse
 }
 
 // MaxPathLength is the longest field path, in bytes of its dot-joined form,
@@ -225,7 +227,11 @@ func (p *eventParser) fill(f *Fields) {
 		f.leaves[i] = p.leaves[o]
 		if i == 0 || !bytes.Equal(path(o), path(p.order[i-1])) {
 			n := len(path(o))
-			f.groups = append(f.groups, group{path: all[off : off+n], lo: int32(i)})
+			g := group{path: all[off : off+n], lo: int32(i)}
+			if p.filter != nil {
+				g.rank = p.ranks[o]
+			}
+			f.groups = append(f.groups, g)
 			off += n
 		}
 		f.groups[len(f.groups)-1].hi = int32(i + 1)
@@ -424,6 +430,28 @@ func (p *eventParser) add(l leaf) {
 
 // lookup returns the leaves at path.
 func (f *Fields) lookup(path string) []leaf {
+	if f.filter != nil {
+		// The groups of a filtered parse are in rank order, and ranks
+		// compare faster than paths sharing long prefixes.
+		rank, ok := f.filter.ranks[path]
+		if !ok {
+			return nil
+		}
+		lo, hi := 0, len(f.groups)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if f.groups[m].rank < rank {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if lo < len(f.groups) && f.groups[lo].rank == rank {
+			g := f.groups[lo]
+			return f.leaves[g.lo:g.hi]
+		}
+		return nil
+	}
 	lo, hi := 0, len(f.groups)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)

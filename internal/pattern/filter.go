@@ -31,15 +31,16 @@ type Filter struct {
 	// root is the tree of the kept paths and every prefix leading to
 	// them, by key; each node's rank orders it as its path sorts.
 	root     *pathNode
-	top      []string // top-level members whose shape is reported
-	maxDepth int      // nesting levels allowed, the root's included
+	ranks    map[string]int32 // every node's path -> its rank
+	top      []string         // top-level members whose shape is reported
+	maxDepth int              // nesting levels allowed, the root's included
 }
 
 // NewFilter keeps the values under paths (dot-joined), reports the shape
 // of the top-level members named top (Fields.Top), and refuses events
 // nested deeper than maxDepth levels (the root object is level 1).
 func NewFilter(paths, top []string, maxDepth int) *Filter {
-	f := &Filter{root: &pathNode{}, top: slices.Clone(top), maxDepth: maxDepth}
+	f := &Filter{root: &pathNode{}, ranks: map[string]int32{}, top: slices.Clone(top), maxDepth: maxDepth}
 	var all []string
 	for _, p := range append(slices.Clone(paths), top...) {
 		for i := range len(p) {
@@ -64,6 +65,7 @@ func NewFilter(paths, top []string, maxDepth int) *Filter {
 			n = next
 		}
 		n.rank = int32(rank)
+		f.ranks[p] = int32(rank)
 	}
 	return f
 }
@@ -139,7 +141,7 @@ func ParseEventFiltered(event []byte, filter *Filter) (*Fields, error) {
 		return nil, err
 	}
 	p.fill(f)
-	f.top, f.topNames, f.utf8 = p.top, filter.top, p.utf8
+	f.top, f.topNames, f.utf8, f.filter = p.top, filter.top, p.utf8, filter
 	return f, nil
 }
 
@@ -174,7 +176,7 @@ func (f *Fields) Release() {
 		return
 	}
 	clear(f.leaves) // drop references into the event
-	f.leaves, f.groups, f.arrays, f.top = f.leaves[:0], f.groups[:0], f.arrays[:0], f.top[:0]
+	f.leaves, f.groups, f.arrays, f.top, f.filter = f.leaves[:0], f.groups[:0], f.arrays[:0], f.top[:0], nil
 	filteredFields.Put(f)
 }
 

@@ -102,7 +102,17 @@ func FuzzParseEventFiltered(f *testing.F) {
 			return
 		}
 		full, ferr := ParseEvent(event)
-		filt, qerr := ParseEventFiltered(event, NewFilter(p.Paths(), []string{"id", "detail"}, maxDepth+1))
+		// The filter also keeps a path of another pattern, as a
+		// classifier's keeps every rule's; a set pairs paths by rank.
+		other, err := Compile([]byte(`{"detail":{"a":[{"exists":true}]},"id":[{"prefix":"1"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		filter := NewFilter(append(p.Paths(), other.Paths()...), []string{"id", "detail"}, maxDepth+1)
+		set := NewSet()
+		set.Add("p", p)
+		set.Add("other", other)
+		filt, qerr := ParseEventFiltered(event, filter)
 		if ferr != nil && qerr == nil && !isMemoryBound(ferr) {
 			t.Fatalf("%s: full parse refuses (%v), filtered accepts", event, ferr)
 		}
@@ -112,8 +122,12 @@ func FuzzParseEventFiltered(f *testing.F) {
 		if ferr != nil || qerr != nil {
 			return
 		}
+		defer filt.Release()
 		if got, want := p.MatchFields(filt), p.MatchFields(full); got != want {
 			t.Fatalf("%s on %s: filtered %v, full %v", src, event, got, want)
+		}
+		if got, want := set.Match(filt), set.Match(full); !slices.Equal(got, want) {
+			t.Fatalf("set of %s on %s: filtered %v, full %v", src, event, got, want)
 		}
 		for _, path := range p.Paths() {
 			if a, b := filt.Values(path), full.Values(path); !slicesEqual(a, b) {

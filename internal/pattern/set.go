@@ -34,6 +34,7 @@ type Set struct {
 	index    []*pathIndex     // by path id; nil where no anchor sits
 	always   []int32          // alternatives without an anchor, checked on every event
 	pool     sync.Pool
+	ranked   atomic.Pointer[rankIDs]
 }
 
 type setEntry struct {
@@ -141,6 +142,7 @@ func (s *Set) build() {
 	// ...) are tried on every value at their path, and are usually met:
 	// anchor on them only when nothing else is available.
 	unindexed := len(s.clauses) + 1
+	s.ranked.Store(nil) // path ids change
 	s.pathID = map[string]int32{}
 	s.pathList = s.pathList[:0]
 	for _, cl := range s.clauses {
@@ -370,10 +372,17 @@ func (s *Set) AppendMatch(dst []string, f *Fields) []string {
 	sc := s.scratch()
 	defer s.pool.Put(sc)
 
-	// Pair the event's paths with the set's: a merge of two sorted lists
-	// when they are of similar size, hash lookups when the set names many
-	// more paths than the event has.
-	if len(s.pathList) <= 4*len(f.groups) {
+	// Pair the event's paths with the set's: by rank for a filtered parse,
+	// a merge of two sorted lists when they are of similar size, hash
+	// lookups when the set names many more paths than the event has.
+	if f.filter != nil {
+		ids := s.byRank(f.filter)
+		for gi := range f.groups {
+			if id := ids[f.groups[gi].rank]; id >= 0 {
+				s.found(id, int32(gi), f, sc)
+			}
+		}
+	} else if len(s.pathList) <= 4*len(f.groups) {
 		i := 0
 		for gi := range f.groups {
 			g := &f.groups[gi]
@@ -410,6 +419,30 @@ func (s *Set) AppendMatch(dst []string, f *Fields) []string {
 		}
 	}
 	return out
+}
+
+// rankIDs maps the ranks of one filter's paths to the set's path ids (-1
+// for a path no pattern of the set reads).
+type rankIDs struct {
+	filter *Filter
+	ids    []int32
+}
+
+// byRank returns the path ids of filter's ranks, kept for the filter last
+// asked about (a classifier parses with one filter).
+func (s *Set) byRank(filter *Filter) []int32 {
+	if r := s.ranked.Load(); r != nil && r.filter == filter {
+		return r.ids
+	}
+	ids := make([]int32, len(filter.ranks))
+	for path, rank := range filter.ranks {
+		ids[rank] = -1
+		if id, ok := s.pathID[path]; ok {
+			ids[rank] = id
+		}
+	}
+	s.ranked.Store(&rankIDs{filter: filter, ids: ids})
+	return ids
 }
 
 // found records that the event has values at path id and looks them up.
