@@ -53,10 +53,8 @@ type Fields struct {
 	// parse reports (Top).
 	top      []Member
 	topNames []string
-	// pooled marks a Fields of ParseEventFiltered, to Release; pathBuf
-	// holds its paths.
-	pooled  bool
-	pathBuf []byte
+	// pooled marks a Fields of ParseEventFiltered, to Release.
+	pooled bool
 	utf8    bool    // the event was valid UTF-8 (ValidUTF8)
 	filter  *Filter // of a filtered parse
 }
@@ -173,9 +171,7 @@ func (p *eventParser) fail(msg string) error {
 }
 
 // fill sorts the leaves by path (keeping document order within a path) and
-// copies them into f, whose slices it reuses. The paths of a pooled f live
-// in its own buffer, which its next use overwrites; others get a string of
-// their own.
+// copies them into f.
 func (p *eventParser) fill(f *Fields) {
 	path := func(i int32) []byte {
 		start := int32(0)
@@ -187,22 +183,12 @@ func (p *eventParser) fill(f *Fields) {
 	for i := range p.leaves {
 		p.order = append(p.order, int32(i))
 	}
-	if p.filter != nil {
-		// Ranks order as paths do, and compare faster.
-		slices.SortFunc(p.order, func(a, b int32) int {
-			if c := p.ranks[a] - p.ranks[b]; c != 0 {
-				return int(c)
-			}
-			return int(a - b)
-		})
-	} else {
-		slices.SortFunc(p.order, func(a, b int32) int {
-			if c := bytes.Compare(path(a), path(b)); c != 0 {
-				return c
-			}
-			return int(a - b)
-		})
-	}
+	slices.SortFunc(p.order, func(a, b int32) int {
+		if c := bytes.Compare(path(a), path(b)); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
 	// Lay the distinct paths out once, in sorted order, in one string.
 	sorted := p.sorted[:0]
 	groups := 0
@@ -213,13 +199,7 @@ func (p *eventParser) fill(f *Fields) {
 		}
 	}
 	p.sorted = sorted
-	var all string
-	if f.pooled {
-		f.pathBuf = append(f.pathBuf[:0], sorted...)
-		all = unsafe.String(unsafe.SliceData(f.pathBuf), len(f.pathBuf))
-	} else {
-		all = string(sorted)
-	}
+	all := string(sorted)
 	f.leaves = slices.Grow(f.leaves[:0], len(p.leaves))[:len(p.leaves)]
 	f.groups = slices.Grow(f.groups[:0], groups)
 	off := 0
@@ -227,11 +207,7 @@ func (p *eventParser) fill(f *Fields) {
 		f.leaves[i] = p.leaves[o]
 		if i == 0 || !bytes.Equal(path(o), path(p.order[i-1])) {
 			n := len(path(o))
-			g := group{path: all[off : off+n], lo: int32(i)}
-			if p.filter != nil {
-				g.rank = p.ranks[o]
-			}
-			f.groups = append(f.groups, g)
+			f.groups = append(f.groups, group{path: all[off : off+n], lo: int32(i)})
 			off += n
 		}
 		f.groups[len(f.groups)-1].hi = int32(i + 1)
@@ -240,6 +216,31 @@ func (p *eventParser) fill(f *Fields) {
 	if len(p.arrays) > 0 {
 		f.arrays = append(f.arrays, p.arrays...)
 	}
+}
+
+// fillFiltered is fill for a filtered parse, whose leaves carry their
+// path's rank: ranks order as paths do, compare faster, and name the
+// filter's own copy of each path.
+func (p *eventParser) fillFiltered(f *Fields) {
+	for i := range p.leaves {
+		p.order = append(p.order, int32(i))
+	}
+	slices.SortFunc(p.order, func(a, b int32) int {
+		if c := p.ranks[a] - p.ranks[b]; c != 0 {
+			return int(c)
+		}
+		return int(a - b)
+	})
+	f.leaves = slices.Grow(f.leaves[:0], len(p.leaves))[:len(p.leaves)]
+	f.groups = f.groups[:0]
+	for i, o := range p.order {
+		f.leaves[i] = p.leaves[o]
+		if r := p.ranks[o]; i == 0 || r != p.ranks[p.order[i-1]] {
+			f.groups = append(f.groups, group{path: p.filter.paths[r], lo: int32(i), rank: r})
+		}
+		f.groups[len(f.groups)-1].hi = int32(i + 1)
+	}
+	f.arrays = append(f.arrays[:0], p.arrays...)
 }
 
 func (p *eventParser) object(depth int) error {
@@ -272,7 +273,7 @@ func (p *eventParser) object(depth int) error {
 			if err := p.value(depth + 1); err != nil {
 				return err
 			}
-		} else if err := p.filtered(depth, base, key); err != nil {
+		} else if err := p.filtered(depth, key); err != nil {
 			return err
 		}
 		p.pos = skipSpace(p.src, p.pos)
@@ -338,10 +339,10 @@ func (p *eventParser) array(depth int) error {
 	}
 }
 
-// filtered parses the value of member key of an object at depth (whose
-// path is p.path[:base]) when the filter keeps its path, and skips it
-// otherwise.
-func (p *eventParser) filtered(depth, base int, key string) error {
+// filtered parses the value of member key of an object at depth when the
+// filter keeps its path, and skips it otherwise. The path is the node's:
+// p.path is not kept.
+func (p *eventParser) filtered(depth int, key string) error {
 	ti := -1
 	if depth == 0 && p.pos < len(p.src) {
 		ti = p.member(key)
@@ -350,7 +351,6 @@ func (p *eventParser) filtered(depth, base int, key string) error {
 	if node == nil {
 		return p.skip(depth + 1)
 	}
-	p.enter(base, depth, key)
 	p.elements = 0
 	// The node of p.path while its value is parsed: nested members set
 	// their own and put it back.
@@ -408,24 +408,29 @@ func (p *eventParser) value(depth int) error {
 }
 
 func (p *eventParser) add(l leaf) {
-	if len(p.path) > MaxPathLength || p.err != nil {
+	pathLen := len(p.path)
+	if p.filter != nil {
+		pathLen = len(p.filter.paths[p.node.rank])
+	}
+	if pathLen > MaxPathLength || p.err != nil {
 		return
 	}
-	if p.cost += len(p.path) + 8*len(p.stack) + leafCost; p.cost > MaxFieldsMemory {
+	if p.cost += pathLen + 8*len(p.stack) + leafCost; p.cost > MaxFieldsMemory {
 		p.err = fmt.Errorf("the event's fields would take more than %d MiB to index (%d values so far, under long paths or deep arrays)", MaxFieldsMemory>>20, len(p.leaves))
 		return
 	}
-	p.paths = append(p.paths, p.path...)
-	p.pathEnds = append(p.pathEnds, int32(len(p.paths)))
+	if p.filter != nil {
+		p.ranks = append(p.ranks, p.node.rank)
+	} else {
+		p.paths = append(p.paths, p.path...)
+		p.pathEnds = append(p.pathEnds, int32(len(p.paths)))
+	}
 	if len(p.stack) > 0 {
 		l.arrOff = int32(len(p.arrays))
 		l.arrLen = int32(len(p.stack))
 		p.arrays = append(p.arrays, p.stack...)
 	}
 	p.leaves = append(p.leaves, l)
-	if p.filter != nil {
-		p.ranks = append(p.ranks, p.node.rank)
-	}
 }
 
 // lookup returns the leaves at path.

@@ -32,6 +32,7 @@ type Filter struct {
 	// them, by key; each node's rank orders it as its path sorts.
 	root     *pathNode
 	ranks    map[string]int32 // every node's path -> its rank
+	paths    []string         // every node's path, by rank
 	top      []string         // top-level members whose shape is reported
 	maxDepth int              // nesting levels allowed, the root's included
 }
@@ -51,7 +52,8 @@ func NewFilter(paths, top []string, maxDepth int) *Filter {
 		all = append(all, p)
 	}
 	slices.Sort(all)
-	for rank, p := range slices.Compact(all) {
+	f.paths = slices.Compact(all)
+	for rank, p := range f.paths {
 		n := f.root
 		for key := range strings.SplitSeq(p, ".") {
 			if n.children == nil {
@@ -140,7 +142,7 @@ func ParseEventFiltered(event []byte, filter *Filter) (*Fields, error) {
 		f.Release()
 		return nil, err
 	}
-	p.fill(f)
+	p.fillFiltered(f)
 	f.top, f.topNames, f.utf8, f.filter = p.top, filter.top, p.utf8, filter
 	return f, nil
 }
