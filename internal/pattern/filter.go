@@ -63,6 +63,7 @@ func NewFilter(paths, top []string, maxDepth int) *Filter {
 			if next == nil {
 				next = &pathNode{}
 				n.children[key] = next
+				n.signs |= keySign(key)
 			}
 			n = next
 		}
@@ -76,12 +77,27 @@ func NewFilter(paths, top []string, maxDepth int) *Filter {
 type pathNode struct {
 	rank     int32
 	children map[string]*pathNode
+	// signs has the bit of keySign of every child's key: most of an
+	// event's keys are not kept, and most of those are told so by it
+	// without hashing the key.
+	signs uint64
+}
+
+// keySign is one of 64 bits for a key, from its length and its ends.
+func keySign(key string) uint64 {
+	if key == "" {
+		return 1
+	}
+	return 1 << ((uint(len(key))*7 + uint(key[0])*3 + uint(key[len(key)-1])) & 63)
 }
 
 // child is the node of key under n; a key holding dots names a deeper
 // path, as flattening joins it.
 func (n *pathNode) child(key string) *pathNode {
 	if strings.IndexByte(key, '.') < 0 {
+		if n.signs&keySign(key) == 0 {
+			return nil
+		}
 		return n.children[key]
 	}
 	for {

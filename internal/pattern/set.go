@@ -222,15 +222,15 @@ func indexKey(path string, c *cond) (string, bool) {
 	case condSuffixIgnoreCase:
 		k = "X" + c.fold
 	case condWildcard:
-		switch g := c.glob; {
-		case len(g.segs) == 1:
-			k = "s" + g.segs[0]
-		case g.literalPrefix() != "":
-			k = "p" + g.literalPrefix()
-		case g.literalSuffix() != "":
-			k = "x" + g.literalSuffix()
-		default:
+		switch text, suffix := c.glob.anchor(); {
+		case len(c.glob.segs) == 1:
+			k = "s" + c.glob.segs[0]
+		case text == "":
 			return "", false
+		case suffix:
+			k = "x" + text
+		default:
+			k = "p" + text
 		}
 	default:
 		return "", false
@@ -292,15 +292,15 @@ func (s *Set) addAnchor(sl *slot, ci int32) {
 		case condWildcard:
 			// Candidates found through the fixed text are verified in
 			// full later, like every candidate.
-			switch g := c.glob; {
-			case len(g.segs) == 1:
-				pi.strs = appendMap(pi.strs, g.segs[0], ci)
-			case g.literalPrefix() != "":
-				pi.prefix.add(g.literalPrefix(), ci)
-			case g.literalSuffix() != "":
-				pi.suffix.add(g.literalSuffix(), ci)
-			default:
+			switch text, suffix := c.glob.anchor(); {
+			case len(c.glob.segs) == 1:
+				pi.strs = appendMap(pi.strs, c.glob.segs[0], ci)
+			case text == "":
 				pi.checked = append(pi.checked, ref{clause: ci, c: c})
+			case suffix:
+				pi.suffix.add(text, ci)
+			default:
+				pi.prefix.add(text, ci)
 			}
 		default:
 			pi.checked = append(pi.checked, ref{clause: ci, c: c})

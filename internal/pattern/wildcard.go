@@ -73,6 +73,15 @@ func (g *glob) literalPrefix() string { return g.segs[0] }
 // literalSuffix is the text every match ends with.
 func (g *glob) literalSuffix() string { return g.segs[len(g.segs)-1] }
 
+// anchor is the longer of the glob's fixed ends (the more selective one to
+// look candidates up by), and whether it is the end.
+func (g *glob) anchor() (text string, suffix bool) {
+	if p, x := g.literalPrefix(), g.literalSuffix(); len(x) > len(p) {
+		return x, true
+	}
+	return g.literalPrefix(), false
+}
+
 // maxWildcardComplexity is the most wildcard-automaton states one value may
 // keep alive at once on one field of a rule. EventBridge refuses rules above
 // its own limit ("Rule is too complex - try using fewer wildcard characters or
