@@ -71,6 +71,11 @@ func (l *Local) Process(ctx context.Context, ev *event.Event) (Result, error) {
 		l.now = ev.Time
 	}
 	l.mu.Unlock()
+	// Most of a trail is ignored: the fast path decides those from the
+	// bytes, as the deployed classifier does.
+	if d, _, _, ok := l.Classifier.Ignored(ev.Raw); ok {
+		return Result{Decision: d}, nil
+	}
 	d, err := l.Classifier.Classify(ctx, ev)
 	if err != nil {
 		return Result{Decision: d}, err
