@@ -286,7 +286,7 @@ func (s *flexString) UnmarshalJSON(data []byte) error {
 // eventType, the source is "aws." plus the service of eventSource, and the
 // detail is the record itself.
 func FromCloudTrailRecord(record []byte) ([]byte, error) {
-	out, _, err := fromCloudTrailRecord(record)
+	out, _, err := fromCloudTrailRecord(record, false)
 	return out, err
 }
 
@@ -295,7 +295,20 @@ func FromCloudTrailRecord(record []byte) ([]byte, error) {
 // Parse(FromCloudTrailRecord(record)) would, without parsing again what the
 // conversion just wrote. The event's Raw is the converted event.
 func ParseCloudTrailRecord(record []byte) (*Event, error) {
-	out, env, err := fromCloudTrailRecord(record)
+	return parseCloudTrailRecord(record, false)
+}
+
+// ParseValidCloudTrailRecord is ParseCloudTrailRecord for a record known to
+// be valid JSON, such as a json.Decoder hands out: it reads the record in
+// one pass of its own instead of encoding/json's three, with the same
+// result. Given anything but valid JSON, its result is undefined (but it
+// returns).
+func ParseValidCloudTrailRecord(record []byte) (*Event, error) {
+	return parseCloudTrailRecord(record, true)
+}
+
+func parseCloudTrailRecord(record []byte, valid bool) (*Event, error) {
+	out, env, err := fromCloudTrailRecord(record, valid)
 	if err != nil {
 		return nil, err
 	}
@@ -316,28 +329,27 @@ type converted struct {
 	detailAt int
 }
 
-func fromCloudTrailRecord(record []byte) ([]byte, converted, error) {
+// fromCloudTrailRecord converts record; valid says it is known to be valid
+// JSON, which recordScan can then read.
+func fromCloudTrailRecord(record []byte, valid bool) ([]byte, converted, error) {
 	var none converted
 	if len(record) > MaxSize {
 		return nil, none, fmt.Errorf("cloudtrail record: %d bytes is over the %d-byte limit", len(record), MaxSize)
-	}
-	var r struct {
-		EventID      *string `json:"eventID"`
-		EventSource  *string `json:"eventSource"`
-		EventType    *string `json:"eventType"`
-		EventTime    *string `json:"eventTime"`
-		AWSRegion    *string `json:"awsRegion"`
-		Recipient    *string `json:"recipientAccountId"`
-		UserIdentity *struct {
-			AccountID string `json:"accountId"`
-		} `json:"userIdentity"`
 	}
 	trimmed := bytes.TrimSpace(record)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, none, errors.New("cloudtrail record: want a JSON object")
 	}
-	if err := json.Unmarshal(trimmed, &r); err != nil {
-		return nil, none, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
+	var r cloudTrailFields
+	scanned, compact, depth := false, false, 0
+	if valid {
+		r, compact, depth, scanned = scanCloudTrailRecord(trimmed)
+	}
+	if !scanned {
+		r = cloudTrailFields{}
+		if err := json.Unmarshal(trimmed, &r); err != nil {
+			return nil, none, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
+		}
 	}
 	missing := func(name string, v *string) error {
 		if v == nil || *v == "" {
@@ -387,8 +399,10 @@ func fromCloudTrailRecord(record []byte) ([]byte, converted, error) {
 	if !utf8.Valid(trimmed) {
 		return nil, none, errors.New("cloudtrail record: not valid UTF-8")
 	}
-	if err := checkDepth(trimmed, MaxDepth-1); err != nil {
-		return nil, none, fmt.Errorf("cloudtrail record: %w", err)
+	if !scanned || depth > MaxDepth-1 {
+		if err := checkDepth(trimmed, MaxDepth-1); err != nil {
+			return nil, none, fmt.Errorf("cloudtrail record: %w", err)
+		}
 	}
 	// The envelope is written by hand, in EventBridge's field order, so the
 	// record is compacted once and not HTML-escaped (sign-in URLs keep '&').
@@ -409,7 +423,9 @@ func fromCloudTrailRecord(record []byte) ([]byte, converted, error) {
 	writeJSONString(&out, *r.AWSRegion)
 	out.WriteString(`,"resources":[],"detail":`)
 	detailAt := out.Len()
-	if err := json.Compact(&out, trimmed); err != nil {
+	if scanned && compact {
+		out.Write(trimmed)
+	} else if err := json.Compact(&out, trimmed); err != nil {
 		return nil, none, fmt.Errorf("cloudtrail record: %s", syntaxReason(err))
 	}
 	out.WriteByte('}')

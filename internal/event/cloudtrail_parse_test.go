@@ -36,10 +36,26 @@ func sameEvent(got, want *event.Event) string {
 }
 
 // checkParseCloudTrailRecord holds ParseCloudTrailRecord to
-// Parse(FromCloudTrailRecord(record)): the same event, or both failing.
+// Parse(FromCloudTrailRecord(record)): the same event, or both failing; and
+// for valid JSON, ParseValidCloudTrailRecord to ParseCloudTrailRecord.
 func checkParseCloudTrailRecord(t *testing.T, record []byte) {
 	t.Helper()
 	got, err := event.ParseCloudTrailRecord(record)
+	if json.Valid(record) {
+		fast, ferr := event.ParseValidCloudTrailRecord(record)
+		switch {
+		case (err == nil) != (ferr == nil):
+			t.Fatalf("ParseValidCloudTrailRecord(%.80q) error = %v, ParseCloudTrailRecord error = %v", record, ferr, err)
+		case err != nil:
+			if err.Error() != ferr.Error() {
+				t.Fatalf("ParseValidCloudTrailRecord(%.80q) error = %q, want %q", record, ferr, err)
+			}
+		default:
+			if diff := sameEvent(fast, got); diff != "" {
+				t.Fatalf("ParseValidCloudTrailRecord(%.80q) differs from ParseCloudTrailRecord in %s:\n got %+v\nwant %+v", record, diff, fast, got)
+			}
+		}
+	}
 	out, cerr := event.FromCloudTrailRecord(record)
 	var want *event.Event
 	if cerr == nil {
@@ -72,6 +88,20 @@ var cloudTrailRecordCases = []struct{ name, record string }{
 	{"bad time", `{"eventTime":"yesterday","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-8","recipientAccountId":"1"}`},
 	{"not an object", `[1]`},
 	{"not JSON", `{"eventTime":`},
+	{"key in another case", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","EventID":"e-9","recipientAccountId":"1"}`},
+	{"repeated key", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-10","eventID":"e-11","recipientAccountId":"1"}`},
+	{"escaped key", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","event\u0049D":"e-12","recipientAccountId":"1"}`},
+	{"number id", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":12,"recipientAccountId":"1"}`},
+	{"null fields", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":null,"eventType":null,"recipientAccountId":null,"userIdentity":{"accountId":"2"}}`},
+	{"identity null", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-13","userIdentity":null}`},
+	{"identity a string", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-14","userIdentity":"x"}`},
+	{"identity account twice", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-15","userIdentity":{"accountId":"3","AccountID":"4","x":[1,{"y":null}]}}`},
+	{"identity account escaped", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-16","userIdentity":{"accountId":"\u0035"}}`},
+	{"nested values", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-17","recipientAccountId":"1","requestParameters":{"a":[[],{},[1,-2.5e3,true,false,null,"s\"]"]],"b":{"c":{"d":[{"e":"}"}]}}}}`},
+	{"nested too deep", `{"eventTime":"2026-03-01T10:00:00Z","eventSource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-18","recipientAccountId":"1","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`},
+	{"spaces inside", "{\"eventTime\" : \"2026-03-01T10:00:00Z\",\"eventSource\":\"kms.amazonaws.com\",\"awsRegion\":\"us-east-1\",\"eventID\":\"e-19\",\"recipientAccountId\":\"1\",\"x\":[ 1 , { } ]}"},
+	{"invalid UTF-8 in a field read", "{\"eventType\":\"\xe7\"}"},
+	{"key folding to another", `{"eventTime":"2026-03-01T10:00:00Z","eventſource":"kms.amazonaws.com","awsRegion":"us-east-1","eventID":"e-20","recipientAccountId":"1"}`},
 	{"invalid UTF-8", "{\"eventTime\":\"2026-03-01T10:00:00Z\",\"eventSource\":\"kms.amazonaws.com\",\"awsRegion\":\"us-east-1\",\"eventID\":\"\xff\",\"recipientAccountId\":\"1\"}"},
 }
 

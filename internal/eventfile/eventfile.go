@@ -398,7 +398,8 @@ func (em *emitter) records(dec *json.Decoder, cr *capReader) (done bool, err err
 			return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
 		}
 		it := Item{Pos: pos(i)}
-		if it.Event, it.Err = event.ParseCloudTrailRecord(raw); it.Event != nil {
+		// The decoder has checked the record as JSON.
+		if it.Event, it.Err = event.ParseValidCloudTrailRecord(raw); it.Event != nil {
 			it.Raw = it.Event.Raw
 		}
 		if err := em.emit(it); err != nil {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/opsloop/opsloop/internal/jsonscan"
 )
 
 type leafKind uint8
@@ -55,8 +57,8 @@ type Fields struct {
 	topNames []string
 	// pooled marks a Fields of ParseEventFiltered, to Release.
 	pooled bool
-	utf8    bool    // the event was valid UTF-8 (ValidUTF8)
-	filter  *Filter // of a filtered parse
+	utf8   bool    // the event was valid UTF-8 (ValidUTF8)
+	filter *Filter // of a filtered parse
 }
 
 // MaxPathLength is the longest field path, in bytes of its dot-joined form,
@@ -142,7 +144,7 @@ type eventParser struct {
 func (p *eventParser) str() (string, error) {
 	if p.utf8 {
 		start := p.pos + 1
-		if j := stringStop(p.src, start); j < len(p.src) && p.src[j] == '"' {
+		if j := jsonscan.StringStop(p.src, start); j < len(p.src) && p.src[j] == '"' {
 			p.pos = j + 1
 			return p.src[start:j], nil
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/opsloop/opsloop/internal/jsonscan"
 )
 
 // Paths returns the field paths p reads, each once, sorted.
@@ -293,7 +295,7 @@ func (p *eventParser) skip(depth int) error {
 // skipString moves past the JSON string at s[i], accepting exactly what
 // decodeString accepts.
 func skipString(s string, i int) (int, error) {
-	for j := stringStop(s, i+1); j < len(s); j = stringStop(s, j) {
+	for j := jsonscan.StringStop(s, i+1); j < len(s); j = jsonscan.StringStop(s, j) {
 		switch c := s[j]; {
 		case c == '"':
 			return j + 1, nil

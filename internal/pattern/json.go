@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/opsloop/opsloop/internal/jsonscan"
 )
 
 // maxDepth bounds JSON nesting so hostile input cannot exhaust the stack.
@@ -260,7 +262,7 @@ func scanNumber(s string, i int) (int, error) {
 // surrogates become U+FFFD, as encoding/json does.
 func decodeString(s string, i int, buf []byte) (string, int, []byte, error) {
 	start := i + 1
-	j := stringStop(s, start)
+	j := jsonscan.StringStop(s, start)
 	if j < len(s) && s[j] == '"' && utf8.ValidString(s[start:j]) {
 		return s[start:j], j + 1, buf, nil
 	}

@@ -1,4 +1,6 @@
-package pattern
+// Package jsonscan holds the scanning steps opsloop's JSON readers share,
+// made to cost little on the long runs of plain text JSON mostly is.
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -15,11 +17,11 @@ const (
 	spaces = 0x20 * ones
 )
 
-// stringStop returns the index of the first byte at or after j in s that
+// StringStop returns the index of the first byte at or after j in s that
 // ends the plain run of a JSON string: a quote, a backslash or a control
 // character; len(s) when there is none. Bytes of multi-byte UTF-8
 // sequences never stop it.
-func stringStop(s string, j int) int {
+func StringStop(s string, j int) int {
 	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
 	for ; j+8 <= len(b); j += 8 {
 		x := binary.LittleEndian.Uint64(b[j:])

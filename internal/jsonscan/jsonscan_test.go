@@ -1,4 +1,4 @@
-package pattern
+package jsonscan
 
 import (
 	"math/rand/v2"
@@ -28,8 +28,8 @@ func TestStringStop(t *testing.T) {
 		}
 		s := string(b)
 		for j := 0; j <= len(s); j++ {
-			if got, want := stringStop(s, j), stringStopByBytes(s, j); got != want {
-				t.Fatalf("stringStop(%q, %d) = %d, want %d", s, j, got, want)
+			if got, want := StringStop(s, j), stringStopByBytes(s, j); got != want {
+				t.Fatalf("StringStop(%q, %d) = %d, want %d", s, j, got, want)
 			}
 		}
 	}
@@ -42,8 +42,8 @@ func FuzzStringStop(f *testing.F) {
 		if j < 0 || j > len(b) {
 			return
 		}
-		if got, want := stringStop(string(b), j), stringStopByBytes(string(b), j); got != want {
-			t.Fatalf("stringStop(%q, %d) = %d, want %d", b, j, got, want)
+		if got, want := StringStop(string(b), j), stringStopByBytes(string(b), j); got != want {
+			t.Fatalf("StringStop(%q, %d) = %d, want %d", b, j, got, want)
 		}
 	})
 }
