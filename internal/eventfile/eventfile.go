@@ -372,44 +372,35 @@ func (em *emitter) cloudTrail(br *bufio.Reader) error {
 			}
 			continue
 		}
-		if done, err := em.records(dec, cr); done || err != nil {
+		tok, err := dec.Token()
+		if err != nil || tok != json.Delim('[') {
+			return em.fail(errors.New(`"Records" is not an array`))
+		}
+		cr.limit = 0 // records limits each record itself
+		rest, done, err := em.records(io.MultiReader(dec.Buffered(), cr))
+		if done || err != nil {
 			return err
+		}
+		// The rest of the file's object, after the array, read by a decoder
+		// put in its place by a stand-in member before it.
+		cr = &capReader{r: io.MultiReader(strings.NewReader(`{"":""`), rest)}
+		cr.limitFrom(0)
+		dec = json.NewDecoder(cr)
+		var stand json.RawMessage
+		if _, err := dec.Token(); err != nil {
+			return em.fail(fmt.Errorf("not valid JSON: %w", err))
+		}
+		if _, err := dec.Token(); err != nil {
+			return em.fail(fmt.Errorf("not valid JSON: %w", err))
+		}
+		if err := dec.Decode(&stand); err != nil {
+			return em.fail(fmt.Errorf("not valid JSON: %w", err))
 		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return em.fail(fmt.Errorf("not valid JSON: %w", err))
 	}
 	return em.trailing(dec)
-}
-
-// records streams the Records array; done reports that the file cannot be
-// read further, its reason already delivered.
-func (em *emitter) records(dec *json.Decoder, cr *capReader) (done bool, err error) {
-	pos := func(i int) string { return fmt.Sprintf("%s#Records[%d]", em.name, i) }
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('[') {
-		return true, em.fail(errors.New(`"Records" is not an array`))
-	}
-	i := 0
-	for ; dec.More(); i++ {
-		var raw json.RawMessage
-		cr.limitFrom(dec.InputOffset())
-		if err := dec.Decode(&raw); err != nil {
-			return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON, reading stops: %w", err)})
-		}
-		it := Item{Pos: pos(i)}
-		// The decoder has checked the record as JSON.
-		if it.Event, it.Err = event.ParseValidCloudTrailRecord(raw); it.Event != nil {
-			it.Raw = it.Event.Raw
-		}
-		if err := em.emit(it); err != nil {
-			return true, err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return true, em.emit(Item{Pos: pos(i), Err: fmt.Errorf("not valid JSON: %w", err)})
-	}
-	return false, nil
 }
 
 // errTooLarge stops a decoder reading one value past MaxItem bytes.
