@@ -81,7 +81,6 @@ func refRecords(em *emitter, dec *json.Decoder, cr *capReader) (done bool, err e
 	return false, nil
 }
 
-
 // readCloudTrail delivers the items of a CloudTrail file read by read.
 func readCloudTrail(content []byte, read func(*emitter, *bufio.Reader) error) ([]string, error) {
 	var got []string
