@@ -185,39 +185,34 @@ func (s *recordScan) members(i, depth int, fn func(key, value []byte) bool) (int
 }
 
 // skip returns the index after the value at i, inside an object or array
-// depth levels deep.
+// depth levels deep. The text being valid JSON, an array or object ends at
+// the bracket that balances its own.
 func (s *recordScan) skip(i, depth int) (int, bool) {
 	switch c := s.at(i); c {
 	case '"':
 		return s.str(i), true
-	case '{':
-		if depth >= MaxDepth+1 { // deeper than any event may be: stop here
-			return i, false
-		}
-		return s.members(i, depth+1, func(_, _ []byte) bool { return true })
-	case '[':
-		if depth >= MaxDepth+1 {
-			return i, false
-		}
-		s.depth = max(s.depth, depth+1)
-		i = s.space(i + 1)
-		if s.at(i) == ']' {
-			return i + 1, true
-		}
-		for {
-			end, ok := s.skip(i, depth+1)
-			if !ok {
-				return end, false
+	case '{', '[':
+		level := 0
+		for i < len(s.data) {
+			switch s.data[i] {
+			case '"':
+				i = s.str(i)
+				continue
+			case '{', '[':
+				if level++; depth+level > MaxDepth+1 { // deeper than any event may be
+					return i, false
+				}
+				s.depth = max(s.depth, depth+level)
+			case '}', ']':
+				if level--; level == 0 {
+					return i + 1, true
+				}
+			case ' ', '\t', '\n', '\r':
+				s.compact = false
 			}
-			switch i = s.space(end); s.at(i) {
-			case ',':
-				i = s.space(i + 1)
-			case ']':
-				return i + 1, true
-			default:
-				return i, false
-			}
+			i++
 		}
+		return i, false
 	case 0:
 		return i, false
 	default: // a number, true, false or null

@@ -34,7 +34,7 @@ type Set struct {
 	index    []*pathIndex     // by path id; nil where no anchor sits
 	always   []int32          // alternatives without an anchor, checked on every event
 	pool     sync.Pool
-	ranked   atomic.Pointer[rankIDs]
+	ranked   atomic.Pointer[[]*rankIDs]
 }
 
 type setEntry struct {
@@ -428,11 +428,18 @@ type rankIDs struct {
 	ids    []int32
 }
 
-// byRank returns the path ids of filter's ranks, kept for the filter last
-// asked about (a classifier parses with one filter).
+// byRank returns the path ids of filter's ranks, kept for the last few
+// filters asked about (a classifier parses with two: its fast path's and
+// its full path's).
 func (s *Set) byRank(filter *Filter) []int32 {
-	if r := s.ranked.Load(); r != nil && r.filter == filter {
-		return r.ids
+	var kept []*rankIDs
+	if p := s.ranked.Load(); p != nil {
+		kept = *p
+	}
+	for _, r := range kept {
+		if r.filter == filter {
+			return r.ids
+		}
 	}
 	ids := make([]int32, len(filter.ranks))
 	for path, rank := range filter.ranks {
@@ -441,7 +448,8 @@ func (s *Set) byRank(filter *Filter) []int32 {
 			ids[rank] = id
 		}
 	}
-	s.ranked.Store(&rankIDs{filter: filter, ids: ids})
+	next := append([]*rankIDs{{filter: filter, ids: ids}}, kept[:min(len(kept), 3)]...)
+	s.ranked.Store(&next)
 	return ids
 }
 
