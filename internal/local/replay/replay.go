@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -122,8 +123,11 @@ func RunWith(ctx context.Context, set *rules.Set, paths []string, progress Progr
 	items := 0
 	// seen tells a delivery of an event already replayed (overlapping
 	// files, an event in two shapes): the deployed pipeline would decide it
-	// again to the same effect, so it is counted, not replayed.
-	seen := map[string]bool{}
+	// again to the same effect, so it is counted, not replayed. It holds
+	// 128-bit digests of the ids, not the ids: a map without pointers,
+	// which the garbage collector does not scan, of a fixed size per event.
+	seen := map[[2]uint64]struct{}{}
+	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	err := eventfile.ReadWith(ctx, paths, opts, func(it eventfile.Item) error {
 		items++
 		if progress != nil {
@@ -146,11 +150,12 @@ func RunWith(ctx context.Context, set *rules.Set, paths []string, progress Progr
 			}
 		}
 		rep.Events++
-		if seen[ev.ID] {
+		id := [2]uint64{maphash.String(seeds[0], ev.ID), maphash.String(seeds[1], ev.ID)}
+		if _, ok := seen[id]; ok {
 			rep.Duplicates++
 			return nil
 		}
-		seen[ev.ID] = true
+		seen[id] = struct{}{}
 		res, err := local.Process(ctx, ev)
 		if inv := (*classify.InvalidError)(nil); errors.As(err, &inv) {
 			rep.reject(it.Pos, inv)
