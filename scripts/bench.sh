@@ -50,9 +50,18 @@ if [[ ! -d "$trail" ]]; then
 fi
 echo "trail: $(find "$trail" -name '*.json.gz' | wc -l) files, $(du -sh "$trail" | cut -f1) compressed"
 OPSLOOP_BENCH_TRAIL="$trail" go test -run '^$' -bench 'BenchmarkReplayTrail' -benchtime 1x -count "$replay_count" \
-	-timeout 60m ./internal/local/replay >"$out/replay.txt"
+	-cpu "1,2,$(nproc)" -timeout 60m ./internal/local/replay >"$out/replay.txt"
 "${benchstat[@]}" -col /.name "$out/replay.txt" 2>/dev/null | tee "$out/replay.benchstat.txt" ||
 	"${benchstat[@]}" "$out/replay.txt" | tee "$out/replay.benchstat.txt"
+
+echo "== opsloop replay of the same files: wall time and peak RSS at 1, 2 and all cores"
+go build -o "$out/opsloop" ./cmd/opsloop
+for cores in 1 2 "$(nproc)"; do
+	GOMAXPROCS=$cores /usr/bin/time -f "GOMAXPROCS=$cores: %e s wall, %M KB peak RSS" \
+		"$out/opsloop" replay --json "$trail" >"$out/replay-$cores.json" 2>>"$out/replay-rss.txt"
+done
+cat "$out/replay-rss.txt"
+cmp "$out/replay-1.json" "$out/replay-2.json" && echo "the reports of 1 and 2 cores are the same"
 
 echo "== end-to-end figures"
 mkdir -p "$out/e2e"
