@@ -13,9 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,8 +171,7 @@ func (f *function) launch() error {
 	f.launches++
 	f.out, f.exited = &output{}, make(chan struct{})
 	f.url = "http://" + addr + "/2015-03-31/functions/function/invocations"
-	// info: the emulator's "INIT REPORT" line holds the init duration.
-	f.cmd = exec.Command(f.rie, "--log-level", "info", "--runtime-interface-emulator-address", addr,
+	f.cmd = exec.Command(f.rie, "--log-level", "error", "--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", api, f.bootstrap)
 	f.cmd.Dir = filepath.Dir(f.bootstrap)
 	f.cmd.Env = f.env
@@ -329,22 +326,6 @@ func (f *function) metrics() map[string]float64 {
 	}
 	return sums
 }
-
-// initDurations are the init phases the emulator reported ("INIT
-// REPORT(durationMs: 6.4)": from starting the bootstrap until it asked for
-// its first event), one per launch of the function.
-func (f *function) initDurations() []time.Duration {
-	f.out.settle()
-	var ds []time.Duration
-	for _, m := range initReport.FindAllStringSubmatch(f.out.String(), -1) {
-		if v, err := strconv.ParseFloat(m[1], 64); err == nil {
-			ds = append(ds, time.Duration(v*float64(time.Millisecond)))
-		}
-	}
-	return ds
-}
-
-var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // logs returns the function's JSON log records with message msg.
 func (f *function) logs(msg string) []map[string]any {

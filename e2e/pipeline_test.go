@@ -707,7 +707,6 @@ type functionFigures struct {
 	Name         string  `json:"name"`
 	BinaryBytes  int64   `json:"binaryBytes"`
 	ColdStartMs  float64 `json:"coldStartMs"`
-	InitMs       float64 `json:"initMs"`
 	EmulatorMs   float64 `json:"emulatorMs"`
 	Invocations  int     `json:"invocations"`
 	WarmMedianMs float64 `json:"warmMedianMs"`
@@ -728,19 +727,15 @@ func report(t *testing.T, fns map[string]*function) {
 		if len(warm) > 0 {
 			median = warm[len(warm)/2]
 		}
-		var init time.Duration
-		if ds := fn.initDurations(); len(ds) > 0 {
-			init = ds[0]
-		}
-		ff := functionFigures{Name: name, BinaryBytes: fn.size, ColdStartMs: ms(fn.coldStart), InitMs: ms(init), EmulatorMs: ms(fn.listening), Invocations: len(fn.warm) + 1, WarmMedianMs: ms(median)}
+		ff := functionFigures{Name: name, BinaryBytes: fn.size, ColdStartMs: ms(fn.coldStart), EmulatorMs: ms(fn.listening), Invocations: len(fn.warm) + 1, WarmMedianMs: ms(median)}
 		f.Functions = append(f.Functions, ff)
 		// Issue "Speed": the classifier and the incidents function stay
 		// within 12 MB (the problems function links S3 and SNS).
 		if name != "problems" && ff.BinaryBytes > 12e6 {
 			t.Errorf("%s: bootstrap is %d bytes, over 12 MB", name, ff.BinaryBytes)
 		}
-		t.Logf("%s: bootstrap %.1f MB (%s), init %.1f ms (as the emulator reports it), cold start %.1f ms (emulator start to first response, %.1f ms of it until the emulator listened), warm invoke median %.2f ms over %d",
-			name, float64(ff.BinaryBytes)/1e6, runtime.GOARCH, ff.InitMs, ff.ColdStartMs, ff.EmulatorMs, ff.WarmMedianMs, len(warm))
+		t.Logf("%s: bootstrap %.1f MB (%s), cold start %.1f ms (emulator start to first response, %.1f ms of it until the emulator listened), warm invoke median %.2f ms over %d",
+			name, float64(ff.BinaryBytes)/1e6, runtime.GOARCH, ff.ColdStartMs, ff.EmulatorMs, ff.WarmMedianMs, len(warm))
 	}
 	if path := os.Getenv(reportEnv); path != "" {
 		out, _ := json.MarshalIndent(f, "", "  ")
