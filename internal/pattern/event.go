@@ -2,9 +2,11 @@ package pattern
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -435,44 +437,25 @@ func (p *eventParser) add(l leaf) {
 	p.leaves = append(p.leaves, l)
 }
 
-// lookup returns the leaves at path.
+// lookup returns the leaves at path. The groups of a filtered parse are in
+// the order of their ranks, which compare faster than paths sharing long
+// prefixes.
 func (f *Fields) lookup(path string) []leaf {
+	var i int
+	var found bool
 	if f.filter != nil {
-		// The groups of a filtered parse are in rank order, and ranks
-		// compare faster than paths sharing long prefixes.
 		rank, ok := f.filter.ranks[path]
 		if !ok {
 			return nil
 		}
-		lo, hi := 0, len(f.groups)
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if f.groups[m].rank < rank {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if lo < len(f.groups) && f.groups[lo].rank == rank {
-			g := f.groups[lo]
-			return f.leaves[g.lo:g.hi]
-		}
+		i, found = slices.BinarySearchFunc(f.groups, rank, func(g group, r int32) int { return cmp.Compare(g.rank, r) })
+	} else {
+		i, found = slices.BinarySearchFunc(f.groups, path, func(g group, p string) int { return strings.Compare(g.path, p) })
+	}
+	if !found {
 		return nil
 	}
-	lo, hi := 0, len(f.groups)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if f.groups[m].path < path {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo < len(f.groups) && f.groups[lo].path == path {
-		g := f.groups[lo]
-		return f.leaves[g.lo:g.hi]
-	}
-	return nil
+	return f.leaves[f.groups[i].lo:f.groups[i].hi]
 }
 
 // Values returns the event's scalar values at a dot-joined path, in document
