@@ -14,11 +14,14 @@
 //	evt#<event id>       evt                                at, token, expiresAt            delivery dedup
 //	cnt#<key>            <width ms:12>#<bucket index:15>    n, expiresAt                    window counter bucket
 //	chg#<resource>       <time UTC, ns>#<event id>          change (JSON), expiresAt        change log
-//	inc#<fingerprint>    state                              record (JSON), version, status, opsItemId, rule, token
+//	inc#<fingerprint>    state                              record (packed JSON), version, status, opsItemId, rule, token
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
 //	bgt#<window key>     budget                             n, last, expiresAt              OpsItem budget count
 //	waitlist             limited                            fingerprints (string set)       refused OpsItems to retry
 //	due                  <fingerprint>                      at                              response due (escalation)
+//
+// Packed JSON is a binary attribute (see Packed) that Unpack reads, as it
+// reads the plain JSON strings of items written before packing.
 //
 // Times in sort keys are fixed-width UTC (2006-01-02T15:04:05.000000000Z),
 // so they sort as they happened. The global secondary index byStatus

@@ -37,8 +37,8 @@ func (t *Store) Get(ctx context.Context, fingerprint string) (*incidents.Record,
 		return nil, err
 	}
 	var rec incidents.Record
-	if err := json.Unmarshal([]byte(dynamodb.StringAttr(item, "record")), &rec); err != nil {
-		return nil, fmt.Errorf("get incident %s: decode record: %w", fingerprint, err)
+	if err := dynamodb.Unpack(item, "record", &rec); err != nil {
+		return nil, fmt.Errorf("get incident %s: %w", fingerprint, err)
 	}
 	if rec.Version, err = dynamodb.NumberAttr(item, "version"); err != nil {
 		return nil, fmt.Errorf("get incident %s: %w", fingerprint, err)
@@ -56,7 +56,7 @@ func (t *Store) Put(ctx context.Context, rec *incidents.Record) error {
 	next := rec.Version + 1
 	stored := rec.Clone()
 	stored.Version = next
-	data, err := json.Marshal(stored)
+	packed, err := dynamodb.Packed(stored)
 	if err != nil {
 		return fmt.Errorf("put incident %s: %w", rec.Fingerprint, err)
 	}
@@ -64,7 +64,7 @@ func (t *Store) Put(ctx context.Context, rec *incidents.Record) error {
 	k := dynamodb.Key(incidentPK(rec.Fingerprint), recordSK)
 	item := map[string]types.AttributeValue{
 		dynamodb.PartitionKey: k[dynamodb.PartitionKey], dynamodb.SortKey: k[dynamodb.SortKey],
-		"record": dynamodb.Str(string(data)), "version": dynamodb.Num(next), "token": dynamodb.Str(token),
+		"record": packed, "version": dynamodb.Num(next), "token": dynamodb.Str(token),
 		"status": dynamodb.Str(rec.Status), "rule": dynamodb.Str(rec.Rule),
 	}
 	if rec.OpsItemID != "" {

@@ -2,9 +2,11 @@ package incidentstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,5 +245,59 @@ func TestAddHistory(t *testing.T) {
 	}
 	if n := dynamotest.CountItems(t, client, table.Name(), "inc#"+fp); n != 3 {
 		t.Errorf("items under inc#%s = %d, want 3 (record and two history items)", fp, n)
+	}
+}
+
+// TestRecordPacked: a record is stored packed, its first signal's excerpt
+// and all, in well under half its JSON (DynamoDB bills a write per started
+// KB of the item), and records stored as plain JSON before are still read.
+func TestRecordPacked(t *testing.T) {
+	ctx := context.Background()
+	table, client := newStore(t)
+	rec := sampleRecord("packed:1")
+	rec.First.Excerpt = strings.Repeat(`{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/alice"}},`, 15)
+	if err := table.Put(ctx, rec); err != nil {
+		t.Fatalf("Put = %v", err)
+	}
+	item := dynamotest.RawItem(t, client, table.Name(), "inc#packed:1", "state")
+	packed, ok := item["record"].(*types.AttributeValueMemberB)
+	if !ok {
+		t.Fatalf("record attribute = %T, want binary (packed)", item["record"])
+	}
+	plain, _ := json.Marshal(rec)
+	if len(packed.Value)*2 > len(plain) {
+		t.Errorf("record packed into %d bytes of %d bytes of JSON, want less than half", len(packed.Value), len(plain))
+	}
+	got, err := table.Get(ctx, "packed:1")
+	if err != nil {
+		t.Fatalf("Get = %v", err)
+	}
+	if got.First.Excerpt != rec.First.Excerpt || got.Title != rec.Title || got.Version != 1 {
+		t.Errorf("Get = %+v, want the record put, at version 1", got)
+	}
+
+	// An item as written before records were packed.
+	old := sampleRecord("plain:1")
+	old.Version = 4
+	data, _ := json.Marshal(old)
+	_, err = client.PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(table.Name()), Item: map[string]types.AttributeValue{
+		dynamodb.PartitionKey: dynamodb.Str("inc#plain:1"), dynamodb.SortKey: dynamodb.Str("state"),
+		"record": dynamodb.Str(string(data)), "version": dynamodb.Num(4),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = table.Get(ctx, "plain:1")
+	if err != nil {
+		t.Fatalf("Get(plain JSON record) = %v", err)
+	}
+	if !reflect.DeepEqual(got, old) {
+		t.Errorf("Get(plain JSON record) = %+v, want %+v", got, old)
+	}
+	if err := table.Put(ctx, got); err != nil {
+		t.Fatalf("Put over a plain JSON record = %v", err)
+	}
+	if _, ok := dynamotest.RawItem(t, client, table.Name(), "inc#plain:1", "state")["record"].(*types.AttributeValueMemberB); !ok {
+		t.Errorf("a plain JSON record written again is not packed")
 	}
 }

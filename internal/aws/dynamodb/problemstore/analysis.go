@@ -2,7 +2,6 @@ package problemstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -15,7 +14,7 @@ import (
 // Post-incident analyses are items of their own:
 //
 //	pk                 sk        attributes
-//	pia#<OpsItem id>   analysis  analysis (JSON), version, token, status,
+//	pia#<OpsItem id>   analysis  analysis (packed JSON), version, token, status,
 //	                             gsi1pk = "pia#" + status, gsi1sk = first event + "#" + OpsItem id,
 //	                             expiresAt (done analyses only: IncidentLogTTL after closing)
 //
@@ -45,7 +44,7 @@ func (s *Store) GetAnalysis(ctx context.Context, opsItemID string) (*analysis.An
 
 func decodeAnalysis(item map[string]types.AttributeValue) (*analysis.Analysis, error) {
 	var a analysis.Analysis
-	if err := json.Unmarshal([]byte(dynamodb.StringAttr(item, "analysis")), &a); err != nil {
+	if err := dynamodb.Unpack(item, "analysis", &a); err != nil {
 		return nil, fmt.Errorf("decode analysis: %w", err)
 	}
 	v, err := dynamodb.NumberAttr(item, "version")
@@ -61,12 +60,12 @@ func (s *Store) PutAnalysis(ctx context.Context, a *analysis.Analysis) error {
 	op := "put analysis of " + a.OpsItemID
 	stored := a.Clone()
 	stored.Version = a.Version + 1
-	data, err := json.Marshal(stored)
+	packed, err := dynamodb.Packed(stored)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	item := map[string]types.AttributeValue{
-		"analysis": dynamodb.Str(string(data)), "status": dynamodb.Str(string(a.Status)),
+		"analysis": packed, "status": dynamodb.Str(string(a.Status)),
 		dynamodb.StatusIndexPartitionKey: dynamodb.Str(analysisStatusPK(a.Status)),
 		dynamodb.StatusIndexSortKey:      dynamodb.Str(dynamodb.TimeKey(a.FirstEvent) + "#" + a.OpsItemID),
 	}

@@ -26,7 +26,7 @@ import (
 // these items to the layout in the package comment:
 //
 //	pk                      sk                          attributes
-//	prb#<key>               problem                     problem (JSON), version, token, status, rule, fingerprint,
+//	prb#<key>               problem                     problem (packed JSON), version, token, status, rule, fingerprint,
 //	                                                    gsi1pk = status, gsi1sk = lastSeen + "#" + key,
 //	                                                    expiresAt (candidates only: lastSeen + recurrence window)
 //	prbopsitem#<OpsItem id> link                        key, expiresAt                        OpsItem → problem
@@ -131,7 +131,7 @@ func (s *Store) Get(ctx context.Context, key string) (*problems.Problem, error) 
 
 func decodeProblem(item map[string]types.AttributeValue) (*problems.Problem, error) {
 	var p problems.Problem
-	if err := json.Unmarshal([]byte(dynamodb.StringAttr(item, "problem")), &p); err != nil {
+	if err := dynamodb.Unpack(item, "problem", &p); err != nil {
 		return nil, fmt.Errorf("decode problem: %w", err)
 	}
 	v, err := dynamodb.NumberAttr(item, "version")
@@ -150,12 +150,12 @@ func decodeProblem(item map[string]types.AttributeValue) (*problems.Problem, err
 func (s *Store) Put(ctx context.Context, p *problems.Problem) error {
 	stored := p.Clone()
 	stored.Version = p.Version + 1
-	data, err := json.Marshal(stored)
+	packed, err := dynamodb.Packed(stored)
 	if err != nil {
 		return fmt.Errorf("put problem %s: %w", p.Key, err)
 	}
 	item := map[string]types.AttributeValue{
-		"problem": dynamodb.Str(string(data)),
+		"problem": packed,
 		"status":  dynamodb.Str(string(p.Status)), "rule": dynamodb.Str(p.Rule), "fingerprint": dynamodb.Str(p.Fingerprint),
 		dynamodb.StatusIndexPartitionKey: dynamodb.Str(string(p.Status)), dynamodb.StatusIndexSortKey: dynamodb.Str(statusSK(p)),
 	}

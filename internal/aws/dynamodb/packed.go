@@ -1,0 +1,79 @@
+package dynamodb
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDB bills a write by the started KB of the item (the larger of the
+// item before and after it), so the JSON documents that large items carry
+// (an incident record with its first signal's excerpt, a problem) are
+// stored compressed: an incident record's 4.3 KB of JSON packs into about
+// 1.5 KB, from five write units a write to two.
+
+// maxUnpacked bounds what an attribute unpacks to: an item is at most
+// 400 KB, and no document of opsloop's comes near this once unpacked.
+const maxUnpacked = 4 << 20
+
+var packers = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
+// Packed returns v as JSON compressed with DEFLATE, as a binary attribute
+// that Unpack reads.
+func Packed(v any) (types.AttributeValue, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w := packers.Get().(*flate.Writer)
+	defer packers.Put(w)
+	w.Reset(&buf)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return &types.AttributeValueMemberB{Value: buf.Bytes()}, nil
+}
+
+// Unpack decodes the JSON document of item's attribute name into v: packed
+// (binary, see Packed) or, as items written before packing hold it, a
+// string.
+func Unpack(item map[string]types.AttributeValue, name string, v any) error {
+	var data []byte
+	switch a := item[name].(type) {
+	case *types.AttributeValueMemberB:
+		r := flate.NewReader(bytes.NewReader(a.Value))
+		defer r.Close()
+		var err error
+		if data, err = io.ReadAll(io.LimitReader(r, maxUnpacked+1)); err != nil {
+			return fmt.Errorf("attribute %s: unpack: %w", name, err)
+		}
+		if len(data) > maxUnpacked {
+			return fmt.Errorf("attribute %s: unpacks to more than %d bytes", name, maxUnpacked)
+		}
+	case *types.AttributeValueMemberS:
+		data = []byte(a.Value)
+	case nil:
+		return fmt.Errorf("attribute %s: %w", name, errMissing)
+	default:
+		return fmt.Errorf("attribute %s: %T, want binary or string", name, a)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return nil
+}
+
+var errMissing = errors.New("missing")
