@@ -289,7 +289,7 @@ func TestReliability(t *testing.T) {
 			t.Errorf("opsloop redrive moved %d messages, want the %d that waited", moved, len(waited))
 		}
 		ssmCalls, ebCalls := s.ssm.CallCounts(), s.bus.Calls(putEventsOp)
-		dbCalls, _ := s.db.snapshot()
+		dbCalls, _, _ := s.db.snapshot()
 		writeFigures(t, "faults", map[string]any{"events": len(items), "faultRate": faultRate, "secondsUnderFaults": seconds(faulted),
 			"deadLetters": summary, "redrive": reports, "ssmCalls": ssmCalls, "putEventsCalls": ebCalls, "dynamodbCalls": dbCalls})
 	})
@@ -366,8 +366,10 @@ type calls struct {
 	// units they are estimated to consume.
 	DynamoDB      map[string]int     `json:"dynamodb"`
 	DynamoDBUnits map[string]float64 `json:"dynamodbUnits"`
-	SSM           map[string]int     `json:"ssm"`
-	PutEvents     int                `json:"putEvents"`
+	// DynamoDBWrites are the write units by operation and kind of item.
+	DynamoDBWrites map[string]float64 `json:"dynamodbWrites"`
+	SSM            map[string]int     `json:"ssm"`
+	PutEvents      int                `json:"putEvents"`
 	// BusEvents counts the events put on a bus.
 	BusEvents int `json:"busEvents"`
 	// SQSMessages counts the messages on the incidents queue.
@@ -380,20 +382,26 @@ type calls struct {
 type counters struct {
 	db        map[string]int
 	units     map[string]float64
+	writes    map[string]float64
 	ssm       map[string]int
 	putEvents int
 	busEvents int
 }
 
 func (s *stack) counters() counters {
-	db, units := s.db.snapshot()
-	return counters{db: db, units: units, ssm: s.ssm.CallCounts(), putEvents: s.bus.Calls(putEventsOp), busEvents: len(s.bus.Events())}
+	db, units, writes := s.db.snapshot()
+	return counters{db: db, units: units, writes: writes, ssm: s.ssm.CallCounts(), putEvents: s.bus.Calls(putEventsOp), busEvents: len(s.bus.Events())}
 }
 
 func (c *calls) add(before, after counters, messages, invocations int) {
 	c.Events++
 	if c.DynamoDB == nil {
-		c.DynamoDB, c.DynamoDBUnits, c.SSM = map[string]int{}, map[string]float64{}, map[string]int{}
+		c.DynamoDB, c.DynamoDBUnits, c.DynamoDBWrites, c.SSM = map[string]int{}, map[string]float64{}, map[string]float64{}, map[string]int{}
+	}
+	for k, n := range after.writes {
+		if d := n - before.writes[k]; d > 0 {
+			c.DynamoDBWrites[k] += d
+		}
 	}
 	for op, n := range after.db {
 		if d := n - before.db[op]; d > 0 {
@@ -453,8 +461,8 @@ func countedRun(ctx context.Context, t *testing.T, s *stack, items []eventfile.I
 	sort.Strings(classes)
 	for _, c := range classes {
 		k := byClass[c]
-		t.Logf("%-18s %2d events: DynamoDB %v (units %v), SSM %v, PutEvents %d, bus events %d, SQS messages %d, incidents invocations %d",
-			c, k.Events, k.DynamoDB, k.DynamoDBUnits, k.SSM, k.PutEvents, k.BusEvents, k.SQSMessages, k.IncidentsInvocations)
+		t.Logf("%-18s %2d events: DynamoDB %v (units %v; writes %v), SSM %v, PutEvents %d, bus events %d, SQS messages %d, incidents invocations %d",
+			c, k.Events, k.DynamoDB, k.DynamoDBUnits, k.DynamoDBWrites, k.SSM, k.PutEvents, k.BusEvents, k.SQSMessages, k.IncidentsInvocations)
 	}
 	return byClass
 }

@@ -79,14 +79,14 @@ func TestStorm(t *testing.T) {
 	for _, m := range storm {
 		receives += m.receives
 	}
-	db, units := s.db.snapshot()
+	db, units, _ := s.db.snapshot()
 	dbRequests := 0
 	for op, n := range db {
 		if op != "CreateTable" && op != "DescribeTable" {
 			dbRequests += n
 		}
 	}
-	writeUnits := (units["PutItem"] + units["UpdateItem"]) / repeats
+	writeUnits := (units["PutItem"] + units["UpdateItem"] + units["DeleteItem"]) / repeats
 	readUnits := (units["GetItem"] + units["Query"]) / repeats
 	t.Logf("storm of %d repeats on %d instances: %s (%.0f signals/s), %d batch invocations, %d receives (%d redelivered after a lost race), "+
 		"CreateOpsItem %d + UpdateOpsItem %d (bound %d), DynamoDB %v (%.2f requests, %.2f write and %.2f read units a signal)",
