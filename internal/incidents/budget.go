@@ -11,15 +11,34 @@ import (
 	"github.com/opsloop/opsloop/internal/signal"
 )
 
-// Counters keeps the counts of the OpsItem budget's windows.
+// Counters keeps the counts of the OpsItem budget, in tallies: the counts
+// of one scope (a rule's day, the deployment's month) kept together, so
+// that an incident's OpsItem takes from a whole scope in one write.
 type Counters interface {
-	// Take adds one to the count under key, unless it has reached limit,
-	// and reports whether it did. id names what is counted: a Take of the
-	// same id the SDK repeated after it had in fact succeeded reports true
-	// and adds nothing. The count may be deleted after expires.
-	Take(ctx context.Context, key string, limit int, id string, expires time.Time) (bool, error)
-	// Give takes back one that Take added under key.
-	Give(ctx context.Context, key string) error
+	// Take adds one to each of t's counts unless one has reached its
+	// limit, and returns the index of the one that had (-1: none, all
+	// taken). id names what is counted: a Take of the same id the SDK
+	// repeated after it had in fact succeeded returns -1 and adds nothing.
+	// Take drops t's Forget counts too. The tally may be deleted after
+	// t.Expires.
+	Take(ctx context.Context, t Tally, id string) (refused int, err error)
+	// Give takes back one that Take added to each of t's counts.
+	Give(ctx context.Context, t Tally) error
+}
+
+// Tally is one scope's counts of the budget.
+type Tally struct {
+	Key     string
+	Counts  []Count
+	Forget  []string // names of counts of windows past
+	Expires time.Time
+}
+
+// Count is one cap of a tally.
+type Count struct {
+	Name  string // short, unique in its tally: "n", "h15", "d06"
+	Limit int
+	What  string // names the cap in messages
 }
 
 // WithBudget caps new OpsItems with each signal's budget, counted in c:
@@ -45,14 +64,6 @@ type HeldIncident struct {
 // rest are only counted (Record.HeldMore).
 const maxHeldListed = 50
 
-// window is one cap of the budget.
-type window struct {
-	key     string
-	limit   int
-	expires time.Time
-	what    string // names the cap in messages
-}
-
 // severe reports whether an OpsItem severity is one of the two the month's
 // reserve is kept for.
 func severe(opsItemSeverity string) bool {
@@ -60,30 +71,47 @@ func severe(opsItemSeverity string) bool {
 	return ok && r <= 2
 }
 
-// windows are the caps a new OpsItem of rule at OpsItem severity sev, at t,
-// counts against. The deployment's hourly and daily caps and the month's
-// reserve hold back severities 3 and 4 (and none) only: a flood of lesser
-// incidents never keeps out a severe one.
-func windows(b signal.Budget, rule, sev string, t time.Time) []window {
+// tallies are the caps a new OpsItem of rule at OpsItem severity sev, at
+// t, counts against: the rule's day (its hours and the day) and the
+// deployment's month (its hours, days and the month). The deployment's
+// hourly and daily caps and the month's reserve hold back severities 3 and
+// 4 (and none) only: a flood of lesser incidents never keeps out a severe
+// one.
+func tallies(b signal.Budget, rule, sev string, t time.Time) []Tally {
 	b = b.OrDefault()
 	t = t.UTC()
 	hour := t.Truncate(time.Hour)
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	const keep = 24 * time.Hour // a count outlives its window by a day
-	ws := []window{
-		{"rule#" + rule + "#h#" + hour.Format("2006010215"), b.RuleHour, hour.Add(time.Hour + keep), fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)},
-		{"rule#" + rule + "#d#" + day.Format("20060102"), b.RuleDay, day.AddDate(0, 0, 1).Add(keep), fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
+	const keep = 24 * time.Hour // a tally outlives its window by a day
+	ruleDay := Tally{
+		Key: "rule#" + rule + "#d#" + day.Format("20060102"),
+		Counts: []Count{
+			{"n", b.RuleDay, fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
+			{"h" + hour.Format("15"), b.RuleHour, fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)},
+		},
+		Expires: day.AddDate(0, 0, 1).Add(keep),
 	}
-	monthCap := b.Month
-	if !severe(sev) {
-		ws = append(ws,
-			window{"all#h#" + hour.Format("2006010215"), b.Hour, hour.Add(time.Hour + keep), fmt.Sprintf("the deployment's %d an hour", b.Hour)},
-			window{"all#d#" + day.Format("20060102"), b.Day, day.AddDate(0, 0, 1).Add(keep), fmt.Sprintf("the deployment's %d a day", b.Day)})
-		monthCap = b.Month - b.Reserve
+	all := Tally{Key: "all#m#" + month.Format("200601"), Expires: month.AddDate(0, 1, 0).Add(keep)}
+	if severe(sev) {
+		all.Counts = []Count{{"n", b.Month, fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", b.Month, orUnknown(sev))}}
+		return []Tally{ruleDay, all}
 	}
-	return append(ws, window{"all#m#" + month.Format("200601"), monthCap, month.AddDate(0, 1, 0).Add(keep),
-		fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", monthCap, orUnknown(sev))})
+	monthCap := b.Month - b.Reserve
+	all.Counts = []Count{
+		{"n", monthCap, fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", monthCap, orUnknown(sev))},
+		{"d" + day.Format("02"), b.Day, fmt.Sprintf("the deployment's %d a day", b.Day)},
+		{"h" + hour.Format("0215"), b.Hour, fmt.Sprintf("the deployment's %d an hour", b.Hour)},
+	}
+	// The month's hours are counted under their day and hour; those of the
+	// day before are dropped, so that at most one hour is left behind for
+	// each day without an incident: the tally stays well under 1 KB.
+	for h := hour.Add(-24 * time.Hour); h.Before(hour); h = h.Add(time.Hour) {
+		if !h.Before(month) {
+			all.Forget = append(all.Forget, "h"+h.Format("0215"))
+		}
+	}
+	return []Tally{ruleDay, all}
 }
 
 // grant asks the budget for rec's OpsItem, in the windows of the time of
@@ -95,30 +123,33 @@ func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) 
 		return true, "", nil
 	}
 	id := rec.Fingerprint + "@" + stamp(rec.FirstSeen)
-	var taken []window
+	var taken []Tally
 	giveBack := func() error {
 		var errs []error
-		for _, w := range taken {
-			if err := m.counters.Give(ctx, w.key); err != nil {
-				errs = append(errs, fmt.Errorf("give back %s: %w", w.key, err))
+		for _, t := range taken {
+			if err := m.counters.Give(ctx, t); err != nil {
+				errs = append(errs, fmt.Errorf("give back %s: %w", t.Key, err))
 			}
 		}
 		return errors.Join(errs...)
 	}
-	for _, w := range windows(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now()) {
-		ok, err := m.counters.Take(ctx, w.key, w.limit, id, w.expires)
+	for _, t := range tallies(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now()) {
+		refused, err := m.counters.Take(ctx, t, id)
 		if err != nil {
 			// Left taken if the give-back fails too: a count too high
 			// only holds back sooner.
-			return false, "", errors.Join(fmt.Errorf("budget %s for %s: %w", w.key, rec.Fingerprint, err), giveBack())
+			return false, "", errors.Join(fmt.Errorf("budget %s for %s: %w", t.Key, rec.Fingerprint, err), giveBack())
 		}
-		if !ok {
+		if refused >= len(t.Counts) {
+			return false, "", errors.Join(fmt.Errorf("budget %s for %s: count %d refused of %d", t.Key, rec.Fingerprint, refused, len(t.Counts)), giveBack())
+		}
+		if refused >= 0 {
 			if err := giveBack(); err != nil {
 				m.log.WarnContext(ctx, "budget count left", "fingerprint", rec.Fingerprint, "error", err)
 			}
-			return false, "past " + w.what, nil
+			return false, "past " + t.Counts[refused].What, nil
 		}
-		taken = append(taken, w)
+		taken = append(taken, t)
 	}
 	rec.Granted = true
 	return true, "", nil

@@ -16,7 +16,7 @@
 //	chg#<resource>       <time UTC, ns>#<event id>          change (JSON), expiresAt        change log
 //	inc#<fingerprint>    state                              record (packed JSON), version, status, opsItemId, rule, token
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
-//	bgt#<window key>     budget                             n, last, expiresAt              OpsItem budget count
+//	bgt#<tally key>      budget                             counts (n, d<DD>, h<HH>…), last, expiresAt   OpsItem budget tally
 //	waitlist             limited                            fingerprints (string set)       refused OpsItems to retry
 //	due                  <fingerprint>                      at                              response due (escalation)
 //

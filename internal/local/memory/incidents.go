@@ -108,38 +108,56 @@ func (s *Incidents) Puts() int {
 // DynamoDB one. Its zero value is ready to use; it is safe for concurrent use.
 type Budget struct {
 	mu     sync.Mutex
-	counts map[string]int
+	counts map[string]map[string]int // by tally, by count
 	last   map[string]string
 }
 
 var _ incidents.Counters = (*Budget)(nil)
 
 // Take implements incidents.Counters.
-func (b *Budget) Take(_ context.Context, key string, limit int, id string, _ time.Time) (bool, error) {
+func (b *Budget) Take(_ context.Context, t incidents.Tally, id string) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.counts == nil {
-		b.counts, b.last = map[string]int{}, map[string]string{}
+		b.counts, b.last = map[string]map[string]int{}, map[string]string{}
 	}
-	if b.last[key] == id && id != "" {
-		return true, nil
+	if b.last[t.Key] == id && id != "" {
+		return -1, nil
 	}
-	if b.counts[key] >= limit {
-		return false, nil
+	counts := b.counts[t.Key]
+	if counts == nil {
+		counts = map[string]int{}
+		b.counts[t.Key] = counts
 	}
-	b.counts[key]++
-	b.last[key] = id
-	return true, nil
+	for i, c := range t.Counts {
+		if counts[c.Name] >= c.Limit {
+			return i, nil
+		}
+	}
+	for _, c := range t.Counts {
+		counts[c.Name]++
+	}
+	for _, name := range t.Forget {
+		delete(counts, name)
+	}
+	b.last[t.Key] = id
+	return -1, nil
 }
 
 // Give implements incidents.Counters.
-func (b *Budget) Give(_ context.Context, key string) error {
+func (b *Budget) Give(_ context.Context, t incidents.Tally) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.counts[key] > 0 {
-		b.counts[key]--
+	counts := b.counts[t.Key]
+	for _, c := range t.Counts {
+		if counts[c.Name] <= 0 {
+			return nil // as the DynamoDB one: all or nothing
+		}
 	}
-	delete(b.last, key)
+	for _, c := range t.Counts {
+		counts[c.Name]--
+	}
+	delete(b.last, t.Key)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,49 +26,90 @@ const (
 	waitlistSK = "limited"
 )
 
-// Take implements incidents.Counters with one conditional ADD: the count
-// rises only while below limit, and only for an id other than the last
-// one it counted, so an ADD the SDK resent after a lost response counts
-// once. When the condition fails the item tells which of the two it was.
-func (t *Store) Take(ctx context.Context, k string, limit int, id string, expires time.Time) (bool, error) {
-	pk := "bgt#" + k
-	_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name()), Key: dynamodb.Key(pk, budgetSK),
-		UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp, #last = :id"),
-		ConditionExpression:      aws.String("(attribute_not_exists(#n) OR #n < :limit) AND (attribute_not_exists(#last) OR #last <> :id)"),
-		ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": dynamodb.TTLAttribute, "#last": "last"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": dynamodb.Num(1), ":limit": dynamodb.Num(int64(limit)), ":exp": dynamodb.EpochSeconds(expires), ":id": dynamodb.Str(id),
-		},
-	})
-	if err == nil {
-		return true, nil
+// takeAttempts bounds how often Take tries again when its condition failed
+// but the tally, read after, had room (counts given back in between).
+const takeAttempts = 3
+
+// Take implements incidents.Counters with one conditional update of the
+// tally's item: every count rises while below its limit, and only for an
+// id other than the last one counted, so an update the SDK resent after a
+// lost response counts once. When the condition fails the item tells
+// which of the two it was.
+func (t *Store) Take(ctx context.Context, tally incidents.Tally, id string) (int, error) {
+	names := map[string]string{"#exp": dynamodb.TTLAttribute, "#last": "last"}
+	values := map[string]types.AttributeValue{
+		":one": dynamodb.Num(1), ":exp": dynamodb.EpochSeconds(tally.Expires), ":id": dynamodb.Str(id),
 	}
-	if !dynamodb.ConditionFailed(err) {
-		return false, fmt.Errorf("take budget %s: %w", k, err)
+	adds, conds := make([]string, len(tally.Counts)), make([]string, len(tally.Counts))
+	for i, c := range tally.Counts {
+		n, l := fmt.Sprintf("#c%d", i), fmt.Sprintf(":l%d", i)
+		names[n], values[l] = c.Name, dynamodb.Num(int64(c.Limit))
+		adds[i] = n + " :one"
+		conds[i] = fmt.Sprintf("(attribute_not_exists(%s) OR %s < %s)", n, n, l)
 	}
-	item, err := t.Item(ctx, dynamodb.Key(pk, budgetSK), "take budget "+k)
-	if err != nil {
-		return false, err
+	expr := "ADD " + strings.Join(adds, ", ") + " SET #exp = :exp, #last = :id"
+	if len(tally.Forget) > 0 {
+		forget := make([]string, len(tally.Forget))
+		for i, f := range tally.Forget {
+			n := fmt.Sprintf("#f%d", i)
+			names[n], forget[i] = f, n
+		}
+		expr += " REMOVE " + strings.Join(forget, ", ")
 	}
-	return item != nil && dynamodb.StringAttr(item, "last") == id, nil
+	cond := strings.Join(conds, " AND ") + " AND (attribute_not_exists(#last) OR #last <> :id)"
+	k := dynamodb.Key(budgetPK(tally.Key), budgetSK)
+	for range takeAttempts {
+		_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+			TableName: aws.String(t.Name()), Key: k, UpdateExpression: aws.String(expr), ConditionExpression: aws.String(cond),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		})
+		if err == nil {
+			return -1, nil
+		}
+		if !dynamodb.ConditionFailed(err) {
+			return 0, fmt.Errorf("take budget %s: %w", tally.Key, err)
+		}
+		item, err := t.Item(ctx, k, "take budget "+tally.Key)
+		if err != nil {
+			return 0, err
+		}
+		if item != nil && dynamodb.StringAttr(item, "last") == id {
+			return -1, nil
+		}
+		for i, c := range tally.Counts {
+			if n, err := dynamodb.NumberAttr(item, c.Name); err == nil && n >= int64(c.Limit) {
+				return i, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("take budget %s: refused %d times with room left", tally.Key, takeAttempts)
 }
 
-// Give implements incidents.Counters: the count falls by one and forgets
-// its last id, so that id may be counted again.
-func (t *Store) Give(ctx context.Context, k string) error {
+// Give implements incidents.Counters: every count falls by one and the
+// last id is forgotten, so that id may be counted again; if a count is gone
+// or at zero (its window dropped), nothing is given back.
+func (t *Store) Give(ctx context.Context, tally incidents.Tally) error {
+	names := map[string]string{"#last": "last"}
+	adds, conds := make([]string, len(tally.Counts)), make([]string, len(tally.Counts))
+	for i, c := range tally.Counts {
+		n := fmt.Sprintf("#c%d", i)
+		names[n] = c.Name
+		adds[i], conds[i] = n+" :minus", n+" > :zero"
+	}
 	_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name()), Key: dynamodb.Key("bgt#"+k, budgetSK),
-		UpdateExpression:          aws.String("ADD #n :minus REMOVE #last"),
-		ConditionExpression:       aws.String("#n > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#n": "n", "#last": "last"},
+		TableName: aws.String(t.Name()), Key: dynamodb.Key(budgetPK(tally.Key), budgetSK),
+		UpdateExpression:          aws.String("ADD " + strings.Join(adds, ", ") + " REMOVE #last"),
+		ConditionExpression:       aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": dynamodb.Num(-1), ":zero": dynamodb.Num(0)},
 	})
 	if err != nil && !dynamodb.ConditionFailed(err) {
-		return fmt.Errorf("give back budget %s: %w", k, err)
+		return fmt.Errorf("give back budget %s: %w", tally.Key, err)
 	}
 	return nil
 }
+
+func budgetPK(key string) string { return "bgt#" + key }
 
 // Wait implements incidents.Waitlist: the waitlist is one item holding a
 // string set, so adding a fingerprint twice keeps it once.

@@ -13,56 +13,80 @@ import (
 
 	"github.com/opsloop/opsloop/internal/aws/dynamodb"
 	"github.com/opsloop/opsloop/internal/aws/dynamodb/dynamotest"
+	"github.com/opsloop/opsloop/internal/incidents"
 )
 
-// TestBudgetTake: against dynalite, Take counts up to its limit, counts a
-// repeated id once, and Give makes room again; concurrent takers never
-// pass the limit.
+// TestBudgetTake: against dynalite, Take counts every count of a tally up
+// to its limit and names the one that refused, counts a repeated id once,
+// drops the counts it is told to forget, and Give makes room again;
+// concurrent takers never pass a limit.
 func TestBudgetTake(t *testing.T) {
 	ctx := context.Background()
 	table, client := newStore(t)
 	exp := base.Add(time.Hour)
-	for i, want := range []bool{true, true, false} {
-		ok, err := table.Take(ctx, "rule#r#h#1", 2, fmt.Sprintf("id-%d", i), exp)
-		if err != nil || ok != want {
-			t.Fatalf("Take #%d = %v, %v; want %v", i, ok, err, want)
+	tally := incidents.Tally{Key: "rule#r#d#1", Expires: exp, Counts: []incidents.Count{{Name: "n", Limit: 3}, {Name: "h01", Limit: 2}}}
+	for i, want := range []int{-1, -1, 1} {
+		refused, err := table.Take(ctx, tally, fmt.Sprintf("id-%d", i))
+		if err != nil || refused != want {
+			t.Fatalf("Take #%d = %d, %v; want %d", i, refused, err, want)
 		}
 	}
 	// The SDK resending the last granted Take: granted, not counted again.
-	if ok, err := table.Take(ctx, "rule#r#h#1", 2, "id-1", exp); err != nil || !ok {
-		t.Errorf("Take of the last id again = %v, %v; want true", ok, err)
+	if refused, err := table.Take(ctx, tally, "id-1"); err != nil || refused != -1 {
+		t.Errorf("Take of the last id again = %d, %v; want -1", refused, err)
 	}
-	if err := table.Give(ctx, "rule#r#h#1"); err != nil {
+	// The next hour: the day's count refuses first.
+	next := tally
+	next.Counts = []incidents.Count{{Name: "n", Limit: 3}, {Name: "h02", Limit: 2}}
+	next.Forget = []string{"h01"}
+	if refused, err := table.Take(ctx, next, "id-3"); err != nil || refused != -1 {
+		t.Fatalf("Take in the next hour = %d, %v; want -1", refused, err)
+	}
+	if refused, err := table.Take(ctx, next, "id-4"); err != nil || refused != 0 {
+		t.Errorf("Take past the day's count = %d, %v; want 0", refused, err)
+	}
+	if err := table.Give(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := table.Take(ctx, "rule#r#h#1", 2, "id-3", exp); err != nil || !ok {
-		t.Errorf("Take after Give = %v, %v; want true", ok, err)
+	if refused, err := table.Take(ctx, next, "id-5"); err != nil || refused != -1 {
+		t.Errorf("Take after Give = %d, %v; want -1", refused, err)
 	}
-	item := dynamotest.RawItem(t, client, table.Name(), "bgt#rule#r#h#1", "budget")
-	if n, ok := item["n"].(*types.AttributeValueMemberN); !ok || n.Value != "2" {
-		t.Errorf("budget count = %v, want 2", item["n"])
+	item := dynamotest.RawItem(t, client, table.Name(), "bgt#rule#r#d#1", "budget")
+	for name, want := range map[string]string{"n": "3", "h02": "1"} {
+		if n, ok := item[name].(*types.AttributeValueMemberN); !ok || n.Value != want {
+			t.Errorf("count %s = %v, want %s", name, item[name], want)
+		}
+	}
+	if _, ok := item["h01"]; ok {
+		t.Errorf("count h01 was not forgotten: %v", item)
 	}
 	if _, ok := item[dynamodb.TTLAttribute]; !ok {
 		t.Errorf("budget item has no %s: it would never expire", dynamodb.TTLAttribute)
+	}
+	// A count gone (its window dropped) gives nothing back.
+	if err := table.Give(ctx, tally); err != nil {
+		t.Fatal(err)
+	}
+	if n := dynamotest.RawItem(t, client, table.Name(), "bgt#rule#r#d#1", "budget")["n"].(*types.AttributeValueMemberN); n.Value != "3" {
+		t.Errorf("Give of a tally with a dropped count changed n to %s", n.Value)
 	}
 
 	var mu sync.Mutex
 	granted := 0
 	var wg sync.WaitGroup
+	conc := incidents.Tally{Key: "all#m#1", Expires: exp, Counts: []incidents.Count{{Name: "n", Limit: 100}, {Name: "d01", Limit: 5}}}
 	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := table.Take(ctx, "all#h#1", 5, fmt.Sprintf("c-%d", i), exp)
+		wg.Go(func() {
+			refused, err := table.Take(ctx, conc, fmt.Sprintf("c-%d", i))
 			if err != nil {
 				t.Error(err)
 			}
-			if ok {
+			if refused == -1 {
 				mu.Lock()
 				granted++
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if granted != 5 {
