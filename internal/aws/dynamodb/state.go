@@ -190,6 +190,25 @@ func (t *Table) query(ctx context.Context, op string, in *dynamodb.QueryInput, e
 	return nil
 }
 
+// Scan reads the whole table, strongly consistent, over every page: for
+// tools listing what no index holds, never on a function's path.
+func (t *Table) Scan(ctx context.Context, op string, in *dynamodb.ScanInput, each func(map[string]types.AttributeValue) error) error {
+	in.TableName, in.ConsistentRead = aws.String(t.name), aws.Bool(true)
+	pages := dynamodb.NewScanPaginator(t.client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
+	}
+	return nil
+}
+
 // get reads one item with a strongly consistent read; nil when absent.
 func (t *Table) Item(ctx context.Context, k map[string]types.AttributeValue, op string) (map[string]types.AttributeValue, error) {
 	out, err := t.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.name), Key: k, ConsistentRead: aws.Bool(true)})

@@ -27,7 +27,7 @@ import (
 //
 //	pk                      sk                          attributes
 //	prb#<key>               problem                     problem (packed JSON), version, token, status, rule, fingerprint,
-//	                                                    gsi1pk = status, gsi1sk = lastSeen + "#" + key,
+//	                                                    gsi1pk = status, gsi1sk = lastSeen + "#" + key (problems only),
 //	                                                    expiresAt (candidates only: lastSeen + recurrence window)
 //	prbopsitem#<OpsItem id> link                        key, expiresAt                        OpsItem → problem
 //	prbopsitem#<OpsItem id> rev                         logpk, logsk, opened, resolved,       OpsItem → incident log
@@ -157,9 +157,12 @@ func (s *Store) Put(ctx context.Context, p *problems.Problem) error {
 	item := map[string]types.AttributeValue{
 		"problem": packed,
 		"status":  dynamodb.Str(string(p.Status)), "rule": dynamodb.Str(p.Rule), "fingerprint": dynamodb.Str(p.Fingerprint),
-		dynamodb.StatusIndexPartitionKey: dynamodb.Str(string(p.Status)), dynamodb.StatusIndexSortKey: dynamodb.Str(statusSK(p)),
 	}
-	if !p.IsProblem() {
+	if p.IsProblem() {
+		// Only problems are in the status index: a candidate's write,
+		// one for every new incident, is then one write and not two.
+		item[dynamodb.StatusIndexPartitionKey], item[dynamodb.StatusIndexSortKey] = dynamodb.Str(string(p.Status)), dynamodb.Str(statusSK(p))
+	} else {
 		window := p.Recurrence.Window()
 		if window <= 0 {
 			window = problems.DefaultRecurrence.Window()
@@ -214,13 +217,27 @@ func (s *Store) putVersioned(ctx context.Context, k map[string]types.AttributeVa
 // was before. Records come the most recently seen first, then by key.
 func (s *Store) List(ctx context.Context, status problems.Status) ([]problems.Problem, error) {
 	var out []problems.Problem
-	err := s.byStatus(ctx, fmt.Sprintf("list %s problems", status), string(status), func(item map[string]types.AttributeValue) error {
+	op := fmt.Sprintf("list %s problems", status)
+	each := func(item map[string]types.AttributeValue) error {
 		p, err := decodeProblem(item)
 		if err == nil {
 			out = append(out, *p)
 		}
 		return err
-	})
+	}
+	var err error
+	if status == problems.Candidate {
+		// Not in the status index: the table is scanned (tools only).
+		err = s.table.Scan(ctx, op, &awsdynamodb.ScanInput{
+			FilterExpression:         aws.String("begins_with(#pk, :prb) AND #sk = :problem AND #st = :st"),
+			ExpressionAttributeNames: map[string]string{"#pk": dynamodb.PartitionKey, "#sk": dynamodb.SortKey, "#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":prb": dynamodb.Str(problemPK("")), ":problem": dynamodb.Str(problemSK), ":st": dynamodb.Str(string(status)),
+			},
+		}, each)
+	} else {
+		err = s.byStatus(ctx, op, string(status), each)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,7 @@ func TestProblemsPutRetriedAfterSuccess(t *testing.T) {
 
 func TestProblemsList(t *testing.T) {
 	ctx := context.Background()
-	store, _, _ := newProblems(t)
+	store, client, name := newProblems(t)
 	put := func(key string, status problems.Status, seen time.Duration) {
 		t.Helper()
 		cur, err := store.Get(ctx, key)
@@ -194,6 +194,13 @@ func TestProblemsList(t *testing.T) {
 		{problems.KnownError, []string{"P-c"}},
 		{problems.Resolved, []string{"P-d"}},
 		{problems.Candidate, []string{"P-e"}},
+	}
+	// Only problems are in the status index: a candidate's write is one
+	// write unit, not two.
+	for key, indexed := range map[string]bool{"P-e": false, "P-a": true, "P-c": true} {
+		if _, ok := dynamotest.RawItem(t, client, name, "prb#"+key, "problem")[dynamodb.StatusIndexPartitionKey]; ok != indexed {
+			t.Errorf("%s in the status index: %v, want %v", key, ok, indexed)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.status), func(t *testing.T) {
