@@ -443,6 +443,12 @@ func (m *Manager) finish(ctx context.Context, rec *Record, s *signal.Signal) (Ou
 		// A failed call or a worker that died left the OpsItem
 		// unrecorded: claim its creation and finish it. The dedup string
 		// returns the OpsItem if it exists.
+		if rec.First == nil {
+			// Left as claimed (see claim): the signal at hand describes
+			// the OpsItem in place of the first one.
+			first := firstSignal(s)
+			rec.First, rec.Plan = &first, s.Plan.Clone()
+		}
 		rec.Claimed = m.now()
 		if err := m.put(ctx, rec); err != nil {
 			return m.outcome(Opened, rec), err
@@ -526,10 +532,7 @@ func (m *Manager) publish(ctx context.Context, ev Event) error {
 // open claims the fingerprint with a new open record (over prev, the last
 // incident's, if any), then creates its OpsItem.
 func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal, held *HeldIncident) (Outcome, error) {
-	first := *s
-	first.Resources = slices.Clone(s.Resources)
-	first.Plan = s.Plan.Clone()
-	first.Excerpt = truncateRunes(text(s.Excerpt), maxExcerpt, Ellipsis)
+	first := firstSignal(s)
 	rec := &Record{
 		Fingerprint:     s.Fingerprint,
 		Status:          StatusOpen,
@@ -567,10 +570,36 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal, held
 			rec.PreviousResolved = r.Time
 		}
 	}
-	if err := m.put(ctx, rec); err != nil {
+	if err := m.claim(ctx, rec); err != nil {
 		return Outcome{Fingerprint: s.Fingerprint}, err
 	}
 	return m.create(ctx, rec)
+}
+
+// firstSignal is s as a record keeps its first signal.
+func firstSignal(s *signal.Signal) signal.Signal {
+	first := *s
+	first.Resources = slices.Clone(s.Resources)
+	first.Plan = s.Plan.Clone()
+	first.Excerpt = truncateRunes(text(s.Excerpt), maxExcerpt, Ellipsis)
+	return first
+}
+
+// claim writes a new incident's record without what only its OpsItem needs
+// (the first signal, with its excerpt, and the plan), and advances rec's
+// version. DynamoDB bills a write by the item's size, and the claim is
+// written only to be overwritten once the OpsItem exists: without them a
+// new fingerprint's claim is one write unit instead of two or three. The
+// worker that claimed holds them; one that takes the claim over after the
+// grace has only the signal it handles (see finish).
+func (m *Manager) claim(ctx context.Context, rec *Record) error {
+	c := rec.Clone()
+	c.First, c.Plan = nil, signal.Plan{}
+	if err := m.store.Put(ctx, c); err != nil {
+		return fmt.Errorf("put incident %s: %w", rec.Fingerprint, err)
+	}
+	rec.Version++
+	return nil
 }
 
 // limited reports whether OpsCenter refused rec's OpsItem for its quotas

@@ -162,6 +162,11 @@ func TestClaimGrace(t *testing.T) {
 			}
 		})
 		<-inCreate
+		// The claim is written without what only the OpsItem needs: a
+		// new fingerprint's claim is one small write.
+		if rec := e.record(t); rec.First != nil || len(rec.Plan.Runbooks) > 0 || rec.Claimed.IsZero() || rec.Occurrences != 1 {
+			t.Errorf("record while the OpsItem is created = %+v, want a claim without first signal and plan", rec)
+		}
 		outs := make([]incidents.Outcome, 3)
 		for i := range outs {
 			wg.Go(func() {
@@ -182,8 +187,8 @@ func TestClaimGrace(t *testing.T) {
 		if st := e.ops.Stats(); st.Creates != 1 {
 			t.Errorf("Create calls = %d, want 1", st.Creates)
 		}
-		if rec := e.record(t); rec.Occurrences != 4 {
-			t.Errorf("occurrences = %d, want 4", rec.Occurrences)
+		if rec := e.record(t); rec.Occurrences != 4 || rec.First == nil || rec.First.EventID != "detected-0" || len(rec.Plan.Runbooks) == 0 {
+			t.Errorf("record = %+v, want 4 occurrences, the first signal and the plan", rec)
 		}
 	})
 	t.Run("a dead worker's claim", func(t *testing.T) {
@@ -212,8 +217,19 @@ func TestClaimGrace(t *testing.T) {
 		if err != nil || !out.Created || out.Action != incidents.Repeated {
 			t.Fatalf("after the grace: %+v, %v; want the OpsItem created and the signal counted", out, err)
 		}
-		if rec := e.record(t); rec.OpsItemID == "" || rec.Occurrences != 2 || !rec.Claimed.IsZero() {
+		rec := e.record(t)
+		if rec.OpsItemID == "" || rec.Occurrences != 2 || !rec.Claimed.IsZero() {
 			t.Errorf("record = %+v, want an OpsItem id, 2 occurrences, no claim", rec)
+		}
+		// The claim had no first signal: the one at hand describes the
+		// OpsItem, with its plan.
+		if rec.First == nil || rec.First.EventID != "detected-1" || len(rec.Plan.Runbooks) == 0 {
+			t.Errorf("record's first signal %+v and plan %+v, want the signal that took the claim over and its plan", rec.First, rec.Plan)
+		}
+		items := e.ops.Items()
+		if len(items) != 1 || items[0].OperationalData[incidents.KeyEventID].Value != "detected-1" ||
+			!strings.Contains(items[0].OperationalData[incidents.KeyAutomations].Value, "AWS-RestartEC2Instance") {
+			t.Errorf("OpsItems = %+v, want one, of event detected-1 with its plan's runbook", items)
 		}
 	})
 	t.Run("a failed Create gives the claim up", func(t *testing.T) {
