@@ -292,9 +292,10 @@ type Store interface {
 	Put(ctx context.Context, p *Problem) error
 	// List returns the records of status, the most recently seen first.
 	List(ctx context.Context, status Status) ([]Problem, error)
-	// PutLink records that an OpsItem belongs to the record of key, so
-	// OpsCenter's events, which name only the OpsItem, find it.
-	PutLink(ctx context.Context, opsItemID, key string) error
+	// PutLink records that an OpsItem, of an incident opened at opened,
+	// belongs to the record of key, so OpsCenter's events, which name only
+	// the OpsItem, find it (and the incident log its entry).
+	PutLink(ctx context.Context, opsItemID, key string, opened time.Time) error
 	// Link returns the key an OpsItem belongs to, or "" when unknown.
 	Link(ctx context.Context, opsItemID string) (string, error)
 }

@@ -193,7 +193,7 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 	}
 	key := Key(inc.Fingerprint)
 	if inc.OpsItemID != "" {
-		if err := t.store.PutLink(ctx, inc.OpsItemID, key); err != nil {
+		if err := t.store.PutLink(ctx, inc.OpsItemID, key, inc.Opened); err != nil {
 			return Outcome{Key: key}, fmt.Errorf("link OpsItem %s to %s: %w", inc.OpsItemID, key, err)
 		}
 	}

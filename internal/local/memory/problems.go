@@ -96,7 +96,7 @@ func sortProblems(ps []problems.Problem) {
 }
 
 // PutLink implements problems.Store.
-func (s *Problems) PutLink(_ context.Context, opsItemID, key string) error {
+func (s *Problems) PutLink(_ context.Context, opsItemID, key string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.links == nil {

@@ -29,9 +29,8 @@ import (
 //	prb#<key>               problem                     problem (packed JSON), version, token, status, rule, fingerprint,
 //	                                                    gsi1pk = status, gsi1sk = lastSeen + "#" + key (problems only),
 //	                                                    expiresAt (candidates only: lastSeen + recurrence window)
-//	prbopsitem#<OpsItem id> link                        key, expiresAt                        OpsItem → problem
-//	prbopsitem#<OpsItem id> rev                         logpk, logsk, opened, resolved,       OpsItem → incident log
-//	                                                    occurrences, flapping, expiresAt
+//	prbopsitem#<OpsItem id> link                        key, opened, resolved, occurrences,   OpsItem → problem and
+//	                                                    flapping, expiresAt                   incident log entry
 //	rel#<resource>          <related resource>          at, expiresAt                         relation index
 //	rev#<ISO week>          <opened>#<OpsItem id>       incident (JSON), resolved,            incident log
 //	                                                    occurrences, flapping, expiresAt
@@ -99,7 +98,9 @@ func New(client dynamodb.API, name string, opts Options) *Store {
 const (
 	problemSK = "problem"
 	linkSK    = "link"
-	logSK     = "rev"
+	// oldLogSK is the OpsItem's index into the incident log, written
+	// before links said when the incident opened; read for those only.
+	oldLogSK = "rev"
 	sentPK    = "rev#sent"
 )
 
@@ -267,13 +268,14 @@ func (s *Store) byStatus(ctx context.Context, op, pk string, each func(map[strin
 
 // PutLink implements problems.Store. It updates only the link's own
 // attributes, so writing it again changes nothing.
-func (s *Store) PutLink(ctx context.Context, opsItemID, key string) error {
+func (s *Store) PutLink(ctx context.Context, opsItemID, key string, opened time.Time) error {
 	_, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
 		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(opsItemID), linkSK),
-		UpdateExpression:         aws.String("SET #k = :k, #exp = :exp"),
-		ExpressionAttributeNames: map[string]string{"#k": "key", "#exp": dynamodb.TTLAttribute},
+		UpdateExpression:         aws.String("SET #k = :k, #op = :op, #exp = :exp"),
+		ExpressionAttributeNames: map[string]string{"#k": "key", "#op": "opened", "#exp": dynamodb.TTLAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":k": dynamodb.Str(key), ":exp": dynamodb.EpochSeconds(s.opts.Now().Add(s.opts.LinkTTL)),
+			":k": dynamodb.Str(key), ":op": dynamodb.Str(dynamodb.TimeKey(opened)),
+			":exp": dynamodb.EpochSeconds(s.opts.Now().Add(s.opts.LinkTTL)),
 		},
 	})
 	if err != nil {
@@ -347,6 +349,9 @@ func (s *Store) Related(ctx context.Context, resource string) ([]string, error) 
 // LogOpened keeps an opened incident in the incident log of its opening's
 // ISO week, for the review. Logging it again changes nothing, and a
 // resolution logged before it (events arrive in any order) is applied.
+// The OpsItem's link (PutLink), written before, says when it opened, so a
+// resolution finds the entry: the log writes one item, and reads the link
+// for a resolution that came first.
 func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 	id := inc.OpsItemID
 	if id == "" {
@@ -359,9 +364,9 @@ func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 		return fmt.Errorf("log incident %s: %w", id, err)
 	}
 	exp := dynamodb.EpochSeconds(dynamodb.Later(inc.Opened, s.opts.Now()).Add(s.opts.IncidentLogTTL))
-	lk := dynamodb.Key(weekPK(inc.Opened), dynamodb.TimeKey(inc.Opened)+"#"+id)
-	// The log item first, then the OpsItem's index naming it: a resolution
-	// that finds the index finds the item too.
+	lk := logKey(inc.Opened, id)
+	// The log item first, then the OpsItem's link is read: a resolution
+	// that updates the link after this read finds the item.
 	_, err = s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
 		TableName: aws.String(s.name), Key: lk,
 		UpdateExpression:         aws.String("SET #inc = :inc, #exp = :exp"),
@@ -376,19 +381,11 @@ func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 	if inc.OpsItemID == "" {
 		return nil
 	}
-	out, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(inc.OpsItemID), logSK),
-		UpdateExpression:         aws.String("SET #lpk = :lpk, #lsk = :lsk, #op = :op, #exp = :exp"),
-		ExpressionAttributeNames: map[string]string{"#lpk": "logpk", "#lsk": "logsk", "#op": "opened", "#exp": dynamodb.TTLAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":lpk": lk[dynamodb.PartitionKey], ":lsk": lk[dynamodb.SortKey], ":op": dynamodb.Str(dynamodb.TimeKey(inc.Opened)), ":exp": exp,
-		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
+	link, err := s.get(ctx, dynamodb.Key(opsItemPK(inc.OpsItemID), linkSK), "log incident "+id)
 	if err != nil {
-		return fmt.Errorf("log incident %s: index: %w", id, err)
+		return err
 	}
-	if res := resolutionOf(out.Attributes); res != nil {
+	if res := resolutionOf(link); res != nil {
 		return s.resolveLogItem(ctx, lk, *res, "log incident "+id)
 	}
 	return nil
@@ -415,7 +412,7 @@ func (s *Store) LogResolved(ctx context.Context, r problems.Resolution) (inc rev
 		values[":occ"], values[":flap"] = dynamodb.Num(int64(r.Occurrences)), &types.AttributeValueMemberBOOL{Value: r.Flapping}
 	}
 	out, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(r.OpsItemID), logSK),
+		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(r.OpsItemID), linkSK),
 		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		ReturnValues: types.ReturnValueAllOld,
 	})
@@ -432,17 +429,40 @@ func (s *Store) LogResolved(ctx context.Context, r problems.Resolution) (inc rev
 		}
 	}
 	inc = review.Incident{OpsItemID: r.OpsItemID, Fingerprint: r.Fingerprint, Resolved: res.resolved, Occurrences: res.occurrences, Flapping: res.flapping}
+	var lk map[string]types.AttributeValue
 	if t, err := time.Parse(dynamodb.SortTime, dynamodb.StringAttr(old, "opened")); err == nil {
-		inc.Opened = t
+		inc.Opened, lk = t, logKey(t, r.OpsItemID)
+	} else if lk, inc.Opened, err = s.oldLogIndex(ctx, r.OpsItemID, op); err != nil {
+		return inc, first, err
 	}
-	lpk, lsk := dynamodb.StringAttr(old, "logpk"), dynamodb.StringAttr(old, "logsk")
-	if lpk == "" || lsk == "" {
-		return inc, first, nil
+	if lk == nil {
+		return inc, first, nil // not opened yet: LogOpened applies it
 	}
-	if err := s.resolveLogItem(ctx, dynamodb.Key(lpk, lsk), res, op); err != nil {
+	if err := s.resolveLogItem(ctx, lk, res, op); err != nil {
 		return inc, first, err
 	}
 	return inc, first, nil
+}
+
+// logKey is the key of the incident log's entry of the OpsItem id, opened
+// at opened.
+func logKey(opened time.Time, id string) map[string]types.AttributeValue {
+	return dynamodb.Key(weekPK(opened), dynamodb.TimeKey(opened)+"#"+id)
+}
+
+// oldLogIndex reads where the log entry of an OpsItem linked before links
+// said when it opened: its own index item, nil when there is none.
+func (s *Store) oldLogIndex(ctx context.Context, id, op string) (map[string]types.AttributeValue, time.Time, error) {
+	item, err := s.get(ctx, dynamodb.Key(opsItemPK(id), oldLogSK), op)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	lpk, lsk := dynamodb.StringAttr(item, "logpk"), dynamodb.StringAttr(item, "logsk")
+	if lpk == "" || lsk == "" {
+		return nil, time.Time{}, nil
+	}
+	opened, _ := time.Parse(dynamodb.SortTime, dynamodb.StringAttr(item, "opened"))
+	return dynamodb.Key(lpk, lsk), opened, nil
 }
 
 type logResolution struct {

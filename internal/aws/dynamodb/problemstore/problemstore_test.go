@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -292,7 +293,7 @@ func TestProblemsLinks(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			if s.key != "" {
-				if err := store.PutLink(ctx, s.id, s.key); err != nil {
+				if err := store.PutLink(ctx, s.id, s.key, base); err != nil {
 					t.Fatalf("PutLink(%s, %s) = %v", s.id, s.key, err)
 				}
 			}
@@ -368,6 +369,10 @@ func TestIncidentLog(t *testing.T) {
 	}
 	for _, s := range steps {
 		if s.open != nil {
+			// As the problems function does: the link first.
+			if err := store.PutLink(ctx, s.open.OpsItemID, "P-"+s.open.OpsItemID, s.open.Opened); err != nil {
+				t.Fatalf("%s: PutLink = %v", s.name, err)
+			}
 			if err := store.LogOpened(ctx, *s.open); err != nil {
 				t.Fatalf("%s: LogOpened = %v", s.name, err)
 			}
@@ -432,6 +437,37 @@ func TestIncidentLog(t *testing.T) {
 	}
 	if _, err := store.Incidents(ctx, sunday, sunday.Add(-time.Hour)); err == nil {
 		t.Errorf("Incidents(to before from) = nil error")
+	}
+}
+
+// TestIncidentLogOldIndex: an OpsItem logged before links said when its
+// incident opened has its own index item; its resolution still reaches
+// its log entry through it.
+func TestIncidentLogOldIndex(t *testing.T) {
+	ctx := context.Background()
+	store, client, name := newProblems(t)
+	opened := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	// What the log wrote before: the entry, the OpsItem's index, a link
+	// without the opening time.
+	if err := store.LogOpened(ctx, review.Incident{OpsItemID: "oi-old", Fingerprint: "fp:old", Rule: "r", Opened: opened}); err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range []map[string]types.AttributeValue{
+		{dynamodb.PartitionKey: dynamodb.Str("prbopsitem#oi-old"), dynamodb.SortKey: dynamodb.Str("rev"),
+			"logpk": dynamodb.Str("rev#2026-W10"), "logsk": dynamodb.Str(dynamodb.TimeKey(opened) + "#oi-old"), "opened": dynamodb.Str(dynamodb.TimeKey(opened))},
+		{dynamodb.PartitionKey: dynamodb.Str("prbopsitem#oi-old"), dynamodb.SortKey: dynamodb.Str("link"), "key": dynamodb.Str("P-old")},
+	} {
+		if _, err := client.PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(name), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, first, err := store.LogResolved(ctx, problems.Resolution{OpsItemID: "oi-old", Resolved: opened.Add(time.Hour), Occurrences: 3})
+	if err != nil || !first || !got.Opened.Equal(opened) {
+		t.Fatalf("LogResolved = opened %s, first %v, %v; want %s, true", got.Opened, first, err, opened)
+	}
+	incs, err := store.Incidents(ctx, opened, opened)
+	if err != nil || len(incs) != 1 || !incs[0].Resolved.Equal(opened.Add(time.Hour)) || incs[0].Occurrences != 3 {
+		t.Errorf("Incidents = %+v, %v; want oi-old resolved an hour after it opened, 3 occurrences", incs, err)
 	}
 }
 
