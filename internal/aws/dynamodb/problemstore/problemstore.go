@@ -101,7 +101,7 @@ const (
 	// oldLogSK is the OpsItem's index into the incident log, written
 	// before links said when the incident opened; read for those only.
 	oldLogSK = "rev"
-	sentPK    = "rev#sent"
+	sentPK   = "rev#sent"
 )
 
 func problemPK(key string) string         { return "prb#" + key }
