@@ -175,32 +175,30 @@ func (t *Table) QueryIndex(ctx context.Context, op string, in *dynamodb.QueryInp
 
 func (t *Table) query(ctx context.Context, op string, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
 	in.TableName = aws.String(t.name)
-	pages := dynamodb.NewQueryPaginator(t.client, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		for _, item := range page.Items {
-			if err := each(item); err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-		}
-	}
-	return nil
+	return eachItem(ctx, op, dynamodb.NewQueryPaginator(t.client, in), func(p *dynamodb.QueryOutput) []map[string]types.AttributeValue { return p.Items }, each)
 }
 
 // Scan reads the whole table, strongly consistent, over every page: for
 // tools listing what no index holds, never on a function's path.
 func (t *Table) Scan(ctx context.Context, op string, in *dynamodb.ScanInput, each func(map[string]types.AttributeValue) error) error {
 	in.TableName, in.ConsistentRead = aws.String(t.name), aws.Bool(true)
-	pages := dynamodb.NewScanPaginator(t.client, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
+	return eachItem(ctx, op, dynamodb.NewScanPaginator(t.client, in), func(p *dynamodb.ScanOutput) []map[string]types.AttributeValue { return p.Items }, each)
+}
+
+// pages is a Query or Scan paginator.
+type pages[Page any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*dynamodb.Options)) (Page, error)
+}
+
+// eachItem calls each with every item of every page.
+func eachItem[Page any](ctx context.Context, op string, ps pages[Page], items func(Page) []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+	for ps.HasMorePages() {
+		page, err := ps.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		for _, item := range page.Items {
+		for _, item := range items(page) {
 			if err := each(item); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
