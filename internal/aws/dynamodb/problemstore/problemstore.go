@@ -450,8 +450,9 @@ func logKey(opened time.Time, id string) map[string]types.AttributeValue {
 	return dynamodb.Key(weekPK(opened), dynamodb.TimeKey(opened)+"#"+id)
 }
 
-// oldLogIndex reads where the log entry of an OpsItem linked before links
-// said when it opened: its own index item, nil when there is none.
+// oldLogIndex finds the log entry of an OpsItem logged before links said
+// when the incident opened, through the index item written then; nil when
+// there is none.
 func (s *Store) oldLogIndex(ctx context.Context, id, op string) (map[string]types.AttributeValue, time.Time, error) {
 	item, err := s.get(ctx, dynamodb.Key(opsItemPK(id), oldLogSK), op)
 	if err != nil {
