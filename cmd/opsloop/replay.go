@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"runtime/debug"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -41,7 +40,6 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "opsloop replay: %v\n", err)
 		return exitInvalid
 	}
-	collectLessOften()
 	bar := newProgress(stderr)
 	opts.Files = bar.file
 	rep, err := replay.RunWith(ctx, set, paths, bar.update, opts)
@@ -61,19 +59,6 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	printReport(stdout, rep)
 	return exitOK
-}
-
-// replayGCPercent is the collector's GOGC for a replay: a batch run over
-// millions of records trades memory for time, the heap growing to 2.5× what
-// is live instead of 2× between collections (1M CloudTrail records: peak
-// RSS 315 → 388 MB, about 5% less time on one core; docs/performance.md).
-const replayGCPercent = 150
-
-// collectLessOften sets replayGCPercent unless the environment sets GOGC.
-func collectLessOften() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(replayGCPercent)
-	}
 }
 
 func printReport(w io.Writer, rep *replay.Report) {
