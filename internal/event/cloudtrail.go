@@ -160,9 +160,12 @@ func (e *Event) decodeCloudTrail() (*CloudTrail, error) {
 	if !isCloudTrailType(e.DetailType) {
 		return nil, fmt.Errorf("cloudtrail view of %q: %w", e.DetailType, ErrWrongKind)
 	}
-	var r cloudTrailJSON
-	if err := json.Unmarshal(e.Detail, &r); err != nil {
-		return nil, fmt.Errorf("decode cloudtrail detail: %w", err)
+	r, ok := scanCloudTrailView(e.Detail)
+	if !ok {
+		r = cloudTrailJSON{}
+		if err := json.Unmarshal(e.Detail, &r); err != nil {
+			return nil, fmt.Errorf("decode cloudtrail detail: %w", err)
+		}
 	}
 	c := &CloudTrail{
 		EventVersion:        r.EventVersion,
@@ -208,20 +211,10 @@ func (e *Event) decodeCloudTrail() (*CloudTrail, error) {
 		c.Resources = append(c.Resources, CloudTrailResource(res))
 	}
 	if c.ResponseElements != nil {
-		var resp struct {
-			ConsoleLogin string `json:"ConsoleLogin"`
-		}
-		if json.Unmarshal(c.ResponseElements, &resp) == nil {
-			c.ConsoleLogin = resp.ConsoleLogin
-		}
+		c.ConsoleLogin = stringMember(c.ResponseElements, "ConsoleLogin", func(r *consoleLoginJSON) *string { return &r.ConsoleLogin })
 	}
 	if c.AdditionalEventData != nil {
-		var add struct {
-			MFAUsed string `json:"MFAUsed"`
-		}
-		if json.Unmarshal(c.AdditionalEventData, &add) == nil {
-			c.MFAUsed = strings.EqualFold(add.MFAUsed, "yes")
-		}
+		c.MFAUsed = strings.EqualFold(stringMember(c.AdditionalEventData, "MFAUsed", func(r *mfaUsedJSON) *string { return &r.MFAUsed }), "yes")
 	}
 	return c, nil
 }
