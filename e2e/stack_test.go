@@ -236,7 +236,7 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if strings.HasSuffix(kind, " +index") && resp.StatusCode == http.StatusOK {
+		if isWrite(op) && strings.HasSuffix(kind, " +index") && resp.StatusCode == http.StatusOK {
 			used *= 2
 		}
 		p.units[op] += used
