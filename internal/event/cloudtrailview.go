@@ -48,11 +48,11 @@ func scanCloudTrailView(detail []byte) (r cloudTrailJSON, ok bool) {
 			}
 			return true
 		case field == 14:
-			r.RequestParameters = raw(value)
+			r.RequestParameters = bytes.Clone(value) // a RawMessage is a copy
 		case field == 15:
-			r.ResponseElements = raw(value)
+			r.ResponseElements = bytes.Clone(value)
 		case field == 16:
-			r.AdditionalEventData = raw(value)
+			r.AdditionalEventData = bytes.Clone(value)
 		default:
 			return scanResources(&r, value)
 		}
@@ -64,36 +64,38 @@ func scanCloudTrailView(detail []byte) (r cloudTrailJSON, ok bool) {
 func scanIdentity(r *cloudTrailJSON, value []byte) bool {
 	ui := &r.UserIdentity
 	strs := []*string{&ui.Type, &ui.PrincipalID, &ui.ARN, &ui.AccountID, &ui.AccessKeyID, &ui.UserName, &ui.InvokedBy}
+	si := &ui.SessionContext.SessionIssuer
+	issuer := []*string{&si.Type, &si.PrincipalID, &si.ARN, &si.AccountID, &si.UserName}
+	mfa := &ui.SessionContext.Attributes.MFAAuthenticated
 	return objectMembers(value, identityNames, func(field int, value []byte) bool {
 		if field < len(strs) {
 			return setString(strs[field], value)
 		}
-		sc := &ui.SessionContext
 		return objectMembers(value, contextNames, func(field int, value []byte) bool {
 			if field == 0 {
-				si := &sc.SessionIssuer
-				strs := []*string{&si.Type, &si.PrincipalID, &si.ARN, &si.AccountID, &si.UserName}
-				return objectMembers(value, issuerNames, func(field int, value []byte) bool { return setString(strs[field], value) })
+				return stringFields(value, issuerNames, issuer)
 			}
-			return objectMembers(value, attributesNames, func(_ int, value []byte) bool {
-				// flexString: a string's text, null nothing, anything else
-				// as written.
-				switch {
-				case string(value) == "null":
-					sc.Attributes.MFAAuthenticated = ""
-				case value[0] == '"':
-					v, ok := plainString(value)
-					if !ok {
-						return false
-					}
-					sc.Attributes.MFAAuthenticated = flexString(*v)
-				default:
-					sc.Attributes.MFAAuthenticated = flexString(value)
-				}
-				return true
-			})
+			return objectMembers(value, attributesNames, func(_ int, value []byte) bool { return setFlexString(mfa, value) })
 		})
 	})
+}
+
+// setFlexString sets *dst as flexString's UnmarshalJSON would: a string's
+// text, nothing for null, anything else as written.
+func setFlexString(dst *flexString, value []byte) bool {
+	switch {
+	case string(value) == "null":
+		*dst = ""
+	case value[0] == '"':
+		v, ok := plainString(value)
+		if !ok {
+			return false
+		}
+		*dst = flexString(*v)
+	default:
+		*dst = flexString(value)
+	}
+	return true
 }
 
 func scanResources(r *cloudTrailJSON, value []byte) bool {
@@ -112,8 +114,7 @@ func scanResources(r *cloudTrailJSON, value []byte) bool {
 	r.Resources = []resource{}
 	return arrayElements(value, func(elem []byte) bool {
 		var res resource
-		strs := []*string{&res.ARN, &res.AccountID, &res.Type}
-		if !objectMembers(elem, resourceNames, func(field int, value []byte) bool { return setString(strs[field], value) }) {
+		if !stringFields(elem, resourceNames, []*string{&res.ARN, &res.AccountID, &res.Type}) {
 			return false
 		}
 		r.Resources = append(r.Resources, res)
@@ -203,6 +204,11 @@ func arrayElements(value []byte, fn func(elem []byte) bool) bool {
 	}
 }
 
+// stringFields reads the object value's string members names into dsts.
+func stringFields(value []byte, names []string, dsts []*string) bool {
+	return objectMembers(value, names, func(field int, value []byte) bool { return setString(dsts[field], value) })
+}
+
 // setString sets *dst to the string value, as encoding/json would; null
 // leaves it; anything plainString declines is declined.
 func setString(dst *string, value []byte) bool {
@@ -212,6 +218,3 @@ func setString(dst *string, value []byte) bool {
 	}
 	return ok
 }
-
-// raw is a json.RawMessage of value as encoding/json keeps it: a copy.
-func raw(value []byte) json.RawMessage { return bytes.Clone(value) }

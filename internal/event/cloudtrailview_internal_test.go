@@ -50,30 +50,24 @@ func checkCloudTrailView(t *testing.T, detail []byte) {
 			t.Fatalf("scan of %q =\n%+v\nencoding/json:\n%+v", detail, got, want)
 		}
 	}
-	for _, name := range []string{"ConsoleLogin", "MFAUsed"} {
-		var one map[string]json.RawMessage
-		if json.Unmarshal(detail, &one) != nil {
-			continue
+	var members map[string]json.RawMessage
+	if json.Unmarshal(detail, &members) != nil {
+		return
+	}
+	for _, member := range members {
+		var c consoleLoginJSON
+		if json.Unmarshal(member, &c) != nil {
+			c.ConsoleLogin = ""
 		}
-		for _, member := range one {
-			want := ""
-			var c consoleLoginJSON
-			var m mfaUsedJSON
-			var got string
-			if name == "ConsoleLogin" {
-				if json.Unmarshal(member, &c) == nil {
-					want = c.ConsoleLogin
-				}
-				got = stringMember(member, name, func(r *consoleLoginJSON) *string { return &r.ConsoleLogin })
-			} else {
-				if json.Unmarshal(member, &m) == nil {
-					want = m.MFAUsed
-				}
-				got = stringMember(member, name, func(r *mfaUsedJSON) *string { return &r.MFAUsed })
-			}
-			if got != want {
-				t.Fatalf("stringMember(%q, %s) = %q, encoding/json %q", member, name, got, want)
-			}
+		if got := stringMember(member, "ConsoleLogin", func(r *consoleLoginJSON) *string { return &r.ConsoleLogin }); got != c.ConsoleLogin {
+			t.Fatalf("stringMember(%q, ConsoleLogin) = %q, encoding/json %q", member, got, c.ConsoleLogin)
+		}
+		var m mfaUsedJSON
+		if json.Unmarshal(member, &m) != nil {
+			m.MFAUsed = ""
+		}
+		if got := stringMember(member, "MFAUsed", func(r *mfaUsedJSON) *string { return &r.MFAUsed }); got != m.MFAUsed {
+			t.Fatalf("stringMember(%q, MFAUsed) = %q, encoding/json %q", member, got, m.MFAUsed)
 		}
 	}
 }
