@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,19 +39,14 @@ var Actions = []Action{Ignore, Record, Incident, Recover}
 // must make each method safe to call again with the same arguments after a
 // failure (at-least-once delivery).
 type State interface {
-	// Deliver records that the event id was seen at t and reports whether
-	// this is its first delivery.
-	Deliver(ctx context.Context, id string, t time.Time) (first bool, err error)
 	// Count adds the occurrence of event id under key at t (when id is not
-	// empty) and returns the number of occurrences in (t-window, t]. Adding
-	// the id that was added last under key again adds nothing, so a retry
-	// whose first response was lost counts once.
-	Count(ctx context.Context, key string, t time.Time, window time.Duration, id string) (int, error)
-	// RecordChange keeps a change for "what changed before this incident?".
+	// empty) and returns the number of occurrences in (t-window, t], and
+	// whether id was added: an id added under key at t before (a
+	// redelivery, or a retry whose first response was lost) adds nothing.
+	Count(ctx context.Context, key string, t time.Time, window time.Duration, id string) (n int, added bool, err error)
+	// RecordChange keeps a change for "what changed before this
+	// incident?"; keeping it again changes nothing.
 	RecordChange(ctx context.Context, c changelog.Change) error
-	// Forget undoes Deliver, so that the next delivery of id is its first:
-	// classifying a first delivery failed, and its retry must count it.
-	Forget(ctx context.Context, id string) error
 }
 
 // Decision is the outcome of classifying one event, with the reasons.
@@ -78,7 +72,10 @@ type Decision struct {
 	// anyone allowed events:PutEvents could have sent it, and only a rule
 	// naming that source acts on it.
 	Unverified bool `json:"unverified,omitempty"`
-	Duplicate  bool `json:"duplicate,omitempty"`
+	// Duplicate: the count the event adds to had it already (a
+	// redelivery). Only counted decisions (incidents, counted recoveries)
+	// know it.
+	Duplicate bool `json:"duplicate,omitempty"`
 	// Change is true when the event was kept in the change log.
 	Change bool   `json:"change,omitempty"`
 	Reason string `json:"reason"`
@@ -144,29 +141,18 @@ func (c *Classifier) Rules() *rules.Set { return c.set }
 const defaultEscalationWindow = time.Hour
 
 // Classify decides what ev means. Errors come only from State and are
-// retryable; a redelivered event gets the same decision without being
-// counted twice. When classifying a first delivery fails, the delivery is
-// forgotten so that the retry counts the event; the idempotent writes come
-// first and the one count that is not idempotent comes last, so a failure
+// retryable. A redelivered event gets the same decision, and the count it
+// would add to knows it (Decision.Duplicate) and adds nothing; the count is
+// the one write that is not idempotent, and it comes last, so a failure
 // leaves nothing counted.
 func (c *Classifier) Classify(ctx context.Context, ev *event.Event) (Decision, error) {
-	d, first, err := c.classify(ctx, ev)
-	if err != nil && first {
-		if ferr := c.state.Forget(context.WithoutCancel(ctx), ev.ID); ferr != nil {
-			err = errors.Join(err, fmt.Errorf("forget delivery of %s: %w", ev.ID, ferr))
-		}
-	}
-	return d, err
-}
-
-func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision, first bool, err error) {
-	d = Decision{EventID: ev.ID, Time: ev.Time}
+	d := Decision{EventID: ev.ID, Time: ev.Time}
 	// Only what some rule, recoverWhen or silence reads is indexed.
 	fields, err := pattern.ParseEventFiltered(ev.Raw, c.matchFilter)
 	if err != nil {
 		// event.Parse accepted it, so it is a shape too costly to index
 		// (pattern.MaxFieldsMemory): refused, never retried.
-		return d, false, &InvalidError{EventID: ev.ID, Reason: err.Error()}
+		return d, &InvalidError{EventID: ev.ID, Reason: err.Error()}
 	}
 	defer fields.Release()
 	verified := strings.HasPrefix(ev.Source, AWSSourcePrefix)
@@ -181,26 +167,13 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 	}
 	recovering, _ := c.trusted(ev.Source, c.pick(c.recovers.Match(fields)))
 
-	// Only counts need to know a redelivery: an event that can open or
-	// recover an incident is deduplicated first. Ignoring an event writes
-	// nothing, and recording one writes only its change, which is
-	// idempotent; a redelivered one is then decided again, the same way.
-	add := true
-	if decider != nil && decider.Action == rules.Incident || len(recovering) > 0 {
-		first, err = c.state.Deliver(ctx, ev.ID, ev.Time)
-		if err != nil {
-			return d, false, fmt.Errorf("dedup event %s: %w", ev.ID, err)
-		}
-		d.Duplicate = !first
-		add = first
-	}
 	for _, r := range matched {
 		if r.Action == rules.Record && verified {
 			// A change log entry becomes a suspected cause: only AWS
 			// services' events may blame someone.
 			// The change log is written first: it is idempotent.
-			if d.Change, err = c.keep(ctx, r, ev, add); err != nil {
-				return d, first, err
+			if d.Change, err = c.keep(ctx, r, ev); err != nil {
+				return d, err
 			}
 			break
 		}
@@ -213,10 +186,11 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		d.Action = Recover
 		d.Reason = fmt.Sprintf("matches recoverWhen of rule %q", r.Name)
 		if r.Flapping.Transitions > 0 {
-			n, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, counted(ev, add))
+			n, added, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, ev.ID)
 			if err != nil {
-				return d, first, fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
+				return d, fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
 			}
+			d.Duplicate = !added
 			if n > r.Flapping.Transitions {
 				d.Flapping = true
 				d.Reason += fmt.Sprintf("; flapping: recovered %d times within %s, so the incident is held open", n, r.Flapping.Window)
@@ -239,11 +213,11 @@ func (c *Classifier) classify(ctx context.Context, ev *event.Event) (d Decision,
 		d.Action = Record
 		d.Reason = fmt.Sprintf("rule %q records it as evidence", decider.Name)
 	default:
-		if err := c.incident(ctx, &d, decider, ev, fields, add); err != nil {
-			return d, first, err
+		if err := c.incident(ctx, &d, decider, ev, fields); err != nil {
+			return d, err
 		}
 	}
-	return d, first, nil
+	return d, nil
 }
 
 // The reasons of the ignore decisions, shared with Ignored.
@@ -255,17 +229,10 @@ func refusedSource(rule, source string) string {
 
 func ignoredBy(rule string) string { return fmt.Sprintf("rule %q ignores it", rule) }
 
-// counted is the id Count adds for ev: none when ev is not to be added.
-func counted(ev *event.Event, add bool) string {
-	if add {
-		return ev.ID
-	}
-	return ""
-}
-
 // keep records ev in the change log as rule r describes it, when it names
-// resources; it reports whether ev is a change.
-func (c *Classifier) keep(ctx context.Context, r *rules.Rule, ev *event.Event, add bool) (bool, error) {
+// resources; it reports whether ev is a change. Keeping it again, for a
+// redelivery, changes nothing.
+func (c *Classifier) keep(ctx context.Context, r *rules.Rule, ev *event.Event) (bool, error) {
 	var ch Decision
 	c.describe(&ch, r, ev)
 	name := first1(ev.Values("detail.eventName"))
@@ -278,16 +245,14 @@ func (c *Classifier) keep(ctx context.Context, r *rules.Rule, ev *event.Event, a
 	if len(resources) == 0 {
 		return false, nil
 	}
-	if add {
-		change := changelog.Change{EventID: ev.ID, Time: ev.Time, Rule: ch.Rule, Title: ch.Title, Actor: ch.Actor, Resources: resources, EventName: name}
-		if err := c.state.RecordChange(ctx, change); err != nil {
-			return true, fmt.Errorf("record change %s: %w", ev.ID, err)
-		}
+	change := changelog.Change{EventID: ev.ID, Time: ev.Time, Rule: ch.Rule, Title: ch.Title, Actor: ch.Actor, Resources: resources, EventName: name}
+	if err := c.state.RecordChange(ctx, change); err != nil {
+		return true, fmt.Errorf("record change %s: %w", ev.ID, err)
 	}
 	return true, nil
 }
 
-func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, ev *event.Event, fields *pattern.Fields, add bool) error {
+func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, ev *event.Event, fields *pattern.Fields) error {
 	c.describe(d, r, ev)
 	d.Action = Incident
 	d.Reason = fmt.Sprintf("rule %q opens an incident", r.Name)
@@ -303,7 +268,7 @@ func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, e
 	// idempotent, so it comes last.
 	recoveries := 0
 	if r.Flapping.Transitions > 0 {
-		m, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, "")
+		m, _, err := c.state.Count(ctx, "flap#"+d.Fingerprint, ev.Time, r.Flapping.Window, "")
 		if err != nil {
 			return fmt.Errorf("count recoveries of %s: %w", d.Fingerprint, err)
 		}
@@ -313,11 +278,11 @@ func (c *Classifier) incident(ctx context.Context, d *Decision, r *rules.Rule, e
 	if r.Threshold != nil {
 		window, need = r.Threshold.Window, r.Threshold.Count
 	}
-	n, err := c.state.Count(ctx, "win#"+d.Fingerprint, ev.Time, window, counted(ev, add))
+	n, added, err := c.state.Count(ctx, "win#"+d.Fingerprint, ev.Time, window, ev.ID)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", d.Fingerprint, err)
 	}
-	d.Count = n
+	d.Count, d.Duplicate = n, !added
 	if n < need {
 		d.Action = Record
 		d.Reason = fmt.Sprintf("rule %q matched %d of %d times within %s: below threshold", r.Name, n, need, window)

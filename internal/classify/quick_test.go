@@ -65,12 +65,7 @@ type countingState struct {
 	calls int
 }
 
-func (s *countingState) Deliver(ctx context.Context, id string, t time.Time) (bool, error) {
-	s.calls++
-	return s.State.Deliver(ctx, id, t)
-}
-
-func (s *countingState) Count(ctx context.Context, key string, t time.Time, w time.Duration, id string) (int, error) {
+func (s *countingState) Count(ctx context.Context, key string, t time.Time, w time.Duration, id string) (int, bool, error) {
 	s.calls++
 	return s.State.Count(ctx, key, t, w, id)
 }

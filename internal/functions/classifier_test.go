@@ -149,17 +149,17 @@ func TestClassifierRejectsBadInput(t *testing.T) {
 	}
 }
 
-// failingState fails Deliver while fail is set, as a throttled table does.
+// failingState fails Count while fail is set, as a throttled table does.
 type failingState struct {
 	classify.State
 	fail bool
 }
 
-func (s *failingState) Deliver(ctx context.Context, id string, t time.Time) (bool, error) {
+func (s *failingState) Count(ctx context.Context, key string, t time.Time, window time.Duration, id string) (int, bool, error) {
 	if s.fail {
-		return false, errors.New("ProvisionedThroughputExceededException")
+		return 0, false, errors.New("ProvisionedThroughputExceededException")
 	}
-	return s.State.Deliver(ctx, id, t)
+	return s.State.Count(ctx, key, t, window, id)
 }
 
 func TestClassifierRetriesAreSafe(t *testing.T) {

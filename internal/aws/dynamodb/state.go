@@ -1,12 +1,15 @@
 package dynamodb
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,47 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Deliver implements classify.State with a conditional put of a dedup item
-// that expires after Options.DeliveryTTL. A put the SDK retried after it
-// had in fact succeeded is still reported as the first delivery: the item
-// carries a token unique to this call.
-func (t *Table) Deliver(ctx context.Context, id string, at time.Time) (bool, error) {
-	token := NewToken()
-	k := Key("evt#"+id, "evt")
-	item := map[string]types.AttributeValue{
-		PartitionKey: k[PartitionKey], SortKey: k[SortKey],
-		"at": Str(TimeKey(at)), "token": Str(token),
-		TTLAttribute: EpochSeconds(Later(at, t.opts.Now()).Add(t.opts.DeliveryTTL)),
-	}
-	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(t.name), Item: item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey},
-	})
-	if err == nil {
-		return true, nil
-	}
-	if !ConditionFailed(err) {
-		return false, fmt.Errorf("deliver %s: %w", id, err)
-	}
-	stored, err := t.Item(ctx, k, "deliver "+id)
-	if err != nil {
-		return false, err
-	}
-	return stored != nil && StringAttr(stored, "token") == token, nil
-}
-
-// Forget implements classify.State by deleting the dedup item.
-func (t *Table) Forget(ctx context.Context, id string) error {
-	_, err := t.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.name), Key: Key("evt#"+id, "evt")})
-	if err != nil {
-		return fmt.Errorf("forget delivery %s: %w", id, err)
-	}
-	return nil
-}
-
 // bucketsPerWindow is how finely Count divides a window.
 const bucketsPerWindow = 12
+
+// maxBucketIDs bounds the event ids a count bucket keeps to know a
+// redelivery (8-byte digests): 64 keep the bucket under 1 KB, one write
+// unit. Past them, in a storm, the bucket counts without knowing.
+const maxBucketIDs = 64
 
 // Count implements classify.State with a sliding window of time buckets:
 // an atomic ADD on the bucket holding t, then one Query summing the
@@ -67,13 +36,14 @@ const bucketsPerWindow = 12
 // The count is approximate at bucket granularity: a bucket counts when it
 // starts after t-window, so occurrences in the oldest, partly covered
 // bucket are left out (at most one bucket's worth of time), and those later
-// than t in t's own bucket are counted. An ADD that the SDK retried after
-// it had in fact succeeded (its response lost) adds nothing the second
-// time: each bucket keeps the id it added last, and the ADD is conditioned
-// on another id. Deliver keeps redelivered events from adding at all.
-func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.Duration, id string) (int, error) {
+// than t in t's own bucket are counted. A bucket keeps digests of the ids
+// it added (up to maxBucketIDs), and the ADD is conditioned on id's not
+// being one of them: a redelivered event (its time, so its bucket, is the
+// same) or an ADD the SDK retried after it had in fact succeeded adds
+// nothing. The dedup is the count's own write: no item per event.
+func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.Duration, id string) (int, bool, error) {
 	if window <= 0 {
-		return 0, fmt.Errorf("count %s: window %s is not positive", k, window)
+		return 0, false, fmt.Errorf("count %s: window %s is not positive", k, window)
 	}
 	width := max(window/bucketsPerWindow, time.Second).Milliseconds()
 	ms := at.UnixMilli()
@@ -82,38 +52,73 @@ func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.D
 	pk := "cnt#" + k
 	bucket := func(i int64) string { return fmt.Sprintf("%012d#%015d", width, i) }
 
+	added, full := false, false
+	var digest []byte
 	if id != "" {
-		end := time.UnixMilli((hi + 1) * width)
-		_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(t.name), Key: Key(pk, bucket(hi)),
-			UpdateExpression:         aws.String("ADD #n :one SET #exp = :exp, #last = :id"),
-			ConditionExpression:      aws.String("attribute_not_exists(#last) OR #last <> :id"),
-			ExpressionAttributeNames: map[string]string{"#n": "n", "#exp": TTLAttribute, "#last": "last"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one": Num(1), ":exp": EpochSeconds(Later(end, t.opts.Now()).Add(window + time.Hour)), ":id": Str(id),
-			},
-		})
-		if err != nil && !ConditionFailed(err) { // failed condition: id was added already
-			return 0, fmt.Errorf("count %s: %w", k, err)
+		sum := sha256.Sum256([]byte(id))
+		digest = sum[:8]
+		exp := EpochSeconds(Later(time.UnixMilli((hi+1)*width), t.opts.Now()).Add(window + time.Hour))
+		err := t.add(ctx, k, Key(pk, bucket(hi)), digest, exp, true)
+		switch {
+		case err == nil:
+			added = true
+		case !ConditionFailed(err):
+			return 0, false, err
+		default:
+			full = true // or a redelivery: the query below tells
 		}
 	}
 	if lo > hi {
-		return 0, nil
+		return 0, added, nil
 	}
-	total := 0
+	total, seen := 0, false
 	err := t.Query(ctx, "count "+k, &dynamodb.QueryInput{
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey, "#n": "n"},
+		ExpressionAttributeNames: map[string]string{"#pk": PartitionKey, "#sk": SortKey, "#n": "n", "#ids": "ids"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": Str(pk), ":lo": Str(bucket(lo)), ":hi": Str(bucket(hi)),
 		},
-		ProjectionExpression: aws.String("#n"),
+		ProjectionExpression: aws.String("#n, #ids"),
 	}, func(item map[string]types.AttributeValue) error {
+		if ids, ok := item["ids"].(*types.AttributeValueMemberBS); ok && digest != nil {
+			seen = seen || slices.ContainsFunc(ids.Value, func(d []byte) bool { return bytes.Equal(d, digest) })
+		}
 		n, err := NumberAttr(item, "n")
 		total += int(n)
 		return err
 	})
-	return total, err
+	if err != nil || !full || seen {
+		return total, added, err
+	}
+	// The bucket is full and id is not in it: counted without its digest.
+	exp := EpochSeconds(Later(time.UnixMilli((hi+1)*width), t.opts.Now()).Add(window + time.Hour))
+	if err := t.add(ctx, k, Key(pk, bucket(hi)), digest, exp, false); err != nil {
+		return 0, false, err
+	}
+	return total + 1, true, nil
+}
+
+// add adds one to the count bucket at key; with keep, only when the bucket
+// keeps fewer than maxBucketIDs digests and not digest, which it then keeps.
+func (t *Table) add(ctx context.Context, k string, key map[string]types.AttributeValue, digest []byte, exp types.AttributeValue, keep bool) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(t.name), Key: key,
+		UpdateExpression:          aws.String("ADD #n :one SET #exp = :exp"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n", "#exp": TTLAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": Num(1), ":exp": exp},
+	}
+	if keep {
+		in.UpdateExpression = aws.String("ADD #n :one, #ids :ids SET #exp = :exp")
+		in.ConditionExpression = aws.String("attribute_not_exists(#ids) OR (size(#ids) < :max AND NOT contains(#ids, :id))")
+		in.ExpressionAttributeNames["#ids"] = "ids"
+		in.ExpressionAttributeValues[":ids"] = &types.AttributeValueMemberBS{Value: [][]byte{digest}}
+		in.ExpressionAttributeValues[":id"] = &types.AttributeValueMemberB{Value: digest}
+		in.ExpressionAttributeValues[":max"] = Num(maxBucketIDs)
+	}
+	if _, err := t.client.UpdateItem(ctx, in); err != nil {
+		return fmt.Errorf("count %s: %w", k, err)
+	}
+	return nil
 }
 
 // RecordChange implements classify.State: one item per resource, keyed by

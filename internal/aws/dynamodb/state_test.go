@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,72 +39,90 @@ func expiresAt(t *testing.T, item map[string]types.AttributeValue) time.Time {
 	return time.Unix(n, 0).UTC()
 }
 
-func TestDeliver(t *testing.T) {
-	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{Now: fixedNow})
-	steps := []struct {
-		id   string
-		want bool
-	}{
-		{"e-1", true},
-		{"e-2", true},
-		{"e-1", false},
-		{"e-1", false},
-		{"e-2", false},
-		{"e-3", true},
-	}
-	for i, s := range steps {
-		got, err := table.Deliver(ctx, s.id, base)
-		if err != nil {
-			t.Fatalf("step %d: Deliver(%s) error = %v", i, s.id, err)
-		}
-		if got != s.want {
-			t.Errorf("step %d: Deliver(%s) = %v, want %v", i, s.id, got, s.want)
-		}
-	}
-	item := dynamotest.RawItem(t, client, table.Name(), "evt#e-1", "evt")
-	if got, want := expiresAt(t, item), base.Add(dynamodb.DefaultDeliveryTTL); !got.Equal(want) {
-		t.Errorf("dedup item %s = %v, want %v", dynamodb.TTLAttribute, got, want)
-	}
-}
-
-// TestForget: a forgotten delivery is a first delivery again, and only that
-// one is forgotten.
-func TestForget(t *testing.T) {
+// TestCountRedelivery: an event counted again at its time (a redelivery)
+// adds nothing and says so; other events and other times add.
+func TestCountRedelivery(t *testing.T) {
 	ctx := context.Background()
 	table, _ := newTable(t, dynamodb.Options{Now: fixedNow})
-	for _, id := range []string{"e-1", "e-2"} {
-		if first, err := table.Deliver(ctx, id, base); err != nil || !first {
-			t.Fatalf("Deliver(%s) = %v, %v; want true", id, first, err)
+	exact := memory.New()
+	steps := []struct {
+		id    string
+		at    time.Duration
+		want  int
+		added bool
+	}{
+		{"e-1", 0, 1, true},
+		{"e-2", 0, 2, true},
+		{"e-1", 0, 2, false},
+		{"e-2", 0, 2, false},
+		{"e-3", time.Second, 3, true},
+		{"e-3", time.Second, 3, false},
+	}
+	for i, s := range steps {
+		at := base.Add(s.at)
+		n, added, err := table.Count(ctx, "k", at, time.Minute, s.id)
+		if err != nil || n != s.want || added != s.added {
+			t.Errorf("step %d: Count(%s at +%s) = %d, %v, %v; want %d, %v", i, s.id, s.at, n, added, err, s.want, s.added)
 		}
-	}
-	if err := table.Forget(ctx, "e-1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := table.Forget(ctx, "never-delivered"); err != nil {
-		t.Errorf("Forget of an unknown id = %v, want nil", err)
-	}
-	for _, s := range []struct {
-		id   string
-		want bool
-	}{{"e-1", true}, {"e-2", false}, {"e-1", false}} {
-		if got, err := table.Deliver(ctx, s.id, base); err != nil || got != s.want {
-			t.Errorf("Deliver(%s) after Forget(e-1) = %v, %v; want %v", s.id, got, err, s.want)
+		// The memory store, which replay uses, agrees.
+		if n, added, _ := exact.Count(ctx, "k", at, time.Minute, s.id); n != s.want || added != s.added {
+			t.Errorf("step %d: memory Count(%s at +%s) = %d, %v; want %d, %v", i, s.id, s.at, n, added, s.want, s.added)
 		}
 	}
 }
 
-func TestDeliverRetriedAfterSuccess(t *testing.T) {
-	ctx := context.Background()
-	table, client := newTable(t, dynamodb.Options{})
-	retrying := dynamodb.New(dynamotest.LostResponse{API: client}, table.Name(), dynamodb.Options{})
-	first, err := retrying.Deliver(ctx, "e-lost", base)
-	if err != nil || !first {
-		t.Fatalf("Deliver(e-lost) with a lost response = %v, %v, want true, nil", first, err)
+// bucketIDs returns the digests the count buckets of key keep, and the
+// largest bucket's size as DynamoDB bills it (names and values).
+func bucketIDs(t *testing.T, client dynamodb.API, table, key string) (ids, size int) {
+	t.Helper()
+	out, err := client.Query(context.Background(), &awsdynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "cnt#" + key}},
+	})
+	if err != nil {
+		t.Fatalf("Query(buckets of %s) = %v", key, err)
 	}
-	again, err := table.Deliver(ctx, "e-lost", base)
-	if err != nil || again {
-		t.Fatalf("Deliver(e-lost) again = %v, %v, want false, nil", again, err)
+	for _, item := range out.Items {
+		n := 0
+		for name, v := range item {
+			n += len(name)
+			switch v := v.(type) {
+			case *types.AttributeValueMemberS:
+				n += len(v.Value)
+			case *types.AttributeValueMemberN:
+				n += len(v.Value)/2 + 1
+			case *types.AttributeValueMemberBS:
+				for _, b := range v.Value {
+					n += len(b)
+				}
+				ids += len(v.Value)
+			}
+		}
+		size = max(size, n)
+	}
+	return ids, size
+}
+
+// TestCountStormBucket: a bucket keeps at most maxBucketIDs digests, so it
+// stays one write unit however many events it counts, and counts every one.
+func TestCountStormBucket(t *testing.T) {
+	ctx := context.Background()
+	table, client := newTable(t, dynamodb.Options{Now: fixedNow})
+	key := "win#" + strings.Repeat("f", 120) // a long fingerprint
+	for i := range 100 {
+		n, added, err := table.Count(ctx, key, base, time.Hour, fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i))
+		if err != nil || n != i+1 || !added {
+			t.Fatalf("Count(event %d) = %d, %v, %v; want %d, true", i, n, added, err, i+1)
+		}
+	}
+	ids, size := bucketIDs(t, client, table.Name(), key)
+	if ids != 64 || size >= 1024 {
+		t.Errorf("storm bucket keeps %d digests in %d bytes, want 64 in under 1 KB", ids, size)
+	}
+	// One of the first 64 delivered again is known.
+	if n, added, err := table.Count(ctx, key, base, time.Hour, fmt.Sprintf("%08x-0000-4000-8000-%012d", 3, 3)); err != nil || n != 100 || added {
+		t.Errorf("redelivered Count = %d, %v, %v; want 100, false", n, added, err)
 	}
 }
 
@@ -134,13 +153,13 @@ func TestCount(t *testing.T) {
 			ctx := context.Background()
 			table, _ := newTable(t, dynamodb.Options{Now: fixedNow})
 			for i, a := range tt.adds {
-				if _, err := table.Count(ctx, a.key, base.Add(a.at), tt.window, fmt.Sprintf("e-%d", i)); err != nil {
+				if _, _, err := table.Count(ctx, a.key, base.Add(a.at), tt.window, fmt.Sprintf("e-%d", i)); err != nil {
 					t.Fatalf("Count(%s, add) = %v", a.key, err)
 				}
 			}
 			for range 2 { // reading does not add
-				got, err := table.Count(ctx, tt.key, base.Add(tt.at), tt.window, "")
-				if err != nil {
+				got, added, err := table.Count(ctx, tt.key, base.Add(tt.at), tt.window, "")
+				if err != nil || added {
 					t.Fatalf("Count(%s) error = %v", tt.key, err)
 				}
 				if got != tt.want {
@@ -167,11 +186,11 @@ func TestCountApproximation(t *testing.T) {
 		at = at.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
 		times = append(times, at)
 		id := fmt.Sprintf("e-%d", i)
-		got, err := table.Count(ctx, "k", at, window, id)
+		got, _, err := table.Count(ctx, "k", at, window, id)
 		if err != nil {
 			t.Fatalf("Count(add %d) = %v", i, err)
 		}
-		want, _ := exact.Count(ctx, "k", at, window, id)
+		want, _, _ := exact.Count(ctx, "k", at, window, id)
 		edge := 0 // occurrences in the first bucket width of the window
 		for _, x := range times {
 			if x.After(at.Add(-window)) && !x.After(at.Add(-window+width)) {
@@ -213,9 +232,9 @@ func TestCountConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				at := base.Add(time.Duration(w*each+i) * time.Millisecond)
-				n, err := table.Count(ctx, "storm", at, time.Hour, fmt.Sprintf("e-%d-%d", w, i))
-				if err == nil && (n < 1 || n > workers*each) {
-					err = fmt.Errorf("Count = %d, want 1..%d", n, workers*each)
+				n, added, err := table.Count(ctx, "storm", at, time.Hour, fmt.Sprintf("e-%d-%d", w, i))
+				if err == nil && (n < 1 || n > workers*each || !added) {
+					err = fmt.Errorf("Count = %d, %v, want 1..%d, true", n, added, workers*each)
 				}
 				if err != nil {
 					errs <- err
@@ -228,7 +247,7 @@ func TestCountConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	got, err := table.Count(ctx, "storm", base.Add(time.Minute), time.Hour, "")
+	got, _, err := table.Count(ctx, "storm", base.Add(time.Minute), time.Hour, "")
 	if err != nil || got != workers*each {
 		t.Fatalf("Count(storm) after %d concurrent adds = %d, %v, want %d", workers*each, got, err, workers*each)
 	}
@@ -248,20 +267,21 @@ func (l lostUpdate) UpdateItem(ctx context.Context, in *awsdynamodb.UpdateItemIn
 }
 
 // TestCountRetriedAfterSuccess: an ADD sent again after its response was
-// lost counts once; the next event's ADD counts.
+// lost counts once (and, its digest kept, looks like a redelivery); the
+// next event's ADD counts.
 func TestCountRetriedAfterSuccess(t *testing.T) {
 	ctx := context.Background()
 	table, client := newTable(t, dynamodb.Options{})
 	retrying := dynamodb.New(lostUpdate{API: client}, table.Name(), dynamodb.Options{})
 	for i, want := range []int{1, 2, 3} {
-		got, err := retrying.Count(ctx, "k", base.Add(time.Duration(i)*time.Second), time.Hour, fmt.Sprintf("e-%d", i))
+		got, _, err := retrying.Count(ctx, "k", base.Add(time.Duration(i)*time.Second), time.Hour, fmt.Sprintf("e-%d", i))
 		if err != nil || got != want {
 			t.Fatalf("Count(e-%d) with a lost response = %d, %v, want %d", i, got, err, want)
 		}
 	}
 	// The same event again right after, as a retry of the whole call.
-	if got, err := table.Count(ctx, "k", base.Add(2*time.Second), time.Hour, "e-2"); err != nil || got != 3 {
-		t.Fatalf("Count(e-2) again = %d, %v, want 3", got, err)
+	if got, added, err := table.Count(ctx, "k", base.Add(2*time.Second), time.Hour, "e-2"); err != nil || got != 3 || added {
+		t.Fatalf("Count(e-2) again = %d, %v, %v, want 3, false", got, added, err)
 	}
 }
 

@@ -3,7 +3,7 @@
 // transactions), so the same code runs against a local DynamoDB in tests.
 //
 // This package defines the table and its layout and keeps the classifier's
-// items (delivery dedup, window counts, the change log); the incident
+// items (window counts, which know redeliveries, and the change log); the incident
 // lifecycle's items are kept by incidentstore and the problems function's
 // by problemstore, so that each function links only its own step.
 //
@@ -11,8 +11,7 @@
 // carry expiresAt (number, epoch seconds) for DynamoDB's TTL:
 //
 //	pk                   sk                                 attributes
-//	evt#<event id>       evt                                at, token, expiresAt            delivery dedup
-//	cnt#<key>            <width ms:12>#<bucket index:15>    n, expiresAt                    window counter bucket
+//	cnt#<key>            <width ms:12>#<bucket index:15>    n, ids (binary set), expiresAt  window counter bucket
 //	chg#<resource>       <time UTC, ns>#<event id>          change (JSON), expiresAt        change log
 //	inc#<fingerprint>    state                              record (packed JSON), version, status, opsItemId, rule, token
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
@@ -55,9 +54,6 @@ const (
 
 // Default lifetimes of short-lived items.
 const (
-	// DefaultDeliveryTTL keeps delivery dedup items well past any
-	// redelivery: EventBridge retries for up to 24 hours, a DLQ redrive later.
-	DefaultDeliveryTTL = 7 * 24 * time.Hour
 	// DefaultChangeTTL keeps changes for "what changed before?" lookbacks.
 	DefaultChangeTTL = 30 * 24 * time.Hour
 )
@@ -102,8 +98,7 @@ type API interface {
 
 // Options tune a Table; zero values take the defaults.
 type Options struct {
-	DeliveryTTL time.Duration // default DefaultDeliveryTTL
-	ChangeTTL   time.Duration // default DefaultChangeTTL
+	ChangeTTL time.Duration // default DefaultChangeTTL
 	// Now is the clock for expiry times; default time.Now.
 	Now func() time.Time
 }
@@ -119,9 +114,6 @@ type Table struct {
 
 // New returns the table named name, reached through client.
 func New(client API, name string, opts Options) *Table {
-	if opts.DeliveryTTL <= 0 {
-		opts.DeliveryTTL = DefaultDeliveryTTL
-	}
 	if opts.ChangeTTL <= 0 {
 		opts.ChangeTTL = DefaultChangeTTL
 	}

@@ -4,6 +4,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -16,13 +17,15 @@ import (
 // Store is an in-memory state store, safe for concurrent use.
 type Store struct {
 	mu        sync.Mutex
-	delivered map[string]bool
-	windows   map[string][]time.Time // sorted occurrence times per key
-	// lastCounted is the event id added last per key, as the DynamoDB
-	// table keeps it.
-	lastCounted map[string]string
-	changes     map[string][]changelog.Change
-	changeIDs   map[string]bool
+	windows   map[string][]occurrence // sorted by time, per key
+	changes   map[string][]changelog.Change
+	changeIDs map[string]bool
+}
+
+// occurrence is one event counted under a key.
+type occurrence struct {
+	t  time.Time
+	id string
 }
 
 var _ classify.State = (*Store)(nil)
@@ -30,59 +33,39 @@ var _ classify.State = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		delivered:   map[string]bool{},
-		windows:     map[string][]time.Time{},
-		lastCounted: map[string]string{},
-		changes:     map[string][]changelog.Change{},
-		changeIDs:   map[string]bool{},
+		windows:   map[string][]occurrence{},
+		changes:   map[string][]changelog.Change{},
+		changeIDs: map[string]bool{},
 	}
 }
 
-// Deliver implements classify.State.
-func (s *Store) Deliver(_ context.Context, id string, _ time.Time) (bool, error) {
+// Count implements classify.State: an id counted under key at t before is
+// not added again (a redelivery has its event's time), as the DynamoDB
+// table's buckets do. Occurrences older than the window are dropped as new
+// ones arrive, so a storm costs memory only for one window.
+func (s *Store) Count(_ context.Context, key string, t time.Time, window time.Duration, id string) (int, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.delivered[id] {
-		return false, nil
+	os := s.windows[key]
+	after := func(t time.Time) int { return sort.Search(len(os), func(i int) bool { return os[i].t.After(t) }) }
+	i := after(t)
+	add := id != ""
+	for j := i - 1; add && j >= 0 && os[j].t.Equal(t); j-- {
+		add = os[j].id != id
 	}
-	s.delivered[id] = true
-	return true, nil
-}
-
-// Forget implements classify.State.
-func (s *Store) Forget(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.delivered, id)
-	return nil
-}
-
-// Count implements classify.State. Occurrences older than the window are
-// dropped as new ones arrive, so a storm costs memory only for one window.
-func (s *Store) Count(_ context.Context, key string, t time.Time, window time.Duration, id string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ts := s.windows[key]
-	add := id != "" && s.lastCounted[key] != id
 	if add {
-		s.lastCounted[key] = id
-		i := sort.Search(len(ts), func(i int) bool { return ts[i].After(t) })
-		ts = append(ts, time.Time{})
-		copy(ts[i+1:], ts[i:])
-		ts[i] = t
+		os = slices.Insert(os, i, occurrence{t, id})
 	}
-	from := t.Add(-window)
-	lo := sort.Search(len(ts), func(i int) bool { return ts[i].After(from) })
-	hi := sort.Search(len(ts), func(i int) bool { return ts[i].After(t) })
-	if add && lo > 0 && lo >= len(ts)/2 {
+	lo, hi := after(t.Add(-window)), after(t)
+	if add && lo > 0 && lo >= len(os)/2 {
 		// Events come mostly in time order, so what fell out of this window
 		// is not counted again; dropping it in halves keeps the cost amortized.
-		ts = append(ts[:0:0], ts[lo:]...)
+		os = append(os[:0:0], os[lo:]...)
 		hi -= lo
 		lo = 0
 	}
-	s.windows[key] = ts
-	return hi - lo, nil
+	s.windows[key] = os
+	return hi - lo, add, nil
 }
 
 // RecordChange implements classify.State.
