@@ -29,11 +29,7 @@ func TestDescriptionInert(t *testing.T) {
 	if len(items) != 1 {
 		t.Fatalf("OpsItems = %d, want 1", len(items))
 	}
-	desc := items[0].Description
-	head := desc
-	if i := strings.Index(desc, "**Raw event (excerpt):**"); i >= 0 {
-		head = desc[:i] // the excerpt is a code block: Markdown is not rendered there
-	}
+	head := items[0].Description
 	// The console links are opsloop's own markup: each resource's name is
 	// escaped text, each URL made of escaped parts that cannot end it.
 	var console string

@@ -512,7 +512,13 @@ func (m *Manager) get(ctx context.Context, fingerprint string) (*Record, error) 
 
 // put writes rec over the version it was read at and advances that version.
 func (m *Manager) put(ctx context.Context, rec *Record) error {
-	if err := m.store.Put(ctx, rec.Clone()); err != nil {
+	c := rec.Clone()
+	if c.OpsItemID != "" && c.First != nil {
+		// The OpsItem keeps the raw event (KeyEvent): a record of a
+		// kilobyte is one write unit, with the excerpt it is two.
+		c.First.Excerpt = ""
+	}
+	if err := m.store.Put(ctx, c); err != nil {
 		return fmt.Errorf("put incident %s: %w", rec.Fingerprint, err)
 	}
 	rec.Version++
@@ -576,13 +582,17 @@ func (m *Manager) open(ctx context.Context, prev *Record, s *signal.Signal, held
 	return m.create(ctx, rec)
 }
 
-// firstSignal is s as a record keeps its first signal.
+// firstSignal is s as a record keeps its first signal: what the record
+// does not hold itself (rule, title, severity, resources, plan and budget
+// are the record's own), its excerpt shortened.
 func firstSignal(s *signal.Signal) signal.Signal {
-	first := *s
-	first.Resources = slices.Clone(s.Resources)
-	first.Plan = s.Plan.Clone()
-	first.Excerpt = truncateRunes(text(s.Excerpt), maxExcerpt, Ellipsis)
-	return first
+	first := signal.Signal{
+		EventID: s.EventID, Time: s.Time, Account: s.Account, Region: s.Region,
+		Source: s.Source, DetailType: s.DetailType, Actor: s.Actor, Summary: s.Summary, Reason: s.Reason,
+		Unverified: s.Unverified, Excerpt: truncateRunes(text(s.Excerpt), maxExcerpt, Ellipsis),
+		OpsItemAccount: s.OpsItemAccount, Portal: s.Portal, Runbooks: s.Runbooks,
+	}
+	return *first.Clone()
 }
 
 // claim writes a new incident's record without what only its OpsItem needs

@@ -712,11 +712,42 @@ func TestOpsItemContent(t *testing.T) {
 		"AWS-RestartEC2Instance",
 		"in the hour before",
 		"UpdateFunctionCode by arn:aws:iam::123456789012:role/deployer: api deployed",
-		s.Excerpt,
+		"excerpt in operational data " + incidents.KeyEvent,
 	} {
 		if !strings.Contains(it.Description, want) {
 			t.Errorf("OpsItem description lacks %q:\n%s", want, it.Description)
 		}
+	}
+	if got := it.OperationalData[incidents.KeyEvent].Value; got != s.Excerpt {
+		t.Errorf("OpsItem %s = %q, want the excerpt %q", incidents.KeyEvent, got, s.Excerpt)
+	}
+}
+
+// TestRecordLeavesExcerptToOpsItem: once its OpsItem exists, a record
+// keeps neither the raw-event excerpt (the OpsItem's KeyEvent has it, and
+// an update leaves it there) nor copies of its own fields in the first
+// signal: the record stays one write unit.
+func TestRecordLeavesExcerptToOpsItem(t *testing.T) {
+	e := newEnv(t, faults{})
+	ctx := context.Background()
+	for _, minute := range []int{0, 1} { // the second is milestone 2: an Update
+		if _, err := e.m.Handle(ctx, sig(signal.Detected, minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := e.record(t)
+	if rec.First == nil || rec.First.Excerpt != "" || rec.First.EventID != "detected-0" || rec.First.Actor == "" {
+		t.Fatalf("record's first signal = %+v, want detected-0's, without its excerpt", rec.First)
+	}
+	if f := rec.First; f.Title != "" || f.Rule != "" || len(f.Resources) > 0 || len(f.Plan.Runbooks) > 0 || len(rec.Plan.Runbooks) == 0 {
+		t.Errorf("record's first signal = %+v, want none of the record's own fields (plan %+v)", f, rec.Plan)
+	}
+	items := e.ops.Items()
+	if len(items) != 1 || e.ops.Stats().Updates != 1 {
+		t.Fatalf("OpsItems = %d, updates %d; want 1, 1", len(items), e.ops.Stats().Updates)
+	}
+	if got := items[0].OperationalData[incidents.KeyEvent].Value; got != sig(signal.Detected, 0).Excerpt {
+		t.Errorf("OpsItem %s after the update = %q, want the first signal's excerpt", incidents.KeyEvent, got)
 	}
 }
 
@@ -825,12 +856,12 @@ func TestLimits(t *testing.T) {
 			},
 		},
 		{
-			name: "excerpt fills the room left",
+			name: "excerpt cut in the operational data",
 			mod:  func(s *signal.Signal) { s.Excerpt = strings.Repeat("日本", 2000) },
 			check: func(t *testing.T, it memory.Item) {
-				n := len([]rune(it.Description))
-				if n > incidents.MaxDescription || n < incidents.MaxDescription-10 || !strings.HasSuffix(it.Description, incidents.Ellipsis+"\n```") {
-					t.Errorf("Description has %d characters, ends %q; want about %d with the excerpt cut and its block closed", n, last(it.Description, 20), incidents.MaxDescription)
+				ev := it.OperationalData[incidents.KeyEvent].Value
+				if n := len([]rune(ev)); n != 1500 || !strings.HasSuffix(ev, incidents.Ellipsis) || strings.Contains(it.Description, "日本") {
+					t.Errorf("%s has %d characters, ends %q, description %d; want 1500 ending %q, none in the description", incidents.KeyEvent, n, last(ev, 5), len(it.Description), incidents.Ellipsis)
 				}
 			},
 		},

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/opsloop/opsloop/internal/inert"
 
@@ -19,16 +18,19 @@ import (
 
 // opsloop's own OperationalData keys.
 const (
-	KeyRule          = "opsloop:rule"
-	KeyFingerprint   = "opsloop:fingerprint"
-	KeySeverity      = "opsloop:severity"
-	KeyOccurrences   = "opsloop:occurrences"
-	KeyFirstSeen     = "opsloop:firstSeen"
-	KeyLastSeen      = "opsloop:lastSeen"
-	KeyAccount       = "opsloop:account"
-	KeyRegion        = "opsloop:region"
-	KeyActor         = "opsloop:actor"
-	KeyEventID       = "opsloop:eventId"
+	KeyRule        = "opsloop:rule"
+	KeyFingerprint = "opsloop:fingerprint"
+	KeySeverity    = "opsloop:severity"
+	KeyOccurrences = "opsloop:occurrences"
+	KeyFirstSeen   = "opsloop:firstSeen"
+	KeyLastSeen    = "opsloop:lastSeen"
+	KeyAccount     = "opsloop:account"
+	KeyRegion      = "opsloop:region"
+	KeyActor       = "opsloop:actor"
+	KeyEventID     = "opsloop:eventId"
+	// KeyEvent is the source event's excerpt, set when the OpsItem is
+	// created: records do not keep it, so updates leave it as it is.
+	KeyEvent         = "opsloop:event"
 	KeyRecentChanges = "opsloop:recentChanges"
 	KeyFlapping      = "opsloop:flapping"
 	KeyResolution    = "opsloop:resolution"
@@ -184,6 +186,9 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 	}
 	if create {
 		d[KeyDedup] = Data{Value: dedupValue(rec.Fingerprint), Searchable: true}
+		if e := strings.TrimSpace(text(first.Excerpt)); e != "" {
+			d[KeyEvent] = Data{Value: e}
+		}
 		if v, _ := jsonList(rec.Changes, maxChanges); v != "" {
 			d[KeyRecentChanges] = Data{Value: v}
 		}
@@ -283,8 +288,10 @@ func (r *Record) first() *signal.Signal {
 }
 
 // describe is the OpsItem description: Markdown a responder can act on
-// without opening anything else. The raw-event excerpt gets the room the
-// facts leave, and the whole is cut cleanly at MaxDescription characters.
+// without opening anything else, cut cleanly at MaxDescription characters.
+// The raw event is in the operational data (KeyEvent), where it has more
+// room than the facts leave here, and every update of the description
+// does not have to carry it.
 func (m *Manager) describe(rec *Record) string {
 	first := rec.first()
 	var b strings.Builder
@@ -336,8 +343,8 @@ func (m *Manager) describe(rec *Record) string {
 	} else {
 		line("Decided by", "rule %q: %s", rec.Rule, orUnknown(why))
 	}
-	line("Source event", "%s %q, id %s, at %s", orUnknown(first.Source), first.DetailType,
-		orUnknown(first.EventID), orUnknown(stamp(first.Time)))
+	line("Source event", "%s %q, id %s, at %s%s", orUnknown(first.Source), first.DetailType,
+		orUnknown(first.EventID), orUnknown(stamp(first.Time)), eventWhere(rec))
 	if rbs := rec.runbookLines(); len(rbs) > 0 {
 		line("Runbooks", "%s", strings.Join(rbs, "; "))
 	}
@@ -368,16 +375,16 @@ func (m *Manager) describe(rec *Record) string {
 			fmt.Fprintf(&b, "- %s\n", inert.Markdown(oneLine(fmt.Sprintf("%s %s%s: %s", stamp(c.Time), orUnknown(c.EventName), by, c.Title))))
 		}
 	}
-	head := b.String()
-	excerpt := strings.TrimSpace(text(first.Excerpt))
-	const open, close = "\n**Raw event (excerpt):**\n```\n", "\n```\n"
-	room := MaxDescription - utf8.RuneCountInString(head) - utf8.RuneCountInString(open+close)
-	if excerpt != "" && room >= 40 {
-		// A fence inside the excerpt would end the code block early.
-		excerpt = strings.ReplaceAll(excerpt, "```", "'''")
-		head += open + truncateRunes(excerpt, room, Ellipsis) + close
+	return truncateRunes(strings.TrimSpace(b.String()), MaxDescription, "\n"+Ellipsis+" (truncated)")
+}
+
+// eventWhere points to the source event's excerpt, which an incident's
+// OpsItem keeps in its operational data; a roll-up has none.
+func eventWhere(rec *Record) string {
+	if rec.Rollup {
+		return ""
 	}
-	return truncateRunes(strings.TrimSpace(head), MaxDescription, "\n"+Ellipsis+" (truncated)")
+	return " (excerpt in operational data " + KeyEvent + ")"
 }
 
 func lookbackText(d time.Duration) string {
