@@ -22,22 +22,52 @@ import (
 // 400 KB, and no document of opsloop's comes near this once unpacked.
 const maxUnpacked = 4 << 20
 
-var packers = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
+// A Packer packs JSON documents with DEFLATE primed with a dictionary of
+// what they usually hold (field names, common values): a small document
+// then packs to a half of what it would alone, since DEFLATE refers back
+// into the dictionary rather than spelling each first occurrence out. The
+// dictionary must never change once items are written with it: a new one
+// is a new attribute (or a new Packer reading the old one).
+type Packer struct {
+	dict    []byte
+	writers sync.Pool
+}
+
+// NewPacker returns a Packer primed with dict (nil: none).
+func NewPacker(dict []byte) *Packer {
+	p := &Packer{dict: dict}
+	p.writers.New = func() any {
+		w, _ := flate.NewWriterDict(nil, flate.DefaultCompression, dict)
+		return w
+	}
+	return p
+}
+
+// plain packs without a dictionary: Packed and Unpack.
+var plain = NewPacker(nil)
 
 // Packed returns v as JSON compressed with DEFLATE, as a binary attribute
 // that Unpack reads.
-func Packed(v any) (types.AttributeValue, error) {
+func Packed(v any) (types.AttributeValue, error) { return plain.Pack(v) }
+
+// Unpack decodes the JSON document of item's attribute name into v: packed
+// (binary, see Packed) or, as items written before packing hold it, a
+// string.
+func Unpack(item map[string]types.AttributeValue, name string, v any) error {
+	return plain.Unpack(item, name, v)
+}
+
+// Pack returns v as JSON compressed with p's dictionary, as a binary
+// attribute that p.Unpack reads.
+func (p *Packer) Pack(v any) (types.AttributeValue, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	w := packers.Get().(*flate.Writer)
-	defer packers.Put(w)
-	w.Reset(&buf)
+	w := p.writers.Get().(*flate.Writer)
+	defer p.writers.Put(w)
+	w.Reset(&buf) // keeps the dictionary
 	if _, err := w.Write(data); err != nil {
 		return nil, err
 	}
@@ -48,13 +78,12 @@ func Packed(v any) (types.AttributeValue, error) {
 }
 
 // Unpack decodes the JSON document of item's attribute name into v: packed
-// (binary, see Packed) or, as items written before packing hold it, a
-// string.
-func Unpack(item map[string]types.AttributeValue, name string, v any) error {
+// with p's dictionary (binary) or a plain JSON string.
+func (p *Packer) Unpack(item map[string]types.AttributeValue, name string, v any) error {
 	var data []byte
 	switch a := item[name].(type) {
 	case *types.AttributeValueMemberB:
-		r := flate.NewReader(bytes.NewReader(a.Value))
+		r := flate.NewReaderDict(bytes.NewReader(a.Value), p.dict)
 		defer r.Close()
 		var err error
 		if data, err = io.ReadAll(io.LimitReader(r, maxUnpacked+1)); err != nil {

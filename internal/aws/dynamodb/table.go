@@ -13,7 +13,7 @@
 //	pk                   sk                                 attributes
 //	cnt#<key>            <width ms:12>#<bucket index:15>    n, ids (binary set), expiresAt  window counter bucket
 //	chg#<resource>       <time UTC, ns>#<event id>          change (JSON), expiresAt        change log
-//	inc#<fingerprint>    state                              record (packed JSON), version, status, opsItemId, rule, token
+//	inc#<fingerprint>    state                              rec1 (packed JSON), version, status, opsItemId, rule, token
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
 //	bgt#<tally key>      budget                             counts (n, d<DD>, h<HH>…), last, expiresAt   OpsItem budget tally
 //	waitlist             limited                            fingerprints (string set)       refused OpsItems to retry

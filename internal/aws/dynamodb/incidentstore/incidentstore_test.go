@@ -248,9 +248,12 @@ func TestAddHistory(t *testing.T) {
 	}
 }
 
-// TestRecordPacked: a record is stored packed, its first signal's excerpt
-// and all, in well under half its JSON (DynamoDB bills a write per started
-// KB of the item), and records stored as plain JSON before are still read.
+// TestRecordPacked: a record is stored packed with the records'
+// dictionary, its first signal's excerpt and all, in well under half its
+// JSON and in less than packing it alone (DynamoDB bills a write per
+// started KB of the item); records stored before, packed without the
+// dictionary or as plain JSON, are still read, and written again packed
+// with it.
 func TestRecordPacked(t *testing.T) {
 	ctx := context.Background()
 	table, client := newStore(t)
@@ -260,9 +263,9 @@ func TestRecordPacked(t *testing.T) {
 		t.Fatalf("Put = %v", err)
 	}
 	item := dynamotest.RawItem(t, client, table.Name(), "inc#packed:1", "state")
-	packed, ok := item["record"].(*types.AttributeValueMemberB)
+	packed, ok := item["rec1"].(*types.AttributeValueMemberB)
 	if !ok {
-		t.Fatalf("record attribute = %T, want binary (packed)", item["record"])
+		t.Fatalf("rec1 attribute = %T, want binary (packed)", item["rec1"])
 	}
 	plain, _ := json.Marshal(rec)
 	if len(packed.Value)*2 > len(plain) {
@@ -276,28 +279,59 @@ func TestRecordPacked(t *testing.T) {
 		t.Errorf("Get = %+v, want the record put, at version 1", got)
 	}
 
-	// An item as written before records were packed.
-	old := sampleRecord("plain:1")
-	old.Version = 4
-	data, _ := json.Marshal(old)
-	_, err = client.PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(table.Name()), Item: map[string]types.AttributeValue{
-		dynamodb.PartitionKey: dynamodb.Str("inc#plain:1"), dynamodb.SortKey: dynamodb.Str("state"),
-		"record": dynamodb.Str(string(data)), "version": dynamodb.Num(4),
-	}})
-	if err != nil {
+	// A record as the incidents function keeps it once its OpsItem exists
+	// (no excerpt): the dictionary packs it to less than two thirds.
+	small := sampleRecord("small:1")
+	if err := table.Put(ctx, small); err != nil {
 		t.Fatal(err)
 	}
-	got, err = table.Get(ctx, "plain:1")
+	alone, _ := dynamodb.Packed(small)
+	withDict := dynamotest.RawItem(t, client, table.Name(), "inc#small:1", "state")["rec1"].(*types.AttributeValueMemberB)
+	if n, m := len(withDict.Value), len(alone.(*types.AttributeValueMemberB).Value); n*3 > m*2 {
+		t.Errorf("record packed with the dictionary into %d bytes, alone %d: want less than two thirds", n, m)
+	}
+
+	// Items as written before: plain JSON, and packed without the dictionary.
+	oldPacked, _ := dynamodb.Packed(sampleRecord("deflate:1"))
+	for fp, attr := range map[string]types.AttributeValue{
+		"plain:1":   dynamodb.Str(string(must(json.Marshal(sampleRecord("plain:1"))))),
+		"deflate:1": oldPacked,
+	} {
+		_, err = client.PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(table.Name()), Item: map[string]types.AttributeValue{
+			dynamodb.PartitionKey: dynamodb.Str("inc#" + fp), dynamodb.SortKey: dynamodb.Str("state"),
+			"record": attr, "version": dynamodb.Num(0),
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = table.Get(ctx, fp)
+		if err != nil {
+			t.Fatalf("Get(%s, as written before) = %v", fp, err)
+		}
+		if want := sampleRecord(fp); !reflect.DeepEqual(got, want) {
+			t.Errorf("Get(%s, as written before) = %+v, want %+v", fp, got, want)
+		}
+		if err := table.Put(ctx, got); err != nil {
+			t.Fatalf("Put over %s as written before = %v", fp, err)
+		}
+		again := dynamotest.RawItem(t, client, table.Name(), "inc#"+fp, "state")
+		if _, ok := again["rec1"].(*types.AttributeValueMemberB); !ok || again["record"] != nil {
+			t.Errorf("%s written again holds %v: want rec1 packed, record gone", fp, again)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
 	if err != nil {
-		t.Fatalf("Get(plain JSON record) = %v", err)
+		panic(err)
 	}
-	if !reflect.DeepEqual(got, old) {
-		t.Errorf("Get(plain JSON record) = %+v, want %+v", got, old)
-	}
-	if err := table.Put(ctx, got); err != nil {
-		t.Fatalf("Put over a plain JSON record = %v", err)
-	}
-	if _, ok := dynamotest.RawItem(t, client, table.Name(), "inc#plain:1", "state")["record"].(*types.AttributeValueMemberB); !ok {
-		t.Errorf("a plain JSON record written again is not packed")
+	return v
+}
+
+// TestRecordDictionaryFixed: records packed with the dictionary can only be
+// read with the very same bytes. A new dictionary is a new attribute.
+func TestRecordDictionaryFixed(t *testing.T) {
+	if got := incidentstore.RecordDictionarySHA256(); got != "d7b63e740c9fcb3db9a1527fe993014309fb2158c9a548bdb5344a9b03dd7d88" {
+		t.Fatalf("record.v1.dict changed (sha256 %s): records written with it would no longer read; add record.v2.dict under a new attribute instead", got)
 	}
 }
