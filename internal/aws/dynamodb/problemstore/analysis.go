@@ -64,10 +64,13 @@ func (s *Store) PutAnalysis(ctx context.Context, a *analysis.Analysis) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	item := map[string]types.AttributeValue{
-		"analysis": packed, "status": dynamodb.Str(string(a.Status)),
-		dynamodb.StatusIndexPartitionKey: dynamodb.Str(analysisStatusPK(a.Status)),
-		dynamodb.StatusIndexSortKey:      dynamodb.Str(dynamodb.TimeKey(a.FirstEvent) + "#" + a.OpsItemID),
+	item := map[string]types.AttributeValue{"analysis": packed, "status": dynamodb.Str(string(a.Status))}
+	if a.Status != analysis.Tracking {
+		// A tracked analysis (its incident still open, which is when it
+		// is written most) is left out of the index: one write unit,
+		// not two; only tools list those.
+		item[dynamodb.StatusIndexPartitionKey] = dynamodb.Str(analysisStatusPK(a.Status))
+		item[dynamodb.StatusIndexSortKey] = dynamodb.Str(dynamodb.TimeKey(a.FirstEvent) + "#" + a.OpsItemID)
 	}
 	if a.Status == analysis.Done {
 		item[dynamodb.TTLAttribute] = dynamodb.EpochSeconds(dynamodb.Later(a.Closed, s.opts.Now()).Add(s.opts.IncidentLogTTL))
@@ -80,16 +83,24 @@ func (s *Store) PutAnalysis(ctx context.Context, a *analysis.Analysis) error {
 }
 
 // ListAnalyses implements analysis.Store with a Query of the status index
-// (eventually consistent), the most recent incident first.
+// (eventually consistent), the most recent incident first; tracked ones,
+// not in the index, with a scan.
 func (s *Store) ListAnalyses(ctx context.Context, status analysis.Status) ([]analysis.Analysis, error) {
 	var out []analysis.Analysis
-	err := s.byStatus(ctx, fmt.Sprintf("list %s analyses", status), analysisStatusPK(status), func(item map[string]types.AttributeValue) error {
+	op := fmt.Sprintf("list %s analyses", status)
+	each := func(item map[string]types.AttributeValue) error {
 		a, err := decodeAnalysis(item)
 		if err == nil {
 			out = append(out, *a)
 		}
 		return err
-	})
+	}
+	var err error
+	if status == analysis.Tracking {
+		err = s.scanStatus(ctx, op, analysisPK(""), analysisSK, string(status), each)
+	} else {
+		err = s.byStatus(ctx, op, analysisStatusPK(status), each)
+	}
 	if err != nil {
 		return nil, err
 	}

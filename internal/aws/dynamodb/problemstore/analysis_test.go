@@ -52,6 +52,18 @@ func TestAnalyses(t *testing.T) {
 	if got := fmt.Sprint(list(analysis.Tracking), list(analysis.Open)); got != "[oi-1] [oi-2]" {
 		t.Fatalf("tracking, open = %s; want [oi-1] [oi-2]", got)
 	}
+	// A tracked analysis is written outside the status index (one write
+	// unit); an open one is in it, for the review.
+	raw := dynamodb.New(client, name, dynamodb.Options{})
+	for id, indexed := range map[string]bool{"oi-1": false, "oi-2": true} {
+		item, err := raw.Item(ctx, dynamodb.Key("pia#"+id, "analysis"), "read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := item[dynamodb.StatusIndexPartitionKey]; ok != indexed {
+			t.Errorf("analysis %s in the status index: %v, want %v", id, ok, indexed)
+		}
+	}
 	if ps, err := store.List(ctx, problems.Open); err != nil || len(ps) != 1 {
 		t.Fatalf("open problems = %d, %v; want the one problem only", len(ps), err)
 	}
