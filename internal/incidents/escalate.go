@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -12,7 +13,10 @@ import (
 const DetailEscalated = "Incident Escalated"
 
 // Dues keeps when each open incident's response is next due, so that a
-// schedule finds the incidents nobody acknowledged in time.
+// schedule finds the incidents nobody acknowledged in time. It keeps only
+// the incidents whose OpsItems are in other accounts: an OpsItem of the
+// deployment's own account says itself when its response is due (KeyDue),
+// and Responses lists it, with no write of opsloop's per incident.
 type Dues interface {
 	Due(ctx context.Context, fingerprint string, at time.Time) error
 	Undue(ctx context.Context, fingerprint string) error
@@ -20,17 +24,39 @@ type Dues interface {
 	DueBy(ctx context.Context, t time.Time) ([]string, error)
 }
 
-// Statuses tells an OpsItem's OpsCenter status: "Open" until a responder
-// acknowledges it by setting it "InProgress", or it is resolved.
-type Statuses interface {
+// Responses is what OpsCenter tells of responses: an OpsItem's status
+// ("Open" until a responder acknowledges it by setting it "InProgress", or
+// it is resolved), and the OpsItems of the deployment's own account still
+// Open whose KeyDue is at or before t.
+type Responses interface {
 	Status(ctx context.Context, id string) (string, error)
+	Overdue(ctx context.Context, t time.Time) ([]Overdue, error)
+}
+
+// Overdue is an Open OpsItem whose response is due, as its OperationalData
+// says: anyone allowed to edit the OpsItem could have changed that, so the
+// record decides (the same OpsItem, and due by the record's own time).
+type Overdue struct {
+	OpsItemID   string
+	Fingerprint string
+}
+
+// DueIn reports whether the OpsItem id, of OperationalData data, says its
+// response is due at or before t: what Responses.Overdue lists.
+func DueIn(id string, data map[string]Data, t time.Time) (Overdue, bool) {
+	due, err := time.Parse(time.RFC3339, data[KeyDue].Value)
+	fp := data[KeyFingerprint].Value
+	if err != nil || fp == "" || due.After(t) {
+		return Overdue{}, false
+	}
+	return Overdue{OpsItemID: id, Fingerprint: fp}, true
 }
 
 // WithEscalation tracks response times: an incident whose OpsItem is still
 // Open when its severity's response time has passed is escalated by
 // Escalate, once per response time, until acknowledged or resolved.
-func WithEscalation(d Dues, s Statuses) Option {
-	return func(m *Manager) { m.dues, m.statuses = d, s }
+func WithEscalation(d Dues, r Responses) Option {
+	return func(m *Manager) { m.dues, m.responses = d, r }
 }
 
 // EscalatedDetail is the detail of "Incident Escalated".
@@ -57,9 +83,10 @@ type EscalateReport struct {
 	Acknowledged int `json:"acknowledged"` // InProgress or resolved: no longer tracked
 }
 
-// due schedules rec's next response check.
+// due schedules rec's next response check: in Dues when its OpsItem is in
+// another account, which Responses cannot list.
 func (m *Manager) due(ctx context.Context, rec *Record) {
-	if m.dues == nil || rec.DueAt.IsZero() {
+	if m.dues == nil || rec.DueAt.IsZero() || rec.first().OpsItemAccount == "" {
 		return
 	}
 	if err := m.dues.Due(ctx, rec.Fingerprint, rec.DueAt); err != nil {
@@ -67,8 +94,9 @@ func (m *Manager) due(ctx context.Context, rec *Record) {
 	}
 }
 
-func (m *Manager) undue(ctx context.Context, fp string) {
-	if m.dues == nil {
+// undue stops tracking fp in Dues, when it was tracked there.
+func (m *Manager) undue(ctx context.Context, fp string, tracked bool) {
+	if m.dues == nil || !tracked {
 		return
 	}
 	if err := m.dues.Undue(ctx, fp); err != nil {
@@ -84,17 +112,34 @@ func (m *Manager) undue(ctx context.Context, fp string) {
 // on a schedule.
 func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
 	var rep EscalateReport
-	if m.dues == nil || m.statuses == nil {
+	if m.dues == nil || m.responses == nil {
 		return rep, nil
 	}
-	fps, err := m.dues.DueBy(ctx, m.now())
+	now := m.now()
+	tracked, err := m.dues.DueBy(ctx, now)
 	if err != nil {
 		return rep, fmt.Errorf("escalate: %w", err)
 	}
-	rep.Due = len(fps)
+	overdue, err := m.responses.Overdue(ctx, now)
+	if err != nil {
+		return rep, fmt.Errorf("escalate: %w", err)
+	}
+	type due struct {
+		fp, opsItemID string // the OpsItem's own id when it said it is due
+	}
+	var dues []due
+	for _, fp := range tracked {
+		dues = append(dues, due{fp: fp})
+	}
+	for _, o := range overdue {
+		if !slices.Contains(tracked, o.Fingerprint) {
+			dues = append(dues, due{o.Fingerprint, o.OpsItemID})
+		}
+	}
+	rep.Due = len(dues)
 	var errs []error
-	for _, fp := range fps {
-		escalated, acked, err := m.escalate(ctx, fp)
+	for _, d := range dues {
+		escalated, acked, err := m.escalate(ctx, d.fp, d.opsItemID)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -107,20 +152,28 @@ func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
 	return rep, errors.Join(errs...)
 }
 
-func (m *Manager) escalate(ctx context.Context, fp string) (escalated, acked bool, err error) {
+// escalate takes the next step of fp's response if it is due: fp comes from
+// Dues, or from the OpsItem opsItemID that said it is due.
+func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated, acked bool, err error) {
 	rec, err := m.get(ctx, fp)
 	if err != nil {
 		return false, false, err
 	}
+	tracked := opsItemID == ""
+	if !tracked && (rec == nil || rec.OpsItemID != opsItemID) {
+		// Another deployment's OpsItem, or one whose fingerprint was
+		// edited: not this record's to escalate.
+		return false, false, nil
+	}
 	now := m.now()
 	if rec == nil || rec.Status != StatusOpen || rec.OpsItemID == "" || rec.DueAt.IsZero() {
-		m.undue(ctx, fp)
+		m.undue(ctx, fp, tracked)
 		return false, true, nil
 	}
 	if rec.DueAt.After(now) || m.claimed(rec) {
 		return false, false, nil // not due yet, or a worker is busy with it
 	}
-	status, err := m.statuses.Status(ctx, rec.OpsItemID)
+	status, err := m.responses.Status(ctx, rec.OpsItemID)
 	if err != nil {
 		return false, false, fmt.Errorf("status of OpsItem %s for %s: %w", rec.OpsItemID, fp, err)
 	}
@@ -129,7 +182,7 @@ func (m *Manager) escalate(ctx context.Context, fp string) (escalated, acked boo
 		if err := m.put(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
 			return false, false, err
 		}
-		m.undue(ctx, fp)
+		m.undue(ctx, fp, tracked)
 		return false, true, nil
 	}
 	due := rec.DueAt
@@ -172,7 +225,7 @@ func (m *Manager) escalate(ctx context.Context, fp string) (escalated, acked boo
 	}
 	m.log.InfoContext(ctx, "incident escalated", "fingerprint", fp, "opsitem_id", rec.OpsItemID, "step", step, "priority", rec.Priority)
 	if rec.DueAt.IsZero() {
-		m.undue(ctx, fp)
+		m.undue(ctx, fp, tracked)
 	} else {
 		m.due(ctx, rec)
 	}

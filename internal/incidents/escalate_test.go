@@ -113,3 +113,98 @@ func TestEscalateUntilTopPriority(t *testing.T) {
 		t.Errorf("%d escalations, priority %d; want 2 (3 → 2 → 1) and 1", steps, it.Priority)
 	}
 }
+
+// newEscalating is the test's manager with escalation, its Dues kept apart.
+func newEscalating(t *testing.T) (*env, *memory.Dues) {
+	dues := &memory.Dues{}
+	e := newEnv(t, faults{})
+	e.m = incidents.New(e.ops, e.store, incidents.WithClock(e.clock.Now), incidents.WithEscalation(dues, e.ops))
+	return e, dues
+}
+
+// TestEscalateOwnOpsItemsKeepTheirDue: an OpsItem of the deployment's own
+// account says when its response is due (KeyDue, searchable), so nothing
+// is written to Dues for it; the escalation moves the due on, or ends it.
+func TestEscalateOwnOpsItemsKeepTheirDue(t *testing.T) {
+	ctx := context.Background()
+	e, dues := newEscalating(t)
+	if _, err := e.m.Handle(ctx, escalating(0)); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := dues.DueBy(ctx, e.clock.Now().Add(time.Hour)); len(left) != 0 {
+		t.Errorf("Dues after opening an own OpsItem: %v, want none", left)
+	}
+	due := e.ops.Items()[0].OperationalData[incidents.KeyDue]
+	if want := e.clock.Now().Add(15 * time.Minute).UTC().Format(time.RFC3339); due.Value != want || !due.Searchable {
+		t.Errorf("OpsItem %s = %+v, want %s, searchable", incidents.KeyDue, due, want)
+	}
+	e.clock.Add(16 * time.Minute)
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Due != 1 || rep.Escalated != 1 {
+		t.Fatalf("Escalate past the due = %+v, %v; want 1 due, 1 escalated", rep, err)
+	}
+	// Priority 1 and its one contact reached: nothing more is due.
+	if got := e.ops.Items()[0].OperationalData[incidents.KeyDue].Value; got != "none" {
+		t.Errorf("OpsItem %s after the last step = %q, want none", incidents.KeyDue, got)
+	}
+	e.clock.Add(time.Hour)
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Due != 0 {
+		t.Errorf("Escalate after the last step = %+v, %v; want nothing due", rep, err)
+	}
+}
+
+// TestEscalateOtherAccountTracked: an OpsItem in another account cannot be
+// listed from here, so its due is kept in Dues, and dropped once it is
+// acknowledged.
+func TestEscalateOtherAccountTracked(t *testing.T) {
+	ctx := context.Background()
+	e, dues := newEscalating(t)
+	s := escalating(0)
+	s.OpsItemAccount = "210987654321"
+	s.Plan.Priority = 3
+	if _, err := e.m.Handle(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := dues.DueBy(ctx, e.clock.Now().Add(time.Hour)); !slices.Equal(left, []string{fp}) {
+		t.Fatalf("Dues after opening another account's OpsItem: %v, want [%s]", left, fp)
+	}
+	e.clock.Add(16 * time.Minute)
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Due != 1 || rep.Escalated != 1 {
+		t.Fatalf("Escalate past the due = %+v, %v; want 1 due, 1 escalated", rep, err)
+	}
+	e.ops.SetStatus(e.ops.Items()[0].ID, "InProgress")
+	e.clock.Add(20 * time.Minute)
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Acknowledged != 1 {
+		t.Errorf("Escalate after acknowledgement = %+v, %v; want 1 acknowledged", rep, err)
+	}
+	if left, _ := dues.DueBy(ctx, e.clock.Now().Add(time.Hour)); len(left) != 0 {
+		t.Errorf("still tracked after acknowledgement: %v", left)
+	}
+}
+
+// TestEscalateEditedDue: an OpsItem's fingerprint edited to another
+// incident's does not escalate that one; the record decides.
+func TestEscalateEditedDue(t *testing.T) {
+	ctx := context.Background()
+	e, _ := newEscalating(t)
+	other := escalating(0)
+	other.Fingerprint, other.EventID = "alarm-in-alarm:other", "other-0"
+	for _, s := range []signal.Signal{escalating(0), other} {
+		if _, err := e.m.Handle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := e.ops.Items()
+	e.ops.SetStatus(items[1].ID, "InProgress") // the other one is acknowledged
+	if err := e.ops.Update(ctx, items[0].ID, incidents.Update{OperationalData: map[string]incidents.Data{
+		incidents.KeyFingerprint: {Value: other.Fingerprint, Searchable: true},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(16 * time.Minute)
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Escalated != 0 {
+		t.Errorf("Escalate with an edited fingerprint = %+v, %v; want no escalation", rep, err)
+	}
+	if p := e.ops.Items()[1].Priority; p != 2 {
+		t.Errorf("the acknowledged incident's priority = %d, want 2 still", p)
+	}
+}

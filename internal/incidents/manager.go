@@ -47,7 +47,7 @@ type Manager struct {
 	counters    Counters
 	waitlist    Waitlist
 	dues        Dues
-	statuses    Statuses
+	responses   Responses
 	region      string
 	automations Automations
 	now         func() time.Time
@@ -639,6 +639,9 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	if rec.Changes == nil && m.changes != nil {
 		rec.Changes = m.recentChanges(ctx, rec)
 	}
+	if rt := rec.Plan.ResponseTime; rt > 0 && m.dues != nil && rec.Escalated == 0 {
+		rec.DueAt = m.now().Add(rt) // before: the OpsItem says it (KeyDue)
+	}
 	id, existing, err := m.ops.Create(ctx, m.opsItem(rec))
 	if errors.Is(err, ErrLimitExceeded) {
 		rec.LimitedAt = m.now()
@@ -659,9 +662,6 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	rec.OpsItemID, rec.Owed = id, CallNone
 	rec.Synced, rec.SyncedAt = rec.Occurrences, m.now()
-	if rt := rec.Plan.ResponseTime; rt > 0 && m.dues != nil && rec.Escalated == 0 {
-		rec.DueAt = m.now().Add(rt)
-	}
 	wasLimited := rec.Limited > 0
 	rec.LimitedAt, rec.Claimed, rec.HeldAt = time.Time{}, time.Time{}, time.Time{}
 	od := opened(rec)

@@ -28,6 +28,9 @@ const (
 	KeyRegion      = "opsloop:region"
 	KeyActor       = "opsloop:actor"
 	KeyEventID     = "opsloop:eventId"
+	// KeyDue is when the incident's response is next due (RFC 3339), or
+	// "none": the schedule escalates the Open OpsItems it finds past it.
+	KeyDue = "opsloop:due"
 	// KeyEvent is the source event's excerpt, set when the OpsItem is
 	// created: records do not keep it, so updates leave it as it is.
 	KeyEvent         = "opsloop:event"
@@ -172,8 +175,14 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 		}
 	}
 	// Always set: an Update adds and edits keys but never removes one, so
-	// the end of flapping must be written, not left out.
+	// the end of flapping, or of a response due, must be written, not
+	// left out. Searchable: DescribeOpsItems returns only searchable data,
+	// and Responses.Overdue reads the due from it.
 	d[KeyFlapping] = Data{Value: "false"}
+	d[KeyDue] = Data{Value: "none", Searchable: true}
+	if !rec.DueAt.IsZero() {
+		d[KeyDue] = Data{Value: stamp(rec.DueAt), Searchable: true}
+	}
 	if rec.Flapping {
 		d[KeyFlapping] = Data{Value: "true: recovered and failed again repeatedly, so recoveries hold the incident open"}
 	}

@@ -87,6 +87,7 @@ type Item struct {
 	Occurrences int      `json:"occurrences,omitempty"`
 	Resources   []string `json:"resources,omitempty"`
 	dedup       string
+	account     string // created in another account
 }
 
 func (o *OpsCenter) now() time.Time {
@@ -142,6 +143,7 @@ func (o *OpsCenter) Create(_ context.Context, in incidents.OpsItem) (string, boo
 		Created:         now,
 		Modified:        now,
 		dedup:           dedup,
+		account:         in.AccountID,
 	}
 	if it.OperationalData == nil {
 		it.OperationalData = map[string]incidents.Data{}
@@ -194,7 +196,7 @@ func (o *OpsCenter) Update(_ context.Context, id string, u incidents.Update) err
 	return nil
 }
 
-// Status implements incidents.Statuses.
+// Status implements incidents.Responses.
 func (o *OpsCenter) Status(_ context.Context, id string) (string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -203,6 +205,23 @@ func (o *OpsCenter) Status(_ context.Context, id string) (string, error) {
 		return "", incidents.Permanent(fmt.Errorf("status of OpsItem %s: %w", id, ErrNotFound))
 	}
 	return it.Status, nil
+}
+
+// Overdue implements incidents.Responses.
+func (o *OpsCenter) Overdue(_ context.Context, t time.Time) ([]incidents.Overdue, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []incidents.Overdue
+	for _, it := range o.items {
+		if it.Status != incidents.StatusOpsItemOpen || it.Source != incidents.Source || it.account != "" {
+			// DescribeOpsItems lists the account's own OpsItems only.
+			continue
+		}
+		if d, ok := incidents.DueIn(it.ID, it.OperationalData, t); ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // SetStatus sets an OpsItem's status, as a responder does in the console.

@@ -154,6 +154,23 @@ func (c *Client) Status(ctx context.Context, id string) (string, error) {
 	return it.Status, nil
 }
 
+// Overdue implements incidents.Responses: the deployment's Open OpsItems
+// (DescribeOpsItems by status and source; only the account's own are
+// listed) whose searchable KeyDue is at or before t.
+func (c *Client) Overdue(ctx context.Context, t time.Time) ([]incidents.Overdue, error) {
+	open, err := c.Find(ctx, Query{Statuses: []string{incidents.StatusOpsItemOpen}, Source: incidents.Source})
+	if err != nil {
+		return nil, err
+	}
+	var out []incidents.Overdue
+	for _, s := range open {
+		if o, ok := incidents.DueIn(s.ID, s.OperationalData, t); ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
 // OpsItem is an OpsItem as GetOpsItem returns it.
 type OpsItem struct {
 	incidents.OpsItem

@@ -395,6 +395,47 @@ func TestFind(t *testing.T) {
 	}
 }
 
+// TestOverdue lists, through DescribeOpsItems, the Open opsloop OpsItems
+// whose searchable due has passed, with their fingerprints: not those due
+// later, acknowledged, with no due, another source's, or another account's.
+func TestOverdue(t *testing.T) {
+	ctx := context.Background()
+	c, srv := setup(t, opscenter.Options{MaxAttempts: 4, MaxBackoff: 5 * time.Millisecond, Region: awstest.Region})
+	srv.AllowAccounts("111122223333")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	create := func(fp, due, source, account string) string {
+		t.Helper()
+		it := item(fp)
+		it.Source, it.AccountID = source, account
+		it.OperationalData[incidents.KeyFingerprint] = incidents.Data{Value: fp, Searchable: true}
+		it.OperationalData[incidents.KeyDue] = incidents.Data{Value: due, Searchable: true}
+		id, _, err := c.Create(ctx, it)
+		if err != nil {
+			t.Fatalf("Create(%s) = %v", fp, err)
+		}
+		return id
+	}
+	past, later := now.Add(-time.Minute).Format(time.RFC3339), now.Add(time.Minute).Format(time.RFC3339)
+	due := create("fp-due", past, incidents.Source, "")
+	exactly := create("fp-now", now.Format(time.RFC3339), incidents.Source, "")
+	create("fp-later", later, incidents.Source, "")
+	create("fp-none", "none", incidents.Source, "")
+	create("fp-other-source", past, "other", "")
+	create("fp-other-account", past, incidents.Source, "111122223333")
+	acked := create("fp-acked", past, incidents.Source, "")
+	if err := c.Update(ctx, acked, incidents.Update{Status: "InProgress"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Overdue(ctx, now)
+	if err != nil {
+		t.Fatalf("Overdue = %v", err)
+	}
+	want := []incidents.Overdue{{OpsItemID: due, Fingerprint: "fp-due"}, {OpsItemID: exactly, Fingerprint: "fp-now"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Overdue = %+v, want %+v", got, want)
+	}
+}
+
 func TestCrossAccount(t *testing.T) {
 	ctx := context.Background()
 	const member = "111122223333"
