@@ -52,12 +52,14 @@ func setup(out io.Writer, log *slog.Logger) (*problemsfn.Problems, error) {
 	state := problemstore.New(db, s.Table, problemstore.Options{})
 	ssmClient := ssm.NewFromConfig(env.For(cfg, "SSM"))
 	loader := parameterstore.NewLoader(ssmClient, s.RulesPath, parameterstore.Options{TTL: s.RulesTTL})
+	ops := opscenter.New(ssmClient, opscenter.Options{Region: cfg.Region})
 	return problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules:     problemsfn.LiveRules(loader, log, m),
 		Store:     state,
 		Relations: state,
 		Changes:   table,
-		OpsItems:  opscenter.New(ssmClient, opscenter.Options{Region: cfg.Region}),
+		OpsItems:  ops,
+		Describe:  ops,
 		Analyses:  state,
 		Table:     s.Table,
 		Log:       state,

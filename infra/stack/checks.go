@@ -67,17 +67,17 @@ func (s *PipelineStack) suppressions() {
 	}
 	add(s.Incidents.Role(), incidents...)
 	add(s.findOpsItems, suppression("AwsSolutions-IAM5",
-		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write.",
+		"ssm:DescribeOpsItems, the only action in this policy, is a list action that IAM authorizes on no resource but *; the function uses it to find an OpsItem by its dedup string after a lost write, and the Open OpsItems whose response is overdue.",
 		"Resource::*"))
 	reportObjects := "Resource::<" + *st.GetLogicalId(s.Reports.Node().DefaultChild().(awscdk.CfnElement)) + ".Arn>/" + s3.DefaultPrefix + "*"
 	problems := []*cdknag.NagPackSuppression{xray, params, suppression("AwsSolutions-IAM5",
-		"The function links the OpsItems of one problem as related OpsItems (UpdateOpsItem only); OpsCenter assigns their ids at creation.",
+		"The function links the OpsItems of one problem as related OpsItems (UpdateOpsItem), and reads which incident an OpsItem resolved in OpsCenter is of (GetOpsItem); OpsCenter assigns their ids at creation.",
 		opsItems), suppression("AwsSolutions-IAM5",
 		"The function writes and reads back (s3:PutObject, s3:GetObject) the review reports, one object per review named by its date, under the reviews prefix of this stack's own reports bucket.",
 		reportObjects)}
 	if s.memberOpsItemsGranted {
 		problems = append(problems, suppression("AwsSolutions-IAM5",
-			"The function links post-incident analyses on OpsItems the rules create in the organization's member accounts (UpdateOpsItem only, this Region); their ids and accounts are known only at creation.",
+			"The function links post-incident analyses on OpsItems the rules create in the organization's member accounts and reads which incident they are of (GetOpsItem and UpdateOpsItem only, this Region); their ids and accounts are known only at creation.",
 			"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:*:opsitem/*"))
 	}
 	add(s.Problems.Role(), problems...)

@@ -192,7 +192,9 @@ func (s *PipelineStack) functions(cfg Config) {
 	s.Problems.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
 		table, jsii.String(*table+"/index/"+dynamodb.StatusIndex)))
 	s.Problems.AddToRolePolicy(statement("Rules", []string{"ssm:GetParametersByPath"}, rulesParams...))
-	s.Problems.AddToRolePolicy(statement("OpsItems", []string{"ssm:UpdateOpsItem"}, opsItems))
+	// GetOpsItem: a resolution in OpsCenter names only the OpsItem, whose
+	// data says which incident it is of (problems.OpsItems).
+	s.Problems.AddToRolePolicy(statement("OpsItems", []string{"ssm:GetOpsItem", "ssm:UpdateOpsItem"}, opsItems))
 	s.Problems.AddToRolePolicy(statement("Reports", []string{"s3:PutObject", "s3:GetObject"}, s.Reports.ArnForObjects(jsii.String(s3.DefaultPrefix+"*"))))
 	// The previous review is found by listing the reviews' prefix only.
 	s.Problems.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -400,7 +400,7 @@ func TestMemberOpsItemsGrants(t *testing.T) {
 	// any account in this Region, the problems function update them
 	want := map[string]string{
 		logicalIDIn(st, st.Incidents.Role()): `["ssm:CreateOpsItem","ssm:GetOpsItem","ssm:UpdateOpsItem"]`,
-		logicalIDIn(st, st.Problems.Role()):  `"ssm:UpdateOpsItem"`,
+		logicalIDIn(st, st.Problems.Role()):  `["ssm:GetOpsItem","ssm:UpdateOpsItem"]`,
 	}
 	for _, p := range typed(doc, "AWS::IAM::Policy") {
 		for role, actions := range want {

@@ -92,5 +92,5 @@ func (s *PipelineStack) memberOpsItems(set *rules.Set) {
 	s.memberOpsItemsGranted = true
 	anyAccount := s.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ssm"), Account: jsii.String("*"), Resource: jsii.String("opsitem"), ResourceName: jsii.String("*")})
 	s.Incidents.AddToRolePolicy(statement("MemberAccountOpsItems", []string{"ssm:CreateOpsItem", "ssm:GetOpsItem", "ssm:UpdateOpsItem"}, anyAccount))
-	s.Problems.AddToRolePolicy(statement("MemberAccountOpsItems", []string{"ssm:UpdateOpsItem"}, anyAccount))
+	s.Problems.AddToRolePolicy(statement("MemberAccountOpsItems", []string{"ssm:GetOpsItem", "ssm:UpdateOpsItem"}, anyAccount))
 }

@@ -335,7 +335,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}),
 			concat(xray, []string{"ssm:DescribeOpsItems"})},
 		{stack.ProblemsName, roleOf(subject.Problems),
-			concat(logs, xray, state, []string{"dynamodb:DeleteItem", "sqs:SendMessage", "ssm:GetParametersByPath", "ssm:UpdateOpsItem", "s3:PutObject", "s3:GetObject", "s3:ListBucket", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}), xray},
+			concat(logs, xray, state, []string{"dynamodb:DeleteItem", "sqs:SendMessage", "ssm:GetParametersByPath", "ssm:GetOpsItem", "ssm:UpdateOpsItem", "s3:PutObject", "s3:GetObject", "s3:ListBucket", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}), xray},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

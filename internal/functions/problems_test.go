@@ -62,12 +62,13 @@ func deployLearningWith(t *testing.T, dyn *awstest.Dynalite, table string, ops p
 	table0 := dynamodb.New(client, table, dynamodb.Options{})
 	l.state = problemstore.New(client, table, problemstore.Options{})
 	loader := parameterstore.NewLoader(d.ssm.Client(), rulesPath, parameterstore.Options{TTL: time.Nanosecond, MaxBackoff: 10 * time.Millisecond})
+	described := opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond})
 	if ops == nil {
-		ops = opscenter.New(d.ssm.Client(), opscenter.Options{MaxBackoff: 10 * time.Millisecond})
+		ops = described
 	}
 	l.problems = problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules: problemsfn.LiveRules(loader, log, m), Store: l.state, Relations: l.state, Changes: table0,
-		OpsItems: ops,
+		OpsItems: ops, Describe: described,
 		Analyses: l.state, Table: table,
 		Log: l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),

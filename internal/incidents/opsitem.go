@@ -151,8 +151,10 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 		KeyFingerprint: {Value: rec.Fingerprint, Searchable: true},
 		KeySeverity:    {Value: rec.Severity, Searchable: true},
 		KeyOccurrences: {Value: strconv.Itoa(rec.Occurrences)},
-		KeyFirstSeen:   {Value: stamp(rec.FirstSeen)},
-		KeyLastSeen:    {Value: stamp(rec.LastSeen)},
+		// To the nanosecond: the opening names the incident's log entry
+		// (problems.OpsItems).
+		KeyFirstSeen: {Value: rec.FirstSeen.UTC().Format(time.RFC3339Nano)},
+		KeyLastSeen:  {Value: stamp(rec.LastSeen)},
 		// Searchable: an organization's responders filter OpsItems by
 		// account and Region in OpsCenter.
 		KeyAccount: {Value: first.Account, Searchable: true},

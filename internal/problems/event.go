@@ -89,12 +89,15 @@ func ParseEvent(raw []byte) (Input, error) {
 			ID       string `json:"ops-item-id"`
 			Status   string `json:"status"`
 			Modified string `json:"modified-time"`
+			Source   string `json:"source"`
 		}
 		if err := decodeDetail(detail, &d); err != nil {
 			return Input{}, err
 		}
 		resolved, acked := strings.EqualFold(d.Status, "Resolved"), strings.EqualFold(d.Status, "InProgress")
-		if !resolved && !acked {
+		if !resolved && !acked || d.Source != "" && d.Source != SourceOpsloop {
+			// Another tool's OpsItem (OpsCenter says whose): nothing of
+			// opsloop's to look up or write.
 			return Input{}, nil
 		}
 		if strings.TrimSpace(d.ID) == "" {

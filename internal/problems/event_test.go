@@ -48,6 +48,8 @@ func TestParseEvent(t *testing.T) {
 		{"incident escalated", escalatedEvent, "", time.Time{}, time.Time{}, 2},
 		{"other event", `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}`, "", time.Time{}, time.Time{}, 0},
 		{"OpsItem without modified-time", strings.Replace(opsItemResolved, `"modified-time":"2026-03-05T11:20:30.5Z",`, "", 1), "", time.Date(2026, 3, 5, 11, 21, 0, 0, time.UTC), time.Time{}, 0},
+		// Another tool's OpsItem: nothing to look up or write.
+		{"another source's OpsItem resolved", strings.Replace(opsItemResolved, `"source":"opsloop"`, `"source":"other-tool"`, 1), "", time.Time{}, time.Time{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +110,8 @@ func TestParseEventRejects(t *testing.T) {
 func TestHandle(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewProblems()
-	tr := problems.New(store)
+	opened, _ := problems.ParseEvent([]byte(openedEvent))
+	tr := problems.New(store, problems.WithOpsItems(opsItems{opened.Incident.OpsItemID: *opened.Incident}))
 	steps := []struct {
 		raw  string
 		want problems.Action
@@ -158,4 +161,15 @@ func FuzzParseEvent(f *testing.F) {
 			t.Fatalf("ParseEvent accepted a resolution without id or time: %+v", *r)
 		}
 	})
+}
+
+// TestParseResolvedOpened: opsloop's "Incident Resolved" says when the
+// incident opened, which finds its log entry; OpsCenter's event does not.
+func TestParseResolvedOpened(t *testing.T) {
+	for raw, want := range map[string]time.Time{resolvedEvent: time.Date(2026, 3, 5, 10, 40, 0, 0, time.UTC), opsItemResolved: {}} {
+		in, err := problems.ParseEvent([]byte(raw))
+		if err != nil || in.Resolution == nil || !in.Resolution.Opened.Equal(want) {
+			t.Errorf("ParseEvent = %+v, %v; want a resolution opened %v", in.Resolution, err, want)
+		}
+	}
 }

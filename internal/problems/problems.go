@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -241,6 +242,9 @@ type Resolution struct {
 	Resolved    time.Time `json:"resolved"`
 	Occurrences int       `json:"occurrences,omitempty"`
 	Flapping    bool      `json:"flapping,omitempty"`
+	// Opened is when the incident opened: its incident log entry's time.
+	// OpsCenter's events lack it (see Complete).
+	Opened time.Time `json:"opened,omitzero"`
 	// Severity and Resolution (what resolved it) come with opsloop's own
 	// "Incident Resolved" only.
 	Severity   string `json:"severity,omitempty"`
@@ -292,12 +296,38 @@ type Store interface {
 	Put(ctx context.Context, p *Problem) error
 	// List returns the records of status, the most recently seen first.
 	List(ctx context.Context, status Status) ([]Problem, error)
-	// PutLink records that an OpsItem, of an incident opened at opened,
-	// belongs to the record of key, so OpsCenter's events, which name only
-	// the OpsItem, find it (and the incident log its entry).
-	PutLink(ctx context.Context, opsItemID, key string, opened time.Time) error
-	// Link returns the key an OpsItem belongs to, or "" when unknown.
+	// Link returns the key an OpsItem belongs to, as links written before
+	// OpsItems were described by OpsItems say, or "" when unknown.
 	Link(ctx context.Context, opsItemID string) (string, error)
+}
+
+// OpsItems describes opsloop's OpsItems: the incident an OpsItem is of, as
+// the incidents function wrote it on the OpsItem (its fingerprint and
+// opening). OpsCenter's events name only the OpsItem; this finds its
+// problem and log entry with no item of opsloop's per incident.
+type OpsItems interface {
+	// Incident returns the fingerprint and opening of the OpsItem's
+	// incident; "" when the OpsItem is not opsloop's, or is gone.
+	Incident(ctx context.Context, opsItemID string) (fingerprint string, opened time.Time, err error)
+}
+
+// Complete fills in the fingerprint and opening of a resolution that names
+// only its OpsItem, from the OpsItem. Anyone allowed to edit the OpsItem
+// could have changed what it says: that only chooses where the resolution
+// is looked for, since a problem's history and the incident log are matched
+// by OpsItem id too.
+func Complete(ctx context.Context, r Resolution, o OpsItems) (Resolution, error) {
+	if r.Fingerprint != "" || o == nil {
+		return r, nil
+	}
+	fp, opened, err := o.Incident(ctx, r.OpsItemID)
+	if err != nil {
+		return r, fmt.Errorf("describe OpsItem %s: %w", r.OpsItemID, err)
+	}
+	if fp != "" {
+		r.Fingerprint, r.Opened = fp, opened
+	}
+	return r, nil
 }
 
 // Changes looks up the change log: the changes recorded for a resource

@@ -24,6 +24,7 @@ type Tracker struct {
 	changes    Changes
 	relations  Relations
 	relater    Relater
+	opsItems   OpsItems
 	rules      *rules.Set
 	lookback   time.Duration
 	relateBack time.Duration
@@ -73,6 +74,10 @@ func WithChanges(c Changes, lookback time.Duration) Option {
 // WithRelations keeps the relations learned from the change log in an
 // index, so they outlive the change log.
 func WithRelations(r Relations) Option { return func(t *Tracker) { t.relations = r } }
+
+// WithOpsItems completes resolutions that name only their OpsItem (see
+// Complete).
+func WithOpsItems(o OpsItems) Option { return func(t *Tracker) { t.opsItems = o } }
 
 // WithRelater relates each new incident's OpsItem to the problem's other
 // OpsItems in OpsCenter.
@@ -192,11 +197,6 @@ func (t *Tracker) Opened(ctx context.Context, inc Incident) (Outcome, error) {
 		return Outcome{}, err
 	}
 	key := Key(inc.Fingerprint)
-	if inc.OpsItemID != "" {
-		if err := t.store.PutLink(ctx, inc.OpsItemID, key, inc.Opened); err != nil {
-			return Outcome{Key: key}, fmt.Errorf("link OpsItem %s to %s: %w", inc.OpsItemID, key, err)
-		}
-	}
 	// The analysis first: its item exists before the problem's history
 	// says it does.
 	if t.analyses != nil {
@@ -309,15 +309,19 @@ func (t *Tracker) opened(ctx context.Context, key, fingerprint string, spread bo
 }
 
 // Resolved applies the end of an incident: its time to resolve, and the
-// problem's MTTR and MTBF. A resolution that names only the OpsItem is
-// found through the OpsItem's link.
+// problem's MTTR and MTBF. A resolution that names only the OpsItem (see
+// Complete) is described by WithOpsItems, or found through the OpsItem's
+// link, if one was written.
 func (t *Tracker) Resolved(ctx context.Context, r Resolution) (Outcome, error) {
 	if strings.TrimSpace(r.OpsItemID) == "" || r.Resolved.IsZero() {
 		return Outcome{}, fmt.Errorf("resolution needs an OpsItem id and a time: %w", ErrInvalid)
 	}
+	r, err := Complete(ctx, r, t.opsItems)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+	}
 	opened := false
 	if t.analyses != nil {
-		var err error
 		if opened, err = t.analyses.Resolved(ctx, r.OpsItemID, r.Severity, r.Resolved, r.Resolution); err != nil {
 			return Outcome{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
 		}

@@ -271,15 +271,26 @@ func TestRelationIndexOutlivesChangeLog(t *testing.T) {
 	}
 }
 
+// opsItems is what OpsItems say of their incidents, as OpsCenter keeps
+// what the incidents function wrote on them.
+type opsItems map[string]problems.Incident
+
+func (o opsItems) Incident(_ context.Context, id string) (string, time.Time, error) {
+	return o[id].Fingerprint, o[id].Opened, nil
+}
+
 func TestResolvedAnalysis(t *testing.T) {
 	ctx := context.Background()
 	store := memory.NewProblems()
-	tr := problems.New(store)
+	described := opsItems{}
+	tr := problems.New(store, problems.WithOpsItems(described))
 	// Incidents at 0, 4h, 22h, resolved after 40m, 45m, 30m.
 	opened := []time.Duration{0, 4 * time.Hour, 22 * time.Hour}
 	ttr := []time.Duration{40 * time.Minute, 45 * time.Minute, 30 * time.Minute}
 	for i, d := range opened {
-		if _, err := tr.Opened(ctx, incident(i, t0.Add(d))); err != nil {
+		inc := incident(i, t0.Add(d))
+		described[inc.OpsItemID] = inc
+		if _, err := tr.Opened(ctx, inc); err != nil {
 			t.Fatal(err)
 		}
 	}

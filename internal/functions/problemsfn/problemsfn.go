@@ -137,6 +137,10 @@ type ProblemsConfig struct {
 	Changes   problems.Changes
 	// OpsItems relate a problem's OpsItems and link analyses from them.
 	OpsItems OpsItemUpdater
+	// Describe tells the incident of an OpsItem that OpsCenter's events
+	// name only by id (see problems.Complete); none: links written
+	// before only.
+	Describe problems.OpsItems
 	// Analyses keep post-incident analyses (none when nil).
 	Analyses analysis.Store
 	// Table names the deployment's table in the command an OpsItem shows
@@ -349,12 +353,24 @@ func (p *Problems) resolved(ctx context.Context, payload []byte, r problems.Reso
 		p.log.ErrorContext(ctx, "resolution not applied: no rules", "opsitem_id", r.OpsItemID, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
 		return ProblemsResult{}, err
 	}
+	// Completed here, not only in the tracker: the incident log needs the
+	// opening too.
+	r, err = problems.Complete(ctx, r, p.cfg.Describe)
+	if err != nil {
+		return ProblemsResult{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+	}
 	out, err := tracker.Resolved(ctx, r)
 	if errors.Is(err, problems.ErrInvalid) {
 		return p.reject(ctx, payload, err)
 	}
 	if err != nil {
 		return ProblemsResult{}, fmt.Errorf("apply resolution of %s: %w", r.OpsItemID, err)
+	}
+	if out.Action == problems.Unknown && r.Fingerprint == "" {
+		// Neither described nor linked: not an incident of opsloop's,
+		// nothing to log.
+		p.log.DebugContext(ctx, "resolution of an unknown OpsItem", "opsitem_id", r.OpsItemID, "source", source, "request_id", lambdaenv.RequestID(ctx))
+		return ProblemsResult{Outcome: &out}, nil
 	}
 	if out.AnalysisOpened && p.cfg.OpsItems != nil {
 		if err := p.linkAnalysis(ctx, r.OpsItemID); err != nil {

@@ -95,18 +95,8 @@ func sortProblems(ps []problems.Problem) {
 	})
 }
 
-// PutLink implements problems.Store.
-func (s *Problems) PutLink(_ context.Context, opsItemID, key string, _ time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.links == nil {
-		s.links = map[string]string{}
-	}
-	s.links[opsItemID] = key
-	return nil
-}
-
-// Link implements problems.Store.
+// Link implements problems.Store: the links of a state written before
+// OpsItems were described (see NewProblemsFrom).
 func (s *Problems) Link(_ context.Context, opsItemID string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

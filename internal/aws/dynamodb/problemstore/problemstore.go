@@ -48,9 +48,6 @@ type Store struct {
 
 // Default lifetimes of the problems function's items.
 const (
-	// DefaultLinkTTL keeps an OpsItem's links for resolutions that come
-	// long after the incident opened.
-	DefaultLinkTTL = 400 * 24 * time.Hour
 	// DefaultRelationTTL keeps relations well past the change log they
 	// were learned from.
 	DefaultRelationTTL = 90 * 24 * time.Hour
@@ -65,7 +62,6 @@ const MaxRelated = 50
 
 // Options tune Problems; zero values take the defaults.
 type Options struct {
-	LinkTTL        time.Duration // default DefaultLinkTTL
 	RelationTTL    time.Duration // default DefaultRelationTTL
 	IncidentLogTTL time.Duration // default DefaultIncidentLogTTL
 	// Now is the clock for expiry times; default time.Now.
@@ -80,9 +76,6 @@ var (
 // NewProblems returns the problems state in the table named name, reached
 // through client.
 func New(client dynamodb.API, name string, opts Options) *Store {
-	if opts.LinkTTL <= 0 {
-		opts.LinkTTL = DefaultLinkTTL
-	}
 	if opts.RelationTTL <= 0 {
 		opts.RelationTTL = DefaultRelationTTL
 	}
@@ -272,25 +265,8 @@ func (s *Store) byStatus(ctx context.Context, op, pk string, each func(map[strin
 	})
 }
 
-// PutLink implements problems.Store. It updates only the link's own
-// attributes, so writing it again changes nothing.
-func (s *Store) PutLink(ctx context.Context, opsItemID, key string, opened time.Time) error {
-	_, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-		TableName: aws.String(s.name), Key: dynamodb.Key(opsItemPK(opsItemID), linkSK),
-		UpdateExpression:         aws.String("SET #k = :k, #op = :op, #exp = :exp"),
-		ExpressionAttributeNames: map[string]string{"#k": "key", "#op": "opened", "#exp": dynamodb.TTLAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":k": dynamodb.Str(key), ":op": dynamodb.Str(dynamodb.TimeKey(opened)),
-			":exp": dynamodb.EpochSeconds(s.opts.Now().Add(s.opts.LinkTTL)),
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("link OpsItem %s to %s: %w", opsItemID, key, err)
-	}
-	return nil
-}
-
-// Link implements problems.Store.
+// Link implements problems.Store: links were written at each opening
+// before OpsItems were described (problems.OpsItems), and last a year.
 func (s *Store) Link(ctx context.Context, opsItemID string) (string, error) {
 	item, err := s.get(ctx, dynamodb.Key(opsItemPK(opsItemID), linkSK), "link of OpsItem "+opsItemID)
 	if err != nil || item == nil {
@@ -354,10 +330,9 @@ func (s *Store) Related(ctx context.Context, resource string) ([]string, error) 
 
 // LogOpened keeps an opened incident in the incident log of its opening's
 // ISO week, for the review. Logging it again changes nothing, and a
-// resolution logged before it (events arrive in any order) is applied.
-// The OpsItem's link (PutLink), written before, says when it opened, so a
-// resolution finds the entry: the log writes one item, and reads the link
-// for a resolution that came first.
+// resolution logged before it (events arrive in any order), which waits on
+// the OpsItem's link item, is applied: the log writes one item, and reads
+// the link item.
 func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 	id := inc.OpsItemID
 	if id == "" {
@@ -392,7 +367,8 @@ func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 		return err
 	}
 	if res := resolutionOf(link); res != nil {
-		return s.resolveLogItem(ctx, lk, *res, "log incident "+id)
+		_, _, err := s.resolveLogEntry(ctx, lk, *res, "log incident "+id)
+		return err
 	}
 	return nil
 }
@@ -403,9 +379,25 @@ func (s *Store) LogOpened(ctx context.Context, inc review.Incident) error {
 // logged yet). The first resolution's time is kept; occurrences and
 // flapping come from opsloop's own "Incident Resolved" whenever it brings
 // them, since OpsCenter's events have neither.
+//
+// A resolution that says when its incident opened (r.Opened; see
+// problems.Complete) updates the log entry itself, one write. Otherwise,
+// or when the entry is not logged yet, it waits on the OpsItem's link item,
+// where LogOpened finds it, and a link written before says when the
+// incident opened.
 func (s *Store) LogResolved(ctx context.Context, r problems.Resolution) (inc review.Incident, first bool, err error) {
 	op := "log resolution of " + r.OpsItemID
 	res := logResolution{resolved: r.Resolved, occurrences: r.Occurrences, flapping: r.Flapping}
+	if !r.Opened.IsZero() {
+		old, ok, err := s.resolveLogEntry(ctx, logKey(r.Opened, r.OpsItemID), res, op)
+		if err != nil {
+			return review.Incident{}, false, err
+		}
+		if ok {
+			inc, first = loggedResolution(r, res, old)
+			return inc, first, nil
+		}
+	}
 	expr := "SET #res = if_not_exists(#res, :res), #exp = if_not_exists(#exp, :exp)"
 	names := map[string]string{"#res": "resolved", "#exp": dynamodb.TTLAttribute}
 	values := map[string]types.AttributeValue{
@@ -426,15 +418,7 @@ func (s *Store) LogResolved(ctx context.Context, r problems.Resolution) (inc rev
 		return review.Incident{}, false, fmt.Errorf("%s: %w", op, err)
 	}
 	old := out.Attributes
-	prev := resolutionOf(old)
-	first = prev == nil
-	if prev != nil {
-		res.resolved = prev.resolved
-		if r.Occurrences == 0 && !r.Flapping {
-			res.occurrences, res.flapping = prev.occurrences, prev.flapping
-		}
-	}
-	inc = review.Incident{OpsItemID: r.OpsItemID, Fingerprint: r.Fingerprint, Resolved: res.resolved, Occurrences: res.occurrences, Flapping: res.flapping}
+	inc, first = loggedResolution(r, res, old)
 	var lk map[string]types.AttributeValue
 	if t, err := time.Parse(dynamodb.SortTime, dynamodb.StringAttr(old, "opened")); err == nil {
 		inc.Opened, lk = t, logKey(t, r.OpsItemID)
@@ -444,10 +428,30 @@ func (s *Store) LogResolved(ctx context.Context, r problems.Resolution) (inc rev
 	if lk == nil {
 		return inc, first, nil // not opened yet: LogOpened applies it
 	}
-	if err := s.resolveLogItem(ctx, lk, res, op); err != nil {
+	if _, _, err := s.resolveLogEntry(ctx, lk, res, op); err != nil {
 		return inc, first, err
 	}
 	return inc, first, nil
+}
+
+// loggedResolution is the incident as a resolution leaves it, given what
+// the item it was applied to held before (its incident's opening too, when
+// that is the log entry): the first resolution's time is kept, and so are
+// occurrences and flapping unless r brings them.
+func loggedResolution(r problems.Resolution, res logResolution, old map[string]types.AttributeValue) (review.Incident, bool) {
+	prev := resolutionOf(old)
+	if prev != nil {
+		res.resolved = prev.resolved
+		if r.Occurrences == 0 && !r.Flapping {
+			res.occurrences, res.flapping = prev.occurrences, prev.flapping
+		}
+	}
+	inc := review.Incident{OpsItemID: r.OpsItemID, Fingerprint: r.Fingerprint}
+	if data := dynamodb.StringAttr(old, "incident"); data != "" && json.Unmarshal([]byte(data), &inc) != nil {
+		inc = review.Incident{OpsItemID: r.OpsItemID, Fingerprint: r.Fingerprint}
+	}
+	inc.Resolved, inc.Occurrences, inc.Flapping = res.resolved, res.occurrences, res.flapping
+	return inc, prev == nil
 }
 
 // logKey is the key of the incident log's entry of the OpsItem id, opened
@@ -494,23 +498,34 @@ func resolutionOf(item map[string]types.AttributeValue) *logResolution {
 	return r
 }
 
-// resolveLogItem applies a resolution to a log item that exists; the item
-// gone (expired) is not an error.
-func (s *Store) resolveLogItem(ctx context.Context, k map[string]types.AttributeValue, r logResolution, op string) error {
-	_, err := s.client.UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+// resolveLogEntry applies a resolution to a log entry that exists, and
+// returns what the entry held before; ok is false when there is no entry
+// (not logged yet, or expired), which is not an error.
+// Occurrences and flapping are set only when r has them: OpsCenter's
+// resolution, without, leaves opsloop's.
+func (s *Store) resolveLogEntry(ctx context.Context, k map[string]types.AttributeValue, r logResolution, op string) (old map[string]types.AttributeValue, ok bool, err error) {
+	in := &awsdynamodb.UpdateItemInput{
 		TableName: aws.String(s.name), Key: k,
-		UpdateExpression:         aws.String("SET #res = if_not_exists(#res, :res), #occ = :occ, #flap = :flap"),
-		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": dynamodb.PartitionKey, "#res": "resolved", "#occ": "occurrences", "#flap": "flapping"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":res": dynamodb.Str(dynamodb.TimeKey(r.resolved)), ":occ": dynamodb.Num(int64(r.occurrences)),
-			":flap": &types.AttributeValueMemberBOOL{Value: r.flapping},
-		},
-	})
-	if err != nil && !dynamodb.ConditionFailed(err) {
-		return fmt.Errorf("%s: %w", op, err)
+		UpdateExpression:          aws.String("SET #res = if_not_exists(#res, :res)"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": dynamodb.PartitionKey, "#res": "resolved"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":res": dynamodb.Str(dynamodb.TimeKey(r.resolved))},
+		ReturnValues:              types.ReturnValueAllOld,
 	}
-	return nil
+	if r.occurrences > 0 || r.flapping {
+		in.UpdateExpression = aws.String(*in.UpdateExpression + ", #occ = :occ, #flap = :flap")
+		in.ExpressionAttributeNames["#occ"], in.ExpressionAttributeNames["#flap"] = "occurrences", "flapping"
+		in.ExpressionAttributeValues[":occ"] = dynamodb.Num(int64(r.occurrences))
+		in.ExpressionAttributeValues[":flap"] = &types.AttributeValueMemberBOOL{Value: r.flapping}
+	}
+	out, err := s.client.UpdateItem(ctx, in)
+	if dynamodb.ConditionFailed(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", op, err)
+	}
+	return out.Attributes, true, nil
 }
 
 // Incidents returns the logged incidents opened within [from, to], oldest

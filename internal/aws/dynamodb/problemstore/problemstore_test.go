@@ -228,7 +228,7 @@ func TestProblemsList(t *testing.T) {
 // is counted once, none is lost to a race.
 func TestTrackerConcurrent(t *testing.T) {
 	ctx := context.Background()
-	store, _, _ := newProblems(t)
+	store, client, name := newProblems(t)
 	tracker := problems.New(store, problems.WithAttempts(100), problems.WithRelations(store))
 	const incidents = 12
 	const copies = 3
@@ -271,37 +271,29 @@ func TestTrackerConcurrent(t *testing.T) {
 			t.Errorf("OpsItems[%d] = %s, want %s (in opening order)", i, id, want)
 		}
 	}
-	link, err := store.Link(ctx, "oi-000000000005")
-	if err != nil || link != problems.Key(fp) {
-		t.Errorf("Link(oi-000000000005) = %q, %v, want %q", link, err, problems.Key(fp))
+	// OpsItems are described by OpsCenter: no link item per incident.
+	if n := dynamotest.CountItems(t, client, name, "prbopsitem#oi-000000000005"); n != 0 {
+		t.Errorf("items of OpsItem oi-000000000005 = %d, want none", n)
 	}
 }
 
+// TestProblemsLinks: links written at each opening before OpsItems were
+// described are still read.
 func TestProblemsLinks(t *testing.T) {
 	ctx := context.Background()
-	store, _, _ := newProblems(t)
-	steps := []struct {
-		name, id, key string // key "" reads only
-		want          string
-	}{
-		{"unknown", "oi-x", "", ""},
-		{"linked", "oi-1", "P-1", "P-1"},
-		{"linked again", "oi-1", "P-1", "P-1"},
-		{"other", "oi-2", "P-2", "P-2"},
-		{"first unchanged", "oi-1", "", "P-1"},
+	store, client, name := newProblems(t)
+	for id, key := range map[string]string{"oi-1": "P-1", "oi-2": "P-2"} {
+		if _, err := client.PutItem(ctx, &awsdynamodb.PutItemInput{TableName: aws.String(name), Item: map[string]types.AttributeValue{
+			dynamodb.PartitionKey: dynamodb.Str("prbopsitem#" + id), dynamodb.SortKey: dynamodb.Str("link"),
+			"key": dynamodb.Str(key), "opened": dynamodb.Str(dynamodb.TimeKey(base)),
+		}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			if s.key != "" {
-				if err := store.PutLink(ctx, s.id, s.key, base); err != nil {
-					t.Fatalf("PutLink(%s, %s) = %v", s.id, s.key, err)
-				}
-			}
-			got, err := store.Link(ctx, s.id)
-			if err != nil || got != s.want {
-				t.Errorf("Link(%s) = %q, %v, want %q", s.id, got, err, s.want)
-			}
-		})
+	for id, want := range map[string]string{"oi-x": "", "oi-1": "P-1", "oi-2": "P-2"} {
+		if got, err := store.Link(ctx, id); err != nil || got != want {
+			t.Errorf("Link(%s) = %q, %v, want %q", id, got, err, want)
+		}
 	}
 }
 
@@ -345,8 +337,9 @@ func TestIncidentLog(t *testing.T) {
 		return review.Incident{OpsItemID: id, Fingerprint: "fp:" + id, Rule: "alarm-in-alarm", Title: "t " + id,
 			Severity: "high", Category: "Availability", Opened: opened}
 	}
-	resolution := func(id string, at time.Time, occ int) problems.Resolution {
-		return problems.Resolution{OpsItemID: id, Resolved: at, Occurrences: occ}
+	// As problems.Complete leaves them: with the incident's opening.
+	resolution := func(id string, opened, at time.Time, occ int) problems.Resolution {
+		return problems.Resolution{OpsItemID: id, Fingerprint: "fp:" + id, Opened: opened, Resolved: at, Occurrences: occ}
 	}
 	type resolve struct {
 		r         problems.Resolution
@@ -359,20 +352,18 @@ func TestIncidentLog(t *testing.T) {
 		resolve *resolve
 	}{
 		{name: "open a", open: ptr(inc("oi-a", sunday))},
-		{name: "resolve a from OpsCenter", resolve: &resolve{resolution("oi-a", sunday.Add(20*time.Minute), 0), true, sunday}},
-		{name: "resolve a from opsloop later", resolve: &resolve{resolution("oi-a", sunday.Add(25*time.Minute), 7), false, sunday}},
+		{name: "resolve a from OpsCenter", resolve: &resolve{resolution("oi-a", sunday, sunday.Add(20*time.Minute), 0), true, sunday}},
+		{name: "resolve a from opsloop later", resolve: &resolve{resolution("oi-a", sunday, sunday.Add(25*time.Minute), 7), false, sunday}},
 		{name: "open a again", open: ptr(inc("oi-a", sunday))},
-		{name: "resolve b before it opened", resolve: &resolve{resolution("oi-b", sunday.Add(90*time.Minute), 2), true, time.Time{}}},
+		{name: "resolve b before it opened", resolve: &resolve{resolution("oi-b", sunday.Add(30*time.Minute), sunday.Add(90*time.Minute), 2), true, time.Time{}}},
 		{name: "open b", open: ptr(inc("oi-b", sunday.Add(30*time.Minute)))},
 		{name: "open c", open: ptr(inc("oi-c", sunday.Add(26*time.Hour)))},
+		{name: "resolve c from opsloop", resolve: &resolve{resolution("oi-c", sunday.Add(26*time.Hour), sunday.Add(27*time.Hour), 5), true, sunday.Add(26 * time.Hour)}},
+		{name: "resolve c from OpsCenter later", resolve: &resolve{resolution("oi-c", sunday.Add(26*time.Hour), sunday.Add(28*time.Hour), 0), false, sunday.Add(26 * time.Hour)}},
 		{name: "open d, next month", open: ptr(inc("oi-d", sunday.Add(40*24*time.Hour)))},
 	}
 	for _, s := range steps {
 		if s.open != nil {
-			// As the problems function does: the link first.
-			if err := store.PutLink(ctx, s.open.OpsItemID, "P-"+s.open.OpsItemID, s.open.Opened); err != nil {
-				t.Fatalf("%s: PutLink = %v", s.name, err)
-			}
 			if err := store.LogOpened(ctx, *s.open); err != nil {
 				t.Fatalf("%s: LogOpened = %v", s.name, err)
 			}
@@ -394,6 +385,13 @@ func TestIncidentLog(t *testing.T) {
 	if n := dynamotest.CountItems(t, client, name, "rev#2026-W10"); n != 1 {
 		t.Errorf("items of week 2026-W10 = %d, want 1 (c)", n)
 	}
+	// Resolutions that say when their incident opened go to its entry;
+	// only b's, before b was logged, waited on its OpsItem's item.
+	for id, want := range map[string]int{"oi-a": 0, "oi-b": 1} {
+		if n := dynamotest.CountItems(t, client, name, "prbopsitem#"+id); n != want {
+			t.Errorf("items of OpsItem %s = %d, want %d", id, n, want)
+		}
+	}
 
 	want := func(id string, opened time.Time, resolved time.Duration, occ int) review.Incident {
 		i := inc(id, opened)
@@ -409,9 +407,9 @@ func TestIncidentLog(t *testing.T) {
 	}{
 		{"the week around", sunday.Add(-7 * 24 * time.Hour), sunday.Add(7 * 24 * time.Hour), []review.Incident{
 			want("oi-a", sunday, 20*time.Minute, 7), want("oi-b", sunday.Add(30*time.Minute), time.Hour, 2),
-			want("oi-c", sunday.Add(26*time.Hour), 0, 0),
+			want("oi-c", sunday.Add(26*time.Hour), time.Hour, 5),
 		}},
-		{"from Monday", sunday.Add(time.Hour), sunday.Add(7 * 24 * time.Hour), []review.Incident{want("oi-c", sunday.Add(26*time.Hour), 0, 0)}},
+		{"from Monday", sunday.Add(time.Hour), sunday.Add(7 * 24 * time.Hour), []review.Incident{want("oi-c", sunday.Add(26*time.Hour), time.Hour, 5)}},
 		{"bounds included", sunday, sunday.Add(30 * time.Minute), []review.Incident{
 			want("oi-a", sunday, 20*time.Minute, 7), want("oi-b", sunday.Add(30*time.Minute), time.Hour, 2),
 		}},

@@ -171,6 +171,26 @@ func (c *Client) Overdue(ctx context.Context, t time.Time) ([]incidents.Overdue,
 	return out, nil
 }
 
+// Incident implements problems.OpsItems with GetOpsItem: the fingerprint
+// and opening the incidents function wrote on an OpsItem of its source; ""
+// for another source's OpsItem, or one that is gone.
+func (c *Client) Incident(ctx context.Context, id string) (string, time.Time, error) {
+	it, err := c.Get(ctx, id)
+	var notFound *types.OpsItemNotFoundException
+	if errors.As(err, &notFound) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	opened, err := time.Parse(time.RFC3339Nano, it.OperationalData[incidents.KeyFirstSeen].Value)
+	fp := it.OperationalData[incidents.KeyFingerprint].Value
+	if it.Source != incidents.Source || fp == "" || err != nil {
+		return "", time.Time{}, nil
+	}
+	return fp, opened, nil
+}
+
 // OpsItem is an OpsItem as GetOpsItem returns it.
 type OpsItem struct {
 	incidents.OpsItem
