@@ -2,7 +2,8 @@ package incidents
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,26 +12,28 @@ import (
 	"github.com/opsloop/opsloop/internal/signal"
 )
 
-// Counters keeps the counts of the OpsItem budget, in tallies: the counts
-// of one scope (a rule's day, the deployment's month) kept together, so
-// that an incident's OpsItem takes from a whole scope in one write.
+// Counters keeps the counts of the OpsItem budget in a tally: the counts of
+// the deployment's month kept together (the month's, its day's and hour's,
+// each rule's day and hour), so that an incident's OpsItem takes from every
+// cap in one write.
 type Counters interface {
 	// Take adds one to each of t's counts unless one has reached its
 	// limit, and returns the index of the one that had (-1: none, all
 	// taken). id names what is counted: a Take of the same id the SDK
 	// repeated after it had in fact succeeded returns -1 and adds nothing.
-	// Take drops t's Forget counts too. The tally may be deleted after
-	// t.Expires.
+	// Take drops the tally's counts that t.Stale says are of windows past.
+	// The tally may be deleted after t.Expires.
 	Take(ctx context.Context, t Tally, id string) (refused int, err error)
-	// Give takes back one that Take added to each of t's counts.
-	Give(ctx context.Context, t Tally) error
 }
 
 // Tally is one scope's counts of the budget.
 type Tally struct {
-	Key     string
-	Counts  []Count
-	Forget  []string // names of counts of windows past
+	Key    string
+	Counts []Count
+	// Stale reports whether a count of the tally, by name, is of a window
+	// past: names carry their window, and counts of every rule share the
+	// tally, so only the tally's holder can tell which it has.
+	Stale   func(name string) bool
 	Expires time.Time
 }
 
@@ -71,47 +74,58 @@ func severe(opsItemSeverity string) bool {
 	return ok && r <= 2
 }
 
-// tallies are the caps a new OpsItem of rule at OpsItem severity sev, at
-// t, counts against: the rule's day (its hours and the day) and the
-// deployment's month (its hours, days and the month). The deployment's
-// hourly and daily caps and the month's reserve hold back severities 3 and
-// 4 (and none) only: a flood of lesser incidents never keeps out a severe
-// one.
-func tallies(b signal.Budget, rule, sev string, t time.Time) []Tally {
+// tally is the caps a new OpsItem of rule at OpsItem severity sev, at t,
+// counts against, in the deployment's month: the rule's day and hour, and
+// the month. The deployment's hourly and daily caps and the month's reserve
+// hold back severities 3 and 4 (and none) only: a flood of lesser
+// incidents never keeps out a severe one. A count's name ends in its
+// window ("d07", "h0715"; a rule's are "r<rule key>d07"), so Take drops
+// those of days and hours past: the tally holds the current day and hour
+// of the rules that opened incidents today, one write unit a take unless
+// some thirty-five rules do in one day.
+func tally(b signal.Budget, rule, sev string, t time.Time) Tally {
 	b = b.OrDefault()
 	t = t.UTC()
-	hour := t.Truncate(time.Hour)
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	const keep = 24 * time.Hour // a tally outlives its window by a day
-	ruleDay := Tally{
-		Key: "rule#" + rule + "#d#" + day.Format("20060102"),
-		Counts: []Count{
-			{"n", b.RuleDay, fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
-			{"h" + hour.Format("15"), b.RuleHour, fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)},
+	day, hour := "d"+t.Format("02"), "h"+t.Format("0215")
+	r := "r" + ruleKey(rule)
+	const keep = 24 * time.Hour // a tally outlives its month by a day
+	all := Tally{
+		Key: "all#m#" + month.Format("200601"),
+		Stale: func(name string) bool {
+			w := name
+			if strings.HasPrefix(name, "r") && len(name) > len(r) {
+				w = name[len(r):]
+			}
+			return strings.HasPrefix(w, "d") && w != day || strings.HasPrefix(w, "h") && w != hour
 		},
-		Expires: day.AddDate(0, 0, 1).Add(keep),
-	}
-	all := Tally{Key: "all#m#" + month.Format("200601"), Expires: month.AddDate(0, 1, 0).Add(keep)}
-	if severe(sev) {
-		all.Counts = []Count{{"n", b.Month, fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", b.Month, orUnknown(sev))}}
-		return []Tally{ruleDay, all}
+		Expires: month.AddDate(0, 1, 0).Add(keep),
 	}
 	monthCap := b.Month - b.Reserve
-	all.Counts = []Count{
-		{"n", monthCap, fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", monthCap, orUnknown(sev))},
-		{"d" + day.Format("02"), b.Day, fmt.Sprintf("the deployment's %d a day", b.Day)},
-		{"h" + hour.Format("0215"), b.Hour, fmt.Sprintf("the deployment's %d an hour", b.Hour)},
+	if severe(sev) {
+		monthCap = b.Month
 	}
-	// The month's hours are counted under their day and hour; those of the
-	// day before are dropped, so that at most one hour is left behind for
-	// each day without an incident: the tally stays well under 1 KB.
-	for h := hour.Add(-24 * time.Hour); h.Before(hour); h = h.Add(time.Hour) {
-		if !h.Before(month) {
-			all.Forget = append(all.Forget, "h"+h.Format("0215"))
-		}
+	all.Counts = []Count{{"n", monthCap, fmt.Sprintf("the deployment's %d a month for OpsItem severity %s", monthCap, orUnknown(sev))}}
+	if !severe(sev) {
+		all.Counts = append(all.Counts,
+			Count{day, b.Day, fmt.Sprintf("the deployment's %d a day", b.Day)},
+			Count{hour, b.Hour, fmt.Sprintf("the deployment's %d an hour", b.Hour)})
 	}
-	return []Tally{ruleDay, all}
+	return all.withCounts(
+		Count{r + day, b.RuleDay, fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
+		Count{r + hour, b.RuleHour, fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)})
+}
+
+func (t Tally) withCounts(cs ...Count) Tally {
+	t.Counts = append(t.Counts, cs...)
+	return t
+}
+
+// ruleKey names a rule in count names: short (six hex digits, every rule's
+// the same length), whatever the rule's name.
+func ruleKey(rule string) string {
+	sum := sha256.Sum256([]byte(rule))
+	return hex.EncodeToString(sum[:3])
 }
 
 // grant asks the budget for rec's OpsItem, in the windows of the time of
@@ -123,33 +137,15 @@ func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) 
 		return true, "", nil
 	}
 	id := rec.Fingerprint + "@" + stamp(rec.FirstSeen)
-	var taken []Tally
-	giveBack := func() error {
-		var errs []error
-		for _, t := range taken {
-			if err := m.counters.Give(ctx, t); err != nil {
-				errs = append(errs, fmt.Errorf("give back %s: %w", t.Key, err))
-			}
-		}
-		return errors.Join(errs...)
-	}
-	for _, t := range tallies(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now()) {
-		refused, err := m.counters.Take(ctx, t, id)
-		if err != nil {
-			// Left taken if the give-back fails too: a count too high
-			// only holds back sooner.
-			return false, "", errors.Join(fmt.Errorf("budget %s for %s: %w", t.Key, rec.Fingerprint, err), giveBack())
-		}
-		if refused >= len(t.Counts) {
-			return false, "", errors.Join(fmt.Errorf("budget %s for %s: count %d refused of %d", t.Key, rec.Fingerprint, refused, len(t.Counts)), giveBack())
-		}
-		if refused >= 0 {
-			if err := giveBack(); err != nil {
-				m.log.WarnContext(ctx, "budget count left", "fingerprint", rec.Fingerprint, "error", err)
-			}
-			return false, "past " + t.Counts[refused].What, nil
-		}
-		taken = append(taken, t)
+	t := tally(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now())
+	refused, err := m.counters.Take(ctx, t, id)
+	switch {
+	case err != nil:
+		return false, "", fmt.Errorf("budget %s for %s: %w", t.Key, rec.Fingerprint, err)
+	case refused >= len(t.Counts):
+		return false, "", fmt.Errorf("budget %s for %s: count %d refused of %d", t.Key, rec.Fingerprint, refused, len(t.Counts))
+	case refused >= 0:
+		return false, "past " + t.Counts[refused].What, nil
 	}
 	rec.Granted = true
 	return true, "", nil

@@ -9,62 +9,65 @@ import (
 	"github.com/opsloop/opsloop/internal/signal"
 )
 
-// TestTallies: an incident takes from two tallies, its rule's day and the
-// deployment's month, whatever its severity; a severe one is counted in
-// the month only, not in the deployment's days and hours.
-func TestTallies(t *testing.T) {
+// TestTally: an incident takes from the deployment's month tally: its
+// rule's day and hour whatever its severity, and the month; a lesser one
+// the deployment's day and hour too, under the month's reserve.
+func TestTally(t *testing.T) {
 	at := time.Date(2026, 3, 7, 15, 20, 0, 0, time.UTC)
 	b := signal.Budget{RuleHour: 1, RuleDay: 2, Hour: 3, Day: 4, Month: 10, Reserve: 2}
-	names := func(ts []Tally) (out []string) {
-		for _, t := range ts {
-			s := t.Key + ":"
-			for _, c := range t.Counts {
-				s += " " + c.Name + "<" + strconv.Itoa(c.Limit)
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	for sev, want := range map[string][]string{
-		"3": {"rule#r#d#20260307: n<2 h15<1", "all#m#202603: n<8 d07<4 h0715<3"},
-		"1": {"rule#r#d#20260307: n<2 h15<1", "all#m#202603: n<10"},
+	r := "r" + ruleKey("r")
+	for sev, want := range map[string]string{
+		"3": "all#m#202603: n<8 d07<4 h0715<3 " + r + "d07<2 " + r + "h0715<1",
+		"1": "all#m#202603: n<10 " + r + "d07<2 " + r + "h0715<1",
 	} {
-		got := names(tallies(b, "r", sev, at))
-		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-			t.Errorf("tallies at severity %s = %q, want %q", sev, got, want)
+		tl := tally(b, "r", sev, at)
+		got := tl.Key + ":"
+		for _, c := range tl.Counts {
+			got += " " + c.Name + "<" + strconv.Itoa(c.Limit)
+		}
+		if got != want {
+			t.Errorf("tally at severity %s = %q, want %q", sev, got, want)
+		}
+	}
+	stale := tally(b, "r", "3", at).Stale
+	for name, want := range map[string]bool{
+		"n": false, "d07": false, "h0715": false, r + "d07": false, "r012345h0715": false,
+		"d06": true, "h0714": true, "h0615": true, r + "d06": true, "r012345h0714": true, "rule": false,
+	} {
+		if got := stale(name); got != want {
+			t.Errorf("Stale(%s) = %v, want %v", name, got, want)
 		}
 	}
 }
 
-// TestMonthTallyBounded: over a month of incidents at random hours, with
-// days without any, the month's tally keeps at most the day's hours and one
-// hour left behind per day without an incident: well under 1 KB, one write
-// unit a take.
+// TestMonthTallyBounded: over a month of incidents of 20 rules at random
+// hours, with days without any, the month's tally drops the windows past
+// as it goes: it keeps the day's and hour's counts of the rules that
+// opened incidents that day, under 1 KB, one write unit a take.
 func TestMonthTallyBounded(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	counts := map[string]int{}
 	month := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	most := 0
-	for at := month; at.Month() == month.Month(); at = at.Add(time.Duration(1+rng.IntN(40)) * time.Hour) {
-		all := tallies(signal.Budget{}, "r", "3", at)[1]
-		for _, c := range all.Counts {
+	for at := month; at.Month() == month.Month(); at = at.Add(time.Duration(1+rng.IntN(90)) * time.Minute) {
+		tl := tally(signal.Budget{}, "rule-"+strconv.Itoa(rng.IntN(20)), "3", at)
+		for name := range counts {
+			if tl.Stale(name) {
+				delete(counts, name)
+			}
+		}
+		for _, c := range tl.Counts {
 			counts[c.Name]++
 		}
-		for _, f := range all.Forget {
-			delete(counts, f)
+		size := 0
+		for name := range counts {
+			size += len(name) + 4 // a name and a small number
 		}
-		most = max(most, len(counts))
+		most = max(most, size)
 	}
-	// n, up to 31 days, 24 hours and up to 31 left behind.
-	if most > 1+31+24+31 {
-		t.Errorf("the month's tally held %d counts at most", most)
+	// The item's keys, last id and expiry take some 150 bytes more.
+	if most > 850 {
+		t.Errorf("the month's tally held %d bytes of counts at most", most)
 	}
-	size := 0
-	for name := range counts {
-		size += len(name) + 4 // a name and a small number
-	}
-	if size > 700 {
-		t.Errorf("the month's tally is %d bytes at the end of the month", size)
-	}
-	t.Logf("at most %d counts, %d bytes at the end", most, size)
+	t.Logf("at most %d bytes of counts", most)
 }

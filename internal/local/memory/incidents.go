@@ -129,6 +129,11 @@ func (b *Budget) Take(_ context.Context, t incidents.Tally, id string) (int, err
 		counts = map[string]int{}
 		b.counts[t.Key] = counts
 	}
+	for name := range counts {
+		if t.Stale != nil && t.Stale(name) {
+			delete(counts, name)
+		}
+	}
 	for i, c := range t.Counts {
 		if counts[c.Name] >= c.Limit {
 			return i, nil
@@ -137,28 +142,8 @@ func (b *Budget) Take(_ context.Context, t incidents.Tally, id string) (int, err
 	for _, c := range t.Counts {
 		counts[c.Name]++
 	}
-	for _, name := range t.Forget {
-		delete(counts, name)
-	}
 	b.last[t.Key] = id
 	return -1, nil
-}
-
-// Give implements incidents.Counters.
-func (b *Budget) Give(_ context.Context, t incidents.Tally) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	counts := b.counts[t.Key]
-	for _, c := range t.Counts {
-		if counts[c.Name] <= 0 {
-			return nil // as the DynamoDB one: all or nothing
-		}
-	}
-	for _, c := range t.Counts {
-		counts[c.Name]--
-	}
-	delete(b.last, t.Key)
-	return nil
 }
 
 // Waitlist is an in-memory incidents.Waitlist. Its zero value is ready to

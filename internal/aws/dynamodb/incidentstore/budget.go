@@ -2,6 +2,8 @@ package incidentstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -30,12 +32,48 @@ const (
 // but the tally, read after, had room (counts given back in between).
 const takeAttempts = 3
 
-// Take implements incidents.Counters with one conditional update of the
-// tally's item: every count rises while below its limit, and only for an
-// id other than the last one counted, so an update the SDK resent after a
-// lost response counts once. When the condition fails the item tells
-// which of the two it was.
+// Take implements incidents.Counters with a read of the tally's item,
+// which names the counts of windows past (tally.Stale) and refuses at once
+// when a count is at its limit, then one conditional update: every count
+// rises while below its limit, and only for an id other than the last one
+// counted, so an update the SDK resent after a lost response counts once;
+// the stale counts are dropped by the same update. When its condition
+// fails the item, read again, tells which of the two it was.
 func (t *Store) Take(ctx context.Context, tally incidents.Tally, id string) (int, error) {
+	// A digest: ids are fingerprints, some a hundred bytes and more, and
+	// the item is billed by its size.
+	sum := sha256.Sum256([]byte(id))
+	id = hex.EncodeToString(sum[:8])
+	k := dynamodb.Key(budgetPK(tally.Key), budgetSK)
+	item, err := t.Item(ctx, k, "take budget "+tally.Key)
+	if err != nil {
+		return 0, err
+	}
+	for range takeAttempts {
+		if item != nil && dynamodb.StringAttr(item, "last") == id {
+			return -1, nil
+		}
+		for i, c := range tally.Counts {
+			if n, err := dynamodb.NumberAttr(item, c.Name); err == nil && n >= int64(c.Limit) {
+				return i, nil
+			}
+		}
+		err := t.take(ctx, k, tally, id, item)
+		if err == nil {
+			return -1, nil
+		}
+		if !dynamodb.ConditionFailed(err) {
+			return 0, fmt.Errorf("take budget %s: %w", tally.Key, err)
+		}
+		if item, err = t.Item(ctx, k, "take budget "+tally.Key); err != nil {
+			return 0, err
+		}
+	}
+	return 0, fmt.Errorf("take budget %s: refused %d times with room left", tally.Key, takeAttempts)
+}
+
+// take is Take's update, given the item as read.
+func (t *Store) take(ctx context.Context, k map[string]types.AttributeValue, tally incidents.Tally, id string, item map[string]types.AttributeValue) error {
 	names := map[string]string{"#exp": dynamodb.TTLAttribute, "#last": "last"}
 	values := map[string]types.AttributeValue{
 		":one": dynamodb.Num(1), ":exp": dynamodb.EpochSeconds(tally.Expires), ":id": dynamodb.Str(id),
@@ -48,65 +86,33 @@ func (t *Store) Take(ctx context.Context, tally incidents.Tally, id string) (int
 		conds[i] = fmt.Sprintf("(attribute_not_exists(%s) OR %s < %s)", n, n, l)
 	}
 	expr := "ADD " + strings.Join(adds, ", ") + " SET #exp = :exp, #last = :id"
-	if len(tally.Forget) > 0 {
-		forget := make([]string, len(tally.Forget))
-		for i, f := range tally.Forget {
-			n := fmt.Sprintf("#f%d", i)
-			names[n], forget[i] = f, n
+	var forget []string
+	for name := range item {
+		if stale(tally, name) {
+			n := fmt.Sprintf("#f%d", len(forget))
+			names[n] = name
+			forget = append(forget, n)
 		}
+	}
+	if len(forget) > 0 {
 		expr += " REMOVE " + strings.Join(forget, ", ")
 	}
-	cond := strings.Join(conds, " AND ") + " AND (attribute_not_exists(#last) OR #last <> :id)"
-	k := dynamodb.Key(budgetPK(tally.Key), budgetSK)
-	for range takeAttempts {
-		_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-			TableName: aws.String(t.Name()), Key: k, UpdateExpression: aws.String(expr), ConditionExpression: aws.String(cond),
-			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-		})
-		if err == nil {
-			return -1, nil
-		}
-		if !dynamodb.ConditionFailed(err) {
-			return 0, fmt.Errorf("take budget %s: %w", tally.Key, err)
-		}
-		item, err := t.Item(ctx, k, "take budget "+tally.Key)
-		if err != nil {
-			return 0, err
-		}
-		if item != nil && dynamodb.StringAttr(item, "last") == id {
-			return -1, nil
-		}
-		for i, c := range tally.Counts {
-			if n, err := dynamodb.NumberAttr(item, c.Name); err == nil && n >= int64(c.Limit) {
-				return i, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("take budget %s: refused %d times with room left", tally.Key, takeAttempts)
+	_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+		TableName: aws.String(t.Name()), Key: k, UpdateExpression: aws.String(expr),
+		ConditionExpression:      aws.String(strings.Join(conds, " AND ") + " AND (attribute_not_exists(#last) OR #last <> :id)"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	return err
 }
 
-// Give implements incidents.Counters: every count falls by one and the
-// last id is forgotten, so that id may be counted again; if a count is gone
-// or at zero (its window dropped), nothing is given back.
-func (t *Store) Give(ctx context.Context, tally incidents.Tally) error {
-	names := map[string]string{"#last": "last"}
-	adds, conds := make([]string, len(tally.Counts)), make([]string, len(tally.Counts))
-	for i, c := range tally.Counts {
-		n := fmt.Sprintf("#c%d", i)
-		names[n] = c.Name
-		adds[i], conds[i] = n+" :minus", n+" > :zero"
+// stale reports whether the item's attribute name is a count of a window
+// past; the item's own attributes are not counts.
+func stale(tally incidents.Tally, name string) bool {
+	switch name {
+	case dynamodb.PartitionKey, dynamodb.SortKey, dynamodb.TTLAttribute, "last":
+		return false
 	}
-	_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name()), Key: dynamodb.Key(budgetPK(tally.Key), budgetSK),
-		UpdateExpression:          aws.String("ADD " + strings.Join(adds, ", ") + " REMOVE #last"),
-		ConditionExpression:       aws.String(strings.Join(conds, " AND ")),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": dynamodb.Num(-1), ":zero": dynamodb.Num(0)},
-	})
-	if err != nil && !dynamodb.ConditionFailed(err) {
-		return fmt.Errorf("give back budget %s: %w", tally.Key, err)
-	}
-	return nil
+	return tally.Stale != nil && tally.Stale(name)
 }
 
 func budgetPK(key string) string { return "bgt#" + key }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,62 +20,53 @@ import (
 // TestBudgetTake: against dynalite, Take counts every count of a tally up
 // to its limit and names the one that refused, counts a repeated id once,
 // drops the counts it is told to forget, and Give makes room again;
-// concurrent takers never pass a limit.
+// TestBudgetTake: Take adds to every count of a tally until one reaches
+// its limit and names the one that refused, counts a repeated id once,
+// drops the counts the tally says are of windows past; concurrent takers
+// never pass a limit.
 func TestBudgetTake(t *testing.T) {
 	ctx := context.Background()
 	table, client := newStore(t)
 	exp := base.Add(time.Hour)
-	tally := incidents.Tally{Key: "rule#r#d#1", Expires: exp, Counts: []incidents.Count{{Name: "n", Limit: 3}, {Name: "h01", Limit: 2}}}
+	hour := func(h string) incidents.Tally {
+		return incidents.Tally{Key: "all#m#1", Expires: exp,
+			Counts: []incidents.Count{{Name: "n", Limit: 3}, {Name: h, Limit: 2}},
+			Stale:  func(name string) bool { return strings.HasPrefix(name, "h") && name != h }}
+	}
 	for i, want := range []int{-1, -1, 1} {
-		refused, err := table.Take(ctx, tally, fmt.Sprintf("id-%d", i))
+		refused, err := table.Take(ctx, hour("h01"), fmt.Sprintf("id-%d", i))
 		if err != nil || refused != want {
 			t.Fatalf("Take #%d = %d, %v; want %d", i, refused, err, want)
 		}
 	}
 	// The SDK resending the last granted Take: granted, not counted again.
-	if refused, err := table.Take(ctx, tally, "id-1"); err != nil || refused != -1 {
+	if refused, err := table.Take(ctx, hour("h01"), "id-1"); err != nil || refused != -1 {
 		t.Errorf("Take of the last id again = %d, %v; want -1", refused, err)
 	}
 	// The next hour: the day's count refuses first.
-	next := tally
-	next.Counts = []incidents.Count{{Name: "n", Limit: 3}, {Name: "h02", Limit: 2}}
-	next.Forget = []string{"h01"}
-	if refused, err := table.Take(ctx, next, "id-3"); err != nil || refused != -1 {
+	if refused, err := table.Take(ctx, hour("h02"), "id-3"); err != nil || refused != -1 {
 		t.Fatalf("Take in the next hour = %d, %v; want -1", refused, err)
 	}
-	if refused, err := table.Take(ctx, next, "id-4"); err != nil || refused != 0 {
+	if refused, err := table.Take(ctx, hour("h02"), "id-4"); err != nil || refused != 0 {
 		t.Errorf("Take past the day's count = %d, %v; want 0", refused, err)
 	}
-	if err := table.Give(ctx, next); err != nil {
-		t.Fatal(err)
-	}
-	if refused, err := table.Take(ctx, next, "id-5"); err != nil || refused != -1 {
-		t.Errorf("Take after Give = %d, %v; want -1", refused, err)
-	}
-	item := dynamotest.RawItem(t, client, table.Name(), "bgt#rule#r#d#1", "budget")
+	item := dynamotest.RawItem(t, client, table.Name(), "bgt#all#m#1", "budget")
 	for name, want := range map[string]string{"n": "3", "h02": "1"} {
 		if n, ok := item[name].(*types.AttributeValueMemberN); !ok || n.Value != want {
 			t.Errorf("count %s = %v, want %s", name, item[name], want)
 		}
 	}
 	if _, ok := item["h01"]; ok {
-		t.Errorf("count h01 was not forgotten: %v", item)
+		t.Errorf("count h01, of an hour past, was not dropped: %v", item)
 	}
 	if _, ok := item[dynamodb.TTLAttribute]; !ok {
 		t.Errorf("budget item has no %s: it would never expire", dynamodb.TTLAttribute)
-	}
-	// A count gone (its window dropped) gives nothing back.
-	if err := table.Give(ctx, tally); err != nil {
-		t.Fatal(err)
-	}
-	if n := dynamotest.RawItem(t, client, table.Name(), "bgt#rule#r#d#1", "budget")["n"].(*types.AttributeValueMemberN); n.Value != "3" {
-		t.Errorf("Give of a tally with a dropped count changed n to %s", n.Value)
 	}
 
 	var mu sync.Mutex
 	granted := 0
 	var wg sync.WaitGroup
-	conc := incidents.Tally{Key: "all#m#1", Expires: exp, Counts: []incidents.Count{{Name: "n", Limit: 100}, {Name: "d01", Limit: 5}}}
+	conc := incidents.Tally{Key: "all#m#2", Expires: exp, Counts: []incidents.Count{{Name: "n", Limit: 100}, {Name: "d01", Limit: 5}}}
 	for i := range 20 {
 		wg.Go(func() {
 			refused, err := table.Take(ctx, conc, fmt.Sprintf("c-%d", i))
