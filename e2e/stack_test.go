@@ -742,6 +742,10 @@ func (s *stack) state() state {
 			// An OpsItem naming itself (the analysis link) differs between
 			// runs as OpsCenter numbers OpsItems in arrival order.
 			lines[i] = k + "=" + strings.ReplaceAll(it.OperationalData[k].Value, it.ID, "<this OpsItem>")
+			if v := it.OperationalData[k].Value; k == incidents.KeyDue && v != "none" {
+				// The wall clock's, not the events': a time in each run.
+				lines[i] = k + "=<a time>"
+			}
 		}
 		st.opsItems[fp] = append(st.opsItems[fp], opsItemState{it.Title, it.Status, it.Severity, it.Category, it.Priority,
 			strings.Join(lines, "\n")})

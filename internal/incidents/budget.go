@@ -24,6 +24,20 @@ type Counters interface {
 	// Take drops the tally's counts that t.Stale says are of windows past.
 	// The tally may be deleted after t.Expires.
 	Take(ctx context.Context, t Tally, id string) (refused int, err error)
+	// Hint returns the due hint the tally keeps: the earliest t.Due a Take
+	// was given since the hint was last set, and a mark that every Take
+	// changes.
+	Hint(ctx context.Context, t Tally) (DueHint, error)
+	// SetHint replaces the hint h, as Hint returned it, with at (zero:
+	// none), unless a Take came in between; it reports whether it did.
+	SetHint(ctx context.Context, t Tally, h DueHint, at time.Time) (bool, error)
+}
+
+// DueHint is when a response may next be due (zero: none known), and the
+// tally's mark when it was read.
+type DueHint struct {
+	At   time.Time
+	Mark string
 }
 
 // Tally is one scope's counts of the budget.
@@ -35,6 +49,9 @@ type Tally struct {
 	// tally, so only the tally's holder can tell which it has.
 	Stale   func(name string) bool
 	Expires time.Time
+	// Due is the new OpsItem's response due, for the tally's hint (zero:
+	// none).
+	Due time.Time
 }
 
 // Count is one cap of a tally.
@@ -86,20 +103,15 @@ func severe(opsItemSeverity string) bool {
 func tally(b signal.Budget, rule, sev string, t time.Time) Tally {
 	b = b.OrDefault()
 	t = t.UTC()
-	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	day, hour := "d"+t.Format("02"), "h"+t.Format("0215")
 	r := "r" + ruleKey(rule)
-	const keep = 24 * time.Hour // a tally outlives its month by a day
-	all := Tally{
-		Key: "all#m#" + month.Format("200601"),
-		Stale: func(name string) bool {
-			w := name
-			if strings.HasPrefix(name, "r") && len(name) > len(r) {
-				w = name[len(r):]
-			}
-			return strings.HasPrefix(w, "d") && w != day || strings.HasPrefix(w, "h") && w != hour
-		},
-		Expires: month.AddDate(0, 1, 0).Add(keep),
+	all := monthTally(t)
+	all.Stale = func(name string) bool {
+		w := name
+		if strings.HasPrefix(name, "r") && len(name) > len(r) {
+			w = name[len(r):]
+		}
+		return strings.HasPrefix(w, "d") && w != day || strings.HasPrefix(w, "h") && w != hour
 	}
 	monthCap := b.Month - b.Reserve
 	if severe(sev) {
@@ -114,6 +126,14 @@ func tally(b signal.Budget, rule, sev string, t time.Time) Tally {
 	return all.withCounts(
 		Count{r + day, b.RuleDay, fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
 		Count{r + hour, b.RuleHour, fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)})
+}
+
+// monthTally is the deployment's tally of t's month, without its counts.
+func monthTally(t time.Time) Tally {
+	t = t.UTC()
+	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	const keep = 24 * time.Hour // a tally outlives its month by a day
+	return Tally{Key: "all#m#" + month.Format("200601"), Expires: month.AddDate(0, 1, 0).Add(keep)}
 }
 
 func (t Tally) withCounts(cs ...Count) Tally {
@@ -138,6 +158,7 @@ func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) 
 	}
 	id := rec.Fingerprint + "@" + stamp(rec.FirstSeen)
 	t := tally(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now())
+	t.Due = rec.DueAt
 	refused, err := m.counters.Take(ctx, t, id)
 	switch {
 	case err != nil:

@@ -14,9 +14,8 @@ const DetailEscalated = "Incident Escalated"
 
 // Dues keeps when each open incident's response is next due, so that a
 // schedule finds the incidents nobody acknowledged in time. It keeps only
-// the incidents whose OpsItems are in other accounts: an OpsItem of the
-// deployment's own account says itself when its response is due (KeyDue),
-// and Responses lists it, with no write of opsloop's per incident.
+// the incidents whose OpsItems Responses cannot list (in other accounts)
+// or whose due the budget's tally was not told of (see Escalate).
 type Dues interface {
 	Due(ctx context.Context, fingerprint string, at time.Time) error
 	Undue(ctx context.Context, fingerprint string) error
@@ -27,29 +26,31 @@ type Dues interface {
 // Responses is what OpsCenter tells of responses: an OpsItem's status
 // ("Open" until a responder acknowledges it by setting it "InProgress", or
 // it is resolved), and the OpsItems of the deployment's own account still
-// Open whose KeyDue is at or before t.
+// Open, with when their responses are due (KeyDue).
 type Responses interface {
 	Status(ctx context.Context, id string) (string, error)
-	Overdue(ctx context.Context, t time.Time) ([]Overdue, error)
+	Open(ctx context.Context) ([]OpenResponse, error)
 }
 
-// Overdue is an Open OpsItem whose response is due, as its OperationalData
-// says: anyone allowed to edit the OpsItem could have changed that, so the
-// record decides (the same OpsItem, and due by the record's own time).
-type Overdue struct {
+// OpenResponse is an Open OpsItem and what its OperationalData says of
+// its incident: anyone allowed to edit the OpsItem could have changed that,
+// so the record decides (the same OpsItem, and due by the record's own
+// time).
+type OpenResponse struct {
 	OpsItemID   string
 	Fingerprint string
+	Due         time.Time // zero: none
 }
 
-// DueIn reports whether the OpsItem id, of OperationalData data, says its
-// response is due at or before t: what Responses.Overdue lists.
-func DueIn(id string, data map[string]Data, t time.Time) (Overdue, bool) {
-	due, err := time.Parse(time.RFC3339, data[KeyDue].Value)
+// ResponseOf is what the OpsItem id, of OperationalData data, says of its
+// response; false when it is not an incident's.
+func ResponseOf(id string, data map[string]Data) (OpenResponse, bool) {
 	fp := data[KeyFingerprint].Value
-	if err != nil || fp == "" || due.After(t) {
-		return Overdue{}, false
+	if fp == "" {
+		return OpenResponse{}, false
 	}
-	return Overdue{OpsItemID: id, Fingerprint: fp}, true
+	due, _ := time.Parse(time.RFC3339, data[KeyDue].Value) // "none": zero
+	return OpenResponse{OpsItemID: id, Fingerprint: fp, Due: due}, true
 }
 
 // WithEscalation tracks response times: an incident whose OpsItem is still
@@ -83,10 +84,11 @@ type EscalateReport struct {
 	Acknowledged int `json:"acknowledged"` // InProgress or resolved: no longer tracked
 }
 
-// due schedules rec's next response check: in Dues when its OpsItem is in
-// another account, which Responses cannot list.
-func (m *Manager) due(ctx context.Context, rec *Record) {
-	if m.dues == nil || rec.DueAt.IsZero() || rec.first().OpsItemAccount == "" {
+// due schedules rec's next response check in Dues, unless hinted: the
+// budget's tally was told of it (see Escalate). Responses cannot list an
+// OpsItem in another account, so those are always in Dues.
+func (m *Manager) due(ctx context.Context, rec *Record, hinted bool) {
+	if m.dues == nil || rec.DueAt.IsZero() || hinted && rec.first().OpsItemAccount == "" {
 		return
 	}
 	if err := m.dues.Due(ctx, rec.Fingerprint, rec.DueAt); err != nil {
@@ -110,6 +112,13 @@ func (m *Manager) undue(ctx context.Context, fp string, tracked bool) {
 // Each step is claimed in the record with a conditional write, so copies of
 // the schedule run at once escalate once. The incidents function runs it
 // on a schedule.
+//
+// OpsCenter keeps the dues of the deployment's own OpsItems (KeyDue), and
+// listing them costs an OpsCenter request, so the budget's month tally
+// keeps the earliest as a hint (each new OpsItem's Take tells it its due):
+// the schedule lists the Open OpsItems only once the hint has come, and
+// then sets it to the next due among them. No write per incident is spent
+// on its due, and no request per run.
 func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
 	var rep EscalateReport
 	if m.dues == nil || m.responses == nil {
@@ -120,26 +129,26 @@ func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("escalate: %w", err)
 	}
-	overdue, err := m.responses.Overdue(ctx, now)
+	list, hints, err := m.dueHints(ctx, now)
 	if err != nil {
 		return rep, fmt.Errorf("escalate: %w", err)
 	}
-	type due struct {
-		fp, opsItemID string // the OpsItem's own id when it said it is due
-	}
-	var dues []due
-	for _, fp := range tracked {
-		dues = append(dues, due{fp: fp})
-	}
-	for _, o := range overdue {
-		if !slices.Contains(tracked, o.Fingerprint) {
-			dues = append(dues, due{o.Fingerprint, o.OpsItemID})
+	var open []OpenResponse
+	if list {
+		if open, err = m.responses.Open(ctx); err != nil {
+			return rep, fmt.Errorf("escalate: %w", err)
 		}
 	}
-	rep.Due = len(dues)
 	var errs []error
-	for _, d := range dues {
-		escalated, acked, err := m.escalate(ctx, d.fp, d.opsItemID)
+	var next time.Time // the earliest due of the own OpsItems after this run
+	sooner := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	run := func(fp, opsItemID string) {
+		rep.Due++
+		escalated, acked, due, err := m.escalate(ctx, fp, opsItemID)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -148,42 +157,118 @@ func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
 		case acked:
 			rep.Acknowledged++
 		}
+		if opsItemID != "" {
+			sooner(due)
+		}
+	}
+	for _, fp := range tracked {
+		run(fp, "")
+	}
+	for _, o := range open {
+		switch {
+		case slices.Contains(tracked, o.Fingerprint) || o.Due.IsZero():
+		case o.Due.After(now):
+			sooner(o.Due)
+		default:
+			run(o.Fingerprint, o.OpsItemID)
+		}
+	}
+	if list && len(errs) == 0 {
+		m.resetHints(ctx, hints, next)
 	}
 	return rep, errors.Join(errs...)
 }
 
+// hint is a month tally and the due hint it held.
+type hint struct {
+	tally Tally
+	DueHint
+}
+
+// dueHints reads the hints of this month's tally and the last month's (an
+// OpsItem opened at the end of a month is due in the next), and reports
+// whether one has come. Without a budget there is no hint: always list.
+func (m *Manager) dueHints(ctx context.Context, now time.Time) (bool, []hint, error) {
+	if m.counters == nil {
+		return true, nil, nil
+	}
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	list := false
+	var hints []hint
+	for _, at := range []time.Time{now, first.Add(-time.Nanosecond)} {
+		t := monthTally(at)
+		h, err := m.counters.Hint(ctx, t)
+		if err != nil {
+			return false, nil, fmt.Errorf("due hint %s: %w", t.Key, err)
+		}
+		hints = append(hints, hint{t, h})
+		list = list || !h.At.IsZero() && !h.At.After(now)
+	}
+	return list, hints, nil
+}
+
+// resetHints moves the hint to next, the earliest due the run left, in
+// this month's tally, and clears last month's. A Take in between wins: the
+// hint stays as it was, and the next run lists again.
+func (m *Manager) resetHints(ctx context.Context, hints []hint, next time.Time) {
+	if len(hints) == 0 {
+		return
+	}
+	cur := hints[0]
+	if !cur.At.Equal(next) {
+		ok, err := m.counters.SetHint(ctx, cur.tally, cur.DueHint, next)
+		if err != nil || !ok {
+			if err != nil {
+				m.log.WarnContext(ctx, "due hint not moved", "tally", cur.tally.Key, "error", err)
+			}
+			return
+		}
+	}
+	for _, h := range hints[1:] {
+		if h.At.IsZero() {
+			continue
+		}
+		if _, err := m.counters.SetHint(ctx, h.tally, h.DueHint, time.Time{}); err != nil {
+			m.log.WarnContext(ctx, "due hint not cleared", "tally", h.tally.Key, "error", err)
+		}
+	}
+}
+
 // escalate takes the next step of fp's response if it is due: fp comes from
-// Dues, or from the OpsItem opsItemID that said it is due.
-func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated, acked bool, err error) {
+// Dues, or from the Open OpsItem opsItemID that said it is due. It returns
+// when the response is next due (zero: no more).
+func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated, acked bool, next time.Time, err error) {
 	rec, err := m.get(ctx, fp)
 	if err != nil {
-		return false, false, err
+		return false, false, time.Time{}, err
 	}
 	tracked := opsItemID == ""
 	if !tracked && (rec == nil || rec.OpsItemID != opsItemID) {
 		// Another deployment's OpsItem, or one whose fingerprint was
 		// edited: not this record's to escalate.
-		return false, false, nil
+		return false, false, time.Time{}, nil
 	}
 	now := m.now()
 	if rec == nil || rec.Status != StatusOpen || rec.OpsItemID == "" || rec.DueAt.IsZero() {
 		m.undue(ctx, fp, tracked)
-		return false, true, nil
+		return false, true, time.Time{}, nil
 	}
 	if rec.DueAt.After(now) || m.claimed(rec) {
-		return false, false, nil // not due yet, or a worker is busy with it
+		return false, false, rec.DueAt, nil // not due yet, or a worker is busy with it
 	}
-	status, err := m.responses.Status(ctx, rec.OpsItemID)
-	if err != nil {
-		return false, false, fmt.Errorf("status of OpsItem %s for %s: %w", rec.OpsItemID, fp, err)
+	status := StatusOpsItemOpen // as listed
+	if tracked {
+		if status, err = m.responses.Status(ctx, rec.OpsItemID); err != nil {
+			return false, false, time.Time{}, fmt.Errorf("status of OpsItem %s for %s: %w", rec.OpsItemID, fp, err)
+		}
 	}
 	if status != StatusOpsItemOpen {
 		rec.DueAt = time.Time{}
 		if err := m.put(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
-			return false, false, err
+			return false, false, time.Time{}, err
 		}
 		m.undue(ctx, fp, tracked)
-		return false, true, nil
+		return false, true, time.Time{}, nil
 	}
 	due := rec.DueAt
 	rec.Escalated++
@@ -206,12 +291,12 @@ func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated
 	rec.Pending, rec.Owed, rec.Claimed = id, CallUpdate, now
 	if err := m.put(ctx, rec); err != nil {
 		if errors.Is(err, ErrConflict) {
-			return false, false, nil // another copy of the schedule took the step
+			return false, false, time.Time{}, nil // another copy of the schedule took the step
 		}
-		return false, false, err
+		return false, false, time.Time{}, err
 	}
 	if _, err := m.sync(ctx, rec, m.outcome(Repeated, rec)); err != nil {
-		return false, false, err
+		return false, false, time.Time{}, err
 	}
 	ev := Event{DetailType: DetailEscalated, Detail: EscalatedDetail{
 		SchemaVersion: "1", OpsItemID: rec.OpsItemID, Fingerprint: fp, Rule: rec.Rule, Title: rec.Title,
@@ -224,10 +309,11 @@ func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated
 		m.log.WarnContext(ctx, "escalation not published", "fingerprint", fp, "step", step, "error", err)
 	}
 	m.log.InfoContext(ctx, "incident escalated", "fingerprint", fp, "opsitem_id", rec.OpsItemID, "step", step, "priority", rec.Priority)
-	if rec.DueAt.IsZero() {
+	switch {
+	case rec.DueAt.IsZero():
 		m.undue(ctx, fp, tracked)
-	} else {
-		m.due(ctx, rec)
+	case tracked:
+		m.due(ctx, rec, false)
 	}
-	return true, false, nil
+	return true, false, rec.DueAt, nil
 }

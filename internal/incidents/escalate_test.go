@@ -208,3 +208,46 @@ func TestEscalateEditedDue(t *testing.T) {
 		t.Errorf("the acknowledged incident's priority = %d, want 2 still", p)
 	}
 }
+
+// TestEscalateListsWhenDue: with a budget, its month tally keeps the
+// earliest due its Takes were told of, and the schedule asks OpsCenter for
+// the Open OpsItems (a paid request) only once that due has come, then
+// moves the hint to the next due; nothing is written to Dues.
+func TestEscalateListsWhenDue(t *testing.T) {
+	ctx := context.Background()
+	dues := &memory.Dues{}
+	e := newEnv(t, faults{})
+	e.m = incidents.New(e.ops, e.store, incidents.WithClock(e.clock.Now), incidents.WithBudget(&memory.Budget{}),
+		incidents.WithEscalation(dues, e.ops))
+	first := escalating(0)
+	first.Plan.Priority = 4 // three steps to priority 1
+	second := escalating(0)
+	second.Fingerprint, second.EventID = "alarm-in-alarm:second", "second-0"
+	second.Plan.ResponseTime = 40 * time.Minute
+	for _, s := range []signal.Signal{first, second} {
+		if _, err := e.m.Handle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left, _ := dues.DueBy(ctx, e.clock.Now().Add(time.Hour)); len(left) != 0 {
+		t.Errorf("Dues after opening: %v, want none (the budget's tally keeps the hint)", left)
+	}
+	run := func(after time.Duration, wantListed, wantEscalated int) {
+		t.Helper()
+		e.clock.Add(after)
+		before := e.ops.Stats().Listed
+		rep, err := e.m.Escalate(ctx)
+		if err != nil || rep.Escalated != wantEscalated || e.ops.Stats().Listed-before != wantListed {
+			t.Fatalf("Escalate at +%s = %+v, %v, %d listings; want %d escalated, %d listings",
+				e.clock.Now().Sub(t0), rep, err, e.ops.Stats().Listed-before, wantEscalated, wantListed)
+		}
+	}
+	run(5*time.Minute, 0, 0)  // +5m: nothing due, OpsCenter not asked
+	run(11*time.Minute, 1, 1) // +16m: the first is due (15m)
+	run(5*time.Minute, 0, 0)  // +21m: the next due is the first's at +31m
+	run(11*time.Minute, 1, 1) // +32m: the first's second step
+	run(9*time.Minute, 1, 1)  // +41m: the second's (40m), its last (priority 1, its one contact)
+	e.ops.SetStatus(e.ops.Items()[0].ID, "InProgress")
+	run(10*time.Minute, 1, 0) // +51m: the first's third step was due at +47m, but it was acknowledged
+	run(time.Hour, 0, 0)      // nothing more is due
+}

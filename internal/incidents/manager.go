@@ -628,7 +628,15 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	if m.limited(rec) {
 		return m.outcome(LimitExceeded, rec), m.limitError(rec)
 	}
+	if rt := rec.Plan.ResponseTime; rt > 0 && m.dues != nil && rec.Escalated == 0 {
+		// Before the grant: its Take keeps the due as the schedule's
+		// hint, and the OpsItem says it (KeyDue).
+		rec.DueAt = m.now().Add(rt)
+	}
+	granted := rec.Granted
 	ok, why, err := m.grant(ctx, rec)
+	// Without a budget the schedule lists the Open OpsItems every run.
+	hinted := m.counters == nil || !granted && rec.Granted
 	if err != nil {
 		m.release(ctx, rec)
 		return m.outcome(Opened, rec), err
@@ -638,9 +646,6 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 	}
 	if rec.Changes == nil && m.changes != nil {
 		rec.Changes = m.recentChanges(ctx, rec)
-	}
-	if rt := rec.Plan.ResponseTime; rt > 0 && m.dues != nil && rec.Escalated == 0 {
-		rec.DueAt = m.now().Add(rt) // before: the OpsItem says it (KeyDue)
 	}
 	id, existing, err := m.ops.Create(ctx, m.opsItem(rec))
 	if errors.Is(err, ErrLimitExceeded) {
@@ -678,7 +683,7 @@ func (m *Manager) create(ctx context.Context, rec *Record) (Outcome, error) {
 		return m.outcome(Opened, rec), err
 	}
 	m.log.DebugContext(ctx, "OpsItem created", "fingerprint", rec.Fingerprint, "opsitem_id", id, "existing", existing)
-	m.due(ctx, rec)
+	m.due(ctx, rec, hinted)
 	// Only by the attempt that created the OpsItem: an automation that
 	// changes resources runs at most once (the OpsItem offers it still).
 	if !existing {

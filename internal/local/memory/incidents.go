@@ -110,6 +110,7 @@ type Budget struct {
 	mu     sync.Mutex
 	counts map[string]map[string]int // by tally, by count
 	last   map[string]string
+	due    map[string]time.Time
 }
 
 var _ incidents.Counters = (*Budget)(nil)
@@ -143,7 +144,38 @@ func (b *Budget) Take(_ context.Context, t incidents.Tally, id string) (int, err
 		counts[c.Name]++
 	}
 	b.last[t.Key] = id
+	if due, ok := b.due[t.Key]; !t.Due.IsZero() && (!ok || t.Due.Before(due)) {
+		if b.due == nil {
+			b.due = map[string]time.Time{}
+		}
+		b.due[t.Key] = t.Due
+	}
 	return -1, nil
+}
+
+// Hint implements incidents.Counters.
+func (b *Budget) Hint(_ context.Context, t incidents.Tally) (incidents.DueHint, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return incidents.DueHint{At: b.due[t.Key], Mark: b.last[t.Key]}, nil
+}
+
+// SetHint implements incidents.Counters.
+func (b *Budget) SetHint(_ context.Context, t incidents.Tally, h incidents.DueHint, at time.Time) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.due[t.Key].Equal(h.At) || b.last[t.Key] != h.Mark {
+		return false, nil
+	}
+	if b.due == nil {
+		b.due = map[string]time.Time{}
+	}
+	if at.IsZero() {
+		delete(b.due, t.Key)
+	} else {
+		b.due[t.Key] = at
+	}
+	return true, nil
 }
 
 // Waitlist is an in-memory incidents.Waitlist. Its zero value is ready to

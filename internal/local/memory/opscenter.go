@@ -59,8 +59,9 @@ type OpsCenterStats struct {
 	// Deduplicated those answered with an open OpsItem's id, Refused those
 	// refused for the monthly limit, Invalid those refused as invalid.
 	Creates, Created, Deduplicated, Refused, Invalid int
-	// Updates counts UpdateOpsItem calls.
-	Updates int
+	// Updates counts UpdateOpsItem calls, Listed the listings of Open
+	// OpsItems (DescribeOpsItems).
+	Updates, Listed int
 }
 
 // Item is an OpsItem as OpsCenter keeps it, with the opsloop facts read
@@ -207,20 +208,21 @@ func (o *OpsCenter) Status(_ context.Context, id string) (string, error) {
 	return it.Status, nil
 }
 
-// Overdue implements incidents.Responses.
-func (o *OpsCenter) Overdue(_ context.Context, t time.Time) ([]incidents.Overdue, error) {
+// Open implements incidents.Responses.
+func (o *OpsCenter) Open(_ context.Context) ([]incidents.OpenResponse, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []incidents.Overdue
+	var out []incidents.OpenResponse
 	for _, it := range o.items {
 		if it.Status != incidents.StatusOpsItemOpen || it.Source != incidents.Source || it.account != "" {
 			// DescribeOpsItems lists the account's own OpsItems only.
 			continue
 		}
-		if d, ok := incidents.DueIn(it.ID, it.OperationalData, t); ok {
-			out = append(out, d)
+		if r, ok := incidents.ResponseOf(it.ID, it.OperationalData); ok {
+			out = append(out, r)
 		}
 	}
+	o.stats.Listed++
 	return out, nil
 }
 

@@ -86,6 +86,16 @@ func (t *Store) take(ctx context.Context, k map[string]types.AttributeValue, tal
 		conds[i] = fmt.Sprintf("(attribute_not_exists(%s) OR %s < %s)", n, n, l)
 	}
 	expr := "ADD " + strings.Join(adds, ", ") + " SET #exp = :exp, #last = :id"
+	cond := strings.Join(conds, " AND ") + " AND (attribute_not_exists(#last) OR #last <> :id)"
+	if due := tally.Due; !due.IsZero() {
+		if hint, err := dynamodb.NumberAttr(item, "due"); err != nil || hint > due.Unix() {
+			// The earlier due is the hint; a Take that set an earlier
+			// one since the read makes this one try again.
+			names["#due"], values[":due"] = "due", dynamodb.Num(due.Unix())
+			expr += ", #due = :due"
+			cond += " AND (attribute_not_exists(#due) OR #due > :due)"
+		}
+	}
 	var forget []string
 	for name := range item {
 		if stale(tally, name) {
@@ -99,17 +109,64 @@ func (t *Store) take(ctx context.Context, k map[string]types.AttributeValue, tal
 	}
 	_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name()), Key: k, UpdateExpression: aws.String(expr),
-		ConditionExpression:      aws.String(strings.Join(conds, " AND ") + " AND (attribute_not_exists(#last) OR #last <> :id)"),
+		ConditionExpression:      aws.String(cond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
 	return err
+}
+
+// Hint implements incidents.Counters: the tally's due hint, in epoch
+// seconds, and its last id as the mark.
+func (t *Store) Hint(ctx context.Context, tally incidents.Tally) (incidents.DueHint, error) {
+	item, err := t.Item(ctx, dynamodb.Key(budgetPK(tally.Key), budgetSK), "due hint "+tally.Key)
+	if err != nil {
+		return incidents.DueHint{}, err
+	}
+	h := incidents.DueHint{Mark: dynamodb.StringAttr(item, "last")}
+	if due, err := dynamodb.NumberAttr(item, "due"); err == nil {
+		h.At = time.Unix(due, 0).UTC()
+	}
+	return h, nil
+}
+
+// SetHint implements incidents.Counters with an update conditioned on the
+// hint and the mark as read.
+func (t *Store) SetHint(ctx context.Context, tally incidents.Tally, h incidents.DueHint, at time.Time) (bool, error) {
+	names := map[string]string{"#due": "due", "#last": "last", "#exp": dynamodb.TTLAttribute}
+	values := map[string]types.AttributeValue{":exp": dynamodb.EpochSeconds(tally.Expires)}
+	expr := "SET #exp = if_not_exists(#exp, :exp)"
+	if at.IsZero() {
+		expr += " REMOVE #due"
+	} else {
+		expr += ", #due = :at"
+		values[":at"] = dynamodb.Num(at.Unix())
+	}
+	conds := []string{"attribute_not_exists(#due)", "attribute_not_exists(#last)"}
+	if !h.At.IsZero() {
+		conds[0], values[":seen"] = "#due = :seen", dynamodb.Num(h.At.Unix())
+	}
+	if h.Mark != "" {
+		conds[1], values[":mark"] = "#last = :mark", dynamodb.Str(h.Mark)
+	}
+	_, err := t.Client().UpdateItem(ctx, &awsdynamodb.UpdateItemInput{
+		TableName: aws.String(t.Name()), Key: dynamodb.Key(budgetPK(tally.Key), budgetSK),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	if dynamodb.ConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("set due hint %s: %w", tally.Key, err)
+	}
+	return true, nil
 }
 
 // stale reports whether the item's attribute name is a count of a window
 // past; the item's own attributes are not counts.
 func stale(tally incidents.Tally, name string) bool {
 	switch name {
-	case dynamodb.PartitionKey, dynamodb.SortKey, dynamodb.TTLAttribute, "last":
+	case dynamodb.PartitionKey, dynamodb.SortKey, dynamodb.TTLAttribute, "last", "due":
 		return false
 	}
 	return tally.Stale != nil && tally.Stale(name)

@@ -136,3 +136,59 @@ func TestDues(t *testing.T) {
 		t.Errorf("DueBy(base) = %v, %v; want [a b]", got, err)
 	}
 }
+
+// TestBudgetDueHint: the tally keeps the earliest due its Takes were
+// given, concurrent ones too; SetHint replaces it only over the hint and
+// mark it read, and a Take in between wins.
+func TestBudgetDueHint(t *testing.T) {
+	ctx := context.Background()
+	table, _ := newStore(t)
+	tally := incidents.Tally{Key: "all#m#due", Expires: base.Add(time.Hour), Counts: []incidents.Count{{Name: "n", Limit: 100}}}
+	if h, err := table.Hint(ctx, tally); err != nil || !h.At.IsZero() || h.Mark != "" {
+		t.Fatalf("Hint of no tally = %+v, %v; want none", h, err)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			tl := tally
+			tl.Due = base.Add(time.Duration(20-i) * time.Minute)
+			if _, err := table.Take(ctx, tl, fmt.Sprintf("d-%d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	h, err := table.Hint(ctx, tally)
+	if err != nil || !h.At.Equal(base.Add(11*time.Minute)) || h.Mark == "" {
+		t.Fatalf("Hint after 10 concurrent takes = %+v, %v; want the earliest due, +11m", h, err)
+	}
+	later := tally
+	later.Due = base.Add(time.Hour)
+	if _, err := table.Take(ctx, later, "d-later"); err != nil {
+		t.Fatal(err)
+	}
+	// The Take changed the mark: the hint read before is not replaced.
+	if ok, err := table.SetHint(ctx, tally, h, base.Add(30*time.Minute)); err != nil || ok {
+		t.Errorf("SetHint over a Take = %v, %v; want false", ok, err)
+	}
+	h, _ = table.Hint(ctx, tally)
+	if !h.At.Equal(base.Add(11 * time.Minute)) {
+		t.Errorf("Hint after a later due = %v, want +11m still", h.At)
+	}
+	for _, next := range []time.Time{base.Add(30 * time.Minute), {}} {
+		if ok, err := table.SetHint(ctx, tally, h, next); err != nil || !ok {
+			t.Fatalf("SetHint(%v) = %v, %v; want true", next, ok, err)
+		}
+		if h, _ = table.Hint(ctx, tally); !h.At.Equal(next) {
+			t.Errorf("Hint after SetHint(%v) = %v", next, h.At)
+		}
+	}
+	// A month with no take yet gets its hint from the schedule.
+	fresh := incidents.Tally{Key: "all#m#fresh", Expires: base.Add(time.Hour)}
+	if ok, err := table.SetHint(ctx, fresh, incidents.DueHint{}, base); err != nil || !ok {
+		t.Errorf("SetHint on a tally with no item = %v, %v; want true", ok, err)
+	}
+	if h, _ := table.Hint(ctx, fresh); !h.At.Equal(base) {
+		t.Errorf("Hint of the fresh tally = %v, want %v", h.At, base)
+	}
+}

@@ -154,18 +154,18 @@ func (c *Client) Status(ctx context.Context, id string) (string, error) {
 	return it.Status, nil
 }
 
-// Overdue implements incidents.Responses: the deployment's Open OpsItems
+// Open implements incidents.Responses: the deployment's Open OpsItems
 // (DescribeOpsItems by status and source; only the account's own are
-// listed) whose searchable KeyDue is at or before t.
-func (c *Client) Overdue(ctx context.Context, t time.Time) ([]incidents.Overdue, error) {
+// listed), with their searchable KeyFingerprint and KeyDue.
+func (c *Client) Open(ctx context.Context) ([]incidents.OpenResponse, error) {
 	open, err := c.Find(ctx, Query{Statuses: []string{incidents.StatusOpsItemOpen}, Source: incidents.Source})
 	if err != nil {
 		return nil, err
 	}
-	var out []incidents.Overdue
+	var out []incidents.OpenResponse
 	for _, s := range open {
-		if o, ok := incidents.DueIn(s.ID, s.OperationalData, t); ok {
-			out = append(out, o)
+		if r, ok := incidents.ResponseOf(s.ID, s.OperationalData); ok {
+			out = append(out, r)
 		}
 	}
 	return out, nil

@@ -395,14 +395,14 @@ func TestFind(t *testing.T) {
 	}
 }
 
-// TestOverdue lists, through DescribeOpsItems, the Open opsloop OpsItems
-// whose searchable due has passed, with their fingerprints: not those due
-// later, acknowledged, with no due, another source's, or another account's.
-func TestOverdue(t *testing.T) {
+// TestOpen lists, through DescribeOpsItems, the Open opsloop OpsItems
+// with what their searchable data says of their responses: not those
+// acknowledged, another source's, or another account's.
+func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	c, srv := setup(t, opscenter.Options{MaxAttempts: 4, MaxBackoff: 5 * time.Millisecond, Region: awstest.Region})
 	srv.AllowAccounts("111122223333")
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	due := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	create := func(fp, due, source, account string) string {
 		t.Helper()
 		it := item(fp)
@@ -415,24 +415,21 @@ func TestOverdue(t *testing.T) {
 		}
 		return id
 	}
-	past, later := now.Add(-time.Minute).Format(time.RFC3339), now.Add(time.Minute).Format(time.RFC3339)
-	due := create("fp-due", past, incidents.Source, "")
-	exactly := create("fp-now", now.Format(time.RFC3339), incidents.Source, "")
-	create("fp-later", later, incidents.Source, "")
-	create("fp-none", "none", incidents.Source, "")
-	create("fp-other-source", past, "other", "")
-	create("fp-other-account", past, incidents.Source, "111122223333")
-	acked := create("fp-acked", past, incidents.Source, "")
+	withDue := create("fp-due", due.Format(time.RFC3339), incidents.Source, "")
+	none := create("fp-none", "none", incidents.Source, "")
+	create("fp-other-source", due.Format(time.RFC3339), "other", "")
+	create("fp-other-account", due.Format(time.RFC3339), incidents.Source, "111122223333")
+	acked := create("fp-acked", due.Format(time.RFC3339), incidents.Source, "")
 	if err := c.Update(ctx, acked, incidents.Update{Status: "InProgress"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Overdue(ctx, now)
+	got, err := c.Open(ctx)
 	if err != nil {
-		t.Fatalf("Overdue = %v", err)
+		t.Fatalf("Open = %v", err)
 	}
-	want := []incidents.Overdue{{OpsItemID: due, Fingerprint: "fp-due"}, {OpsItemID: exactly, Fingerprint: "fp-now"}}
+	want := []incidents.OpenResponse{{OpsItemID: withDue, Fingerprint: "fp-due", Due: due}, {OpsItemID: none, Fingerprint: "fp-none"}}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Overdue = %+v, want %+v", got, want)
+		t.Errorf("Open = %+v, want %+v", got, want)
 	}
 }
 
