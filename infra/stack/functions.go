@@ -185,8 +185,9 @@ func (s *PipelineStack) functions(cfg Config) {
 		description: "opsloop: records recurring incidents as problems and writes the weekly review",
 		memoryMB:    512,
 		timeout:     5 * time.Minute,
-		env:         withRules(map[string]*string{lambdaenv.EnvTable: s.Table.TableName(), lambdaenv.EnvReportBucket: s.Reports.BucketName(), lambdaenv.EnvTopic: s.Topic.TopicArn()}),
-		async:       true,
+		env: withRules(map[string]*string{lambdaenv.EnvTable: s.Table.TableName(), lambdaenv.EnvReportBucket: s.Reports.BucketName(), lambdaenv.EnvTopic: s.Topic.TopicArn(),
+			lambdaenv.EnvIncidentsRole: s.Incidents.Role().RoleName()}),
+		async: true,
 	})
 	// DeleteItem gives up the claim on sending a review that failed.
 	s.Problems.AddToRolePolicy(statement("State", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},

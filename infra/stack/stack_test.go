@@ -208,7 +208,7 @@ func TestFunctions(t *testing.T) {
 	}{
 		{stack.ClassifierName, logicalID(subject.Classifier), []string{lambdaenv.EnvTable, lambdaenv.EnvBus, lambdaenv.EnvRulesPath, lambdaenv.EnvRulesTTL}, nil, 30},
 		{stack.IncidentsName, logicalID(subject.Incidents), []string{lambdaenv.EnvTable, lambdaenv.EnvBus, lambdaenv.EnvTopic}, 2.0, 120},
-		{stack.ProblemsName, logicalID(subject.Problems), []string{lambdaenv.EnvTable, lambdaenv.EnvRulesPath, lambdaenv.EnvRulesTTL, lambdaenv.EnvReportBucket, lambdaenv.EnvTopic}, nil, 300},
+		{stack.ProblemsName, logicalID(subject.Problems), []string{lambdaenv.EnvTable, lambdaenv.EnvRulesPath, lambdaenv.EnvRulesTTL, lambdaenv.EnvReportBucket, lambdaenv.EnvTopic, lambdaenv.EnvIncidentsRole}, nil, 300},
 	}
 	if len(fns) != len(tests) {
 		t.Errorf("functions = %d, want %d (no CDK-internal functions)", len(fns), len(tests))

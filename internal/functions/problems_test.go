@@ -68,7 +68,7 @@ func deployLearningWith(t *testing.T, dyn *awstest.Dynalite, table string, ops p
 	}
 	l.problems = problemsfn.NewProblems(problemsfn.ProblemsConfig{
 		Rules: problemsfn.LiveRules(loader, log, m), Store: l.state, Relations: l.state, Changes: table0,
-		OpsItems: ops, Describe: described,
+		OpsItems: ops, Describe: described, IncidentsRole: incidentsRole,
 		Analyses: l.state, Table: table,
 		Log: l.state, Marks: l.state,
 		Reports:  s3.New(l.s3.Client(), "reports", s3.Options{Region: "us-east-1"}),
@@ -110,10 +110,19 @@ func (l *learning) invoke(t *testing.T, payload []byte) problemsfn.ProblemsResul
 	return res
 }
 
+// incidentsRole names the incidents function's role to the problems
+// function.
+const incidentsRole = "opsloop-incidents-role"
+
 func opsItemUpdate(id, status string, at time.Time) []byte {
+	return opsItemUpdateBy(id, status, at, "arn:aws:iam::123456789012:user/responder")
+}
+
+// opsItemUpdateBy is OpsCenter's event of an update that by made.
+func opsItemUpdateBy(id, status string, at time.Time, by string) []byte {
 	return fmt.Appendf(nil, `{"version":"0","id":"u-%s","detail-type":"OpsItem Update","source":"aws.ssm","account":"123456789012",
-"time":%q,"region":"us-east-1","resources":[],"detail":{"ops-item-id":%q,"status":%q,"modified-time":%q}}`,
-		id, at.Format(time.RFC3339), id, status, at.Format(time.RFC3339))
+"time":%q,"region":"us-east-1","resources":[],"detail":{"ops-item-id":%q,"status":%q,"modified-time":%q,"modified-by":%q,"source":"opsloop"}}`,
+		id, at.Format(time.RFC3339), id, status, at.Format(time.RFC3339), by)
 }
 
 func scheduled(at time.Time) []byte {
@@ -159,11 +168,27 @@ func TestProblemsFunction(t *testing.T) {
 		t.Errorf("third OpsItem related to %v, want %v", third.RelatedOpsItems, want)
 	}
 
+	// OpsCenter's events of the resolutions the incidents function made
+	// are not looked up (a GetOpsItem each): its own event applied them.
+	gets := l.ssm.Calls("GetOpsItem")
+	for _, it := range items[:2] {
+		by := "arn:aws:sts::123456789012:assumed-role/" + incidentsRole + "/opsloop-incidents"
+		if res := l.invoke(t, opsItemUpdateBy(it.ID, "Resolved", t0.Add(time.Hour), by)); res.Outcome == nil || res.Outcome.Action != problems.Duplicate {
+			t.Errorf("OpsCenter's event of the incidents function's resolution = %+v, want a duplicate", res.Outcome)
+		}
+	}
+	if n := l.ssm.Calls("GetOpsItem") - gets; n != 0 {
+		t.Errorf("GetOpsItem calls for the incidents function's resolutions = %d, want 0", n)
+	}
+
 	// A responder resolves the third OpsItem in the console; OpsCenter's
 	// event arrives twice, and an update that is not a resolution once.
 	l.invoke(t, opsItemUpdate(items[2].ID, "InProgress", t0.Add(12*time.Hour+5*time.Minute)))
 	for range 2 {
 		l.invoke(t, opsItemUpdate(items[2].ID, "Resolved", t0.Add(12*time.Hour+40*time.Minute)))
+	}
+	if n := l.ssm.Calls("GetOpsItem") - gets; n != 2 {
+		t.Errorf("GetOpsItem calls for the responder's resolution, delivered twice = %d, want 2", n)
 	}
 	got, _ := l.state.Get(ctx, p.Key)
 	if got.ResolvedIncidents != 3 || got.MTTRSeconds != (600+1200+2400)/3 {

@@ -26,6 +26,10 @@ const (
 	EnvReportBucket = "OPSLOOP_REPORT_BUCKET"
 	// EnvRulesTTL is how long loaded rules are used before they are reloaded (a Go duration).
 	EnvRulesTTL = "OPSLOOP_RULES_TTL"
+	// EnvIncidentsRole is the name of the incidents function's role: the
+	// problems function knows the OpsItems that role resolved by opsloop's
+	// own "Incident Resolved".
+	EnvIncidentsRole = "OPSLOOP_INCIDENTS_ROLE"
 )
 
 // Env reads variables, collecting every missing one into a single error.

@@ -89,6 +89,7 @@ func ParseEvent(raw []byte) (Input, error) {
 			ID       string `json:"ops-item-id"`
 			Status   string `json:"status"`
 			Modified string `json:"modified-time"`
+			By       string `json:"modified-by"`
 			Source   string `json:"source"`
 		}
 		if err := decodeDetail(detail, &d); err != nil {
@@ -113,7 +114,7 @@ func ParseEvent(raw []byte) (Input, error) {
 		if acked {
 			return Input{Acknowledgement: &Acknowledgement{OpsItemID: d.ID, At: at}}, nil
 		}
-		return Input{Resolution: &Resolution{OpsItemID: d.ID, Resolved: at}}, nil
+		return Input{Resolution: &Resolution{OpsItemID: d.ID, Resolved: at, ResolvedBy: d.By}}, nil
 	}
 	return Input{}, nil
 }

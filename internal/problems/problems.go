@@ -245,6 +245,9 @@ type Resolution struct {
 	// Opened is when the incident opened: its incident log entry's time.
 	// OpsCenter's events lack it (see Complete).
 	Opened time.Time `json:"opened,omitzero"`
+	// ResolvedBy is who resolved the OpsItem, as OpsCenter's event says
+	// (an IAM ARN); opsloop's own events leave it empty.
+	ResolvedBy string `json:"-"`
 	// Severity and Resolution (what resolved it) come with opsloop's own
 	// "Incident Resolved" only.
 	Severity   string `json:"severity,omitempty"`

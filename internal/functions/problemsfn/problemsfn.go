@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -141,6 +142,10 @@ type ProblemsConfig struct {
 	// name only by id (see problems.Complete); none: links written
 	// before only.
 	Describe problems.OpsItems
+	// IncidentsRole names the incidents function's role: OpsCenter's
+	// events of the resolutions it made are not described (a paid
+	// GetOpsItem each), since its own "Incident Resolved" applies them.
+	IncidentsRole string
 	// Analyses keep post-incident analyses (none when nil).
 	Analyses analysis.Store
 	// Table names the deployment's table in the command an OpsItem shows
@@ -353,6 +358,11 @@ func (p *Problems) resolved(ctx context.Context, payload []byte, r problems.Reso
 		p.log.ErrorContext(ctx, "resolution not applied: no rules", "opsitem_id", r.OpsItemID, "error", err.Error(), "request_id", lambdaenv.RequestID(ctx))
 		return ProblemsResult{}, err
 	}
+	if p.byIncidents(r) {
+		p.log.DebugContext(ctx, "resolution by the incidents function: its Incident Resolved applies it", "opsitem_id", r.OpsItemID,
+			"request_id", lambdaenv.RequestID(ctx))
+		return ProblemsResult{Outcome: &problems.Outcome{Action: problems.Duplicate}}, nil
+	}
 	// Completed here, not only in the tracker: the incident log needs the
 	// opening too.
 	r, err = problems.Complete(ctx, r, p.cfg.Describe)
@@ -388,6 +398,12 @@ func (p *Problems) resolved(ctx context.Context, payload []byte, r problems.Reso
 	p.log.DebugContext(ctx, "resolution applied", "opsitem_id", r.OpsItemID, "source", source, "action", string(out.Action),
 		"problem", out.Key, "first", first, "request_id", lambdaenv.RequestID(ctx))
 	return ProblemsResult{Outcome: &out}, nil
+}
+
+// byIncidents reports whether OpsCenter's event tells of a resolution the
+// incidents function made: by a session of its role.
+func (p *Problems) byIncidents(r problems.Resolution) bool {
+	return p.cfg.IncidentsRole != "" && strings.Contains(r.ResolvedBy, ":assumed-role/"+p.cfg.IncidentsRole+"/")
 }
 
 // Review builds the review of the period ending at end from the incident
@@ -515,17 +531,20 @@ type ProblemsSettings struct {
 	RulesTTL     time.Duration
 	Topic        string
 	ReportBucket string
+	// IncidentsRole is the incidents function's role name (optional).
+	IncidentsRole string
 }
 
 // ReadProblemsSettings reads the problems function's settings from env,
 // naming every missing or malformed variable in one error.
 func ReadProblemsSettings(env *lambdaenv.Env) (ProblemsSettings, error) {
 	s := ProblemsSettings{
-		Table:        env.Required(lambdaenv.EnvTable),
-		RulesPath:    env.Required(lambdaenv.EnvRulesPath),
-		Topic:        env.Required(lambdaenv.EnvTopic),
-		ReportBucket: env.Required(lambdaenv.EnvReportBucket),
-		RulesTTL:     env.Duration(lambdaenv.EnvRulesTTL, liverules.DefaultTTL),
+		Table:         env.Required(lambdaenv.EnvTable),
+		RulesPath:     env.Required(lambdaenv.EnvRulesPath),
+		Topic:         env.Required(lambdaenv.EnvTopic),
+		ReportBucket:  env.Required(lambdaenv.EnvReportBucket),
+		RulesTTL:      env.Duration(lambdaenv.EnvRulesTTL, liverules.DefaultTTL),
+		IncidentsRole: env.Optional(lambdaenv.EnvIncidentsRole, ""),
 	}
 	return s, env.Err()
 }
