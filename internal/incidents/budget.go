@@ -158,7 +158,9 @@ func (m *Manager) grant(ctx context.Context, rec *Record) (bool, string, error) 
 	}
 	id := rec.Fingerprint + "@" + stamp(rec.FirstSeen)
 	t := tally(rec.Budget, rec.Rule, rec.OpsItemSeverity, m.now())
-	t.Due = rec.DueAt
+	if rec.first().OpsItemAccount == "" {
+		t.Due = rec.DueAt // another account's is in Dues: not listed
+	}
 	refused, err := m.counters.Take(ctx, t, id)
 	switch {
 	case err != nil:

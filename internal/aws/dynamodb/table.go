@@ -15,9 +15,9 @@
 //	chg#<resource>       <time UTC, ns>#<event id>          change (JSON), expiresAt        change log
 //	inc#<fingerprint>    state                              rec1 (packed JSON), version, status, opsItemId, rule, token
 //	inc#<fingerprint>    hist#<opened time UTC, ns>         history (JSON)                  incident history
-//	bgt#<tally key>      budget                             counts (n, d<DD>, h<HH>…), last, expiresAt   OpsItem budget tally
+//	bgt#all#m#<YYYYMM>   budget                             counts (n, d<DD>, h<DDHH>, r<rule>d<DD>…), last, due, expiresAt   OpsItem budget tally
 //	waitlist             limited                            fingerprints (string set)       refused OpsItems to retry
-//	due                  <fingerprint>                      at                              response due (escalation)
+//	due                  <fingerprint>                      at                              response due of another account's OpsItem
 //
 // Packed JSON is a binary attribute (see Packed) that Unpack reads, as it
 // reads the plain JSON strings of items written before packing.

@@ -15,7 +15,8 @@ import (
 //
 //	pk                 sk        attributes
 //	pia#<OpsItem id>   analysis  analysis (packed JSON), version, token, status,
-//	                             gsi1pk = "pia#" + status, gsi1sk = first event + "#" + OpsItem id,
+//	                             gsi1pk = "pia#" + status, gsi1sk = first event + "#" + OpsItem id
+//	                             (open and done analyses only),
 //	                             expiresAt (done analyses only: IncidentLogTTL after closing)
 //
 // The status index's partitions of analyses are prefixed, so they never

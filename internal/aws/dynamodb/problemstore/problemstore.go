@@ -21,16 +21,18 @@ import (
 )
 
 // Store is the problems function's state in the table shared with the
-// other functions: problem records, the links from OpsItems to them, the
-// relation index, and the incident log the scheduled review reads. It adds
-// these items to the layout in the package comment:
+// other functions: problem records, the relation index, the incident log
+// the scheduled review reads, and the OpsItems' link items (a resolution
+// that came before its incident was logged waits there; links written
+// before OpsItems were described say which problem an OpsItem is of). It
+// adds these items to the layout in the package comment:
 //
 //	pk                      sk                          attributes
 //	prb#<key>               problem                     problem (packed JSON), version, token, status, rule, fingerprint,
 //	                                                    gsi1pk = status, gsi1sk = lastSeen + "#" + key (problems only),
 //	                                                    expiresAt (candidates only: lastSeen + recurrence window)
-//	prbopsitem#<OpsItem id> link                        key, opened, resolved, occurrences,   OpsItem → problem and
-//	                                                    flapping, expiresAt                   incident log entry
+//	prbopsitem#<OpsItem id> link                        resolved, occurrences, flapping,      a resolution before its
+//	                                                    expiresAt (before: key, opened)       log entry; old links
 //	rel#<resource>          <related resource>          at, expiresAt                         relation index
 //	rev#<ISO week>          <opened>#<OpsItem id>       incident (JSON), resolved,            incident log
 //	                                                    occurrences, flapping, expiresAt
