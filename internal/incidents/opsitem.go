@@ -179,7 +179,7 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 	// Always set: an Update adds and edits keys but never removes one, so
 	// the end of flapping, or of a response due, must be written, not
 	// left out. Searchable: DescribeOpsItems returns only searchable data,
-	// and Responses.Overdue reads the due from it.
+	// and Responses.Open reads the due from it.
 	d[KeyFlapping] = Data{Value: "false"}
 	d[KeyDue] = Data{Value: "none", Searchable: true}
 	if !rec.DueAt.IsZero() {
