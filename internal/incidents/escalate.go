@@ -49,7 +49,7 @@ func ResponseOf(id string, data map[string]Data) (OpenResponse, bool) {
 	if fp == "" {
 		return OpenResponse{}, false
 	}
-	due, _ := time.Parse(time.RFC3339, data[KeyDue].Value) // "none": zero
+	due, _ := time.Parse(time.RFC3339, data[KeyDue].Value) // "none", as before: zero
 	return OpenResponse{OpsItemID: id, Fingerprint: fp, Due: due}, true
 }
 
@@ -179,6 +179,9 @@ func (m *Manager) Escalate(ctx context.Context) (EscalateReport, error) {
 	return rep, errors.Join(errs...)
 }
 
+// escalationStep is the id the record's pending call has for a step.
+func escalationStep(step int) string { return fmt.Sprintf("escalation:%d", step) }
+
 // hint is a month tally and the due hint it held.
 type hint struct {
 	tally Tally
@@ -287,8 +290,7 @@ func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated
 	if rt := rec.Plan.ResponseTime; rt > 0 && (step < len(rec.Plan.EscalateTo) || rec.Priority > MinPriority) {
 		rec.DueAt = now.Add(rt)
 	}
-	id := fmt.Sprintf("escalation:%d", step)
-	rec.Pending, rec.Owed, rec.Claimed = id, CallUpdate, now
+	rec.Pending, rec.Owed, rec.Claimed = escalationStep(step), CallUpdate, now
 	if err := m.put(ctx, rec); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return false, false, time.Time{}, nil // another copy of the schedule took the step

@@ -142,9 +142,13 @@ func TestEscalateOwnOpsItemsKeepTheirDue(t *testing.T) {
 	if rep, err := e.m.Escalate(ctx); err != nil || rep.Due != 1 || rep.Escalated != 1 {
 		t.Fatalf("Escalate past the due = %+v, %v; want 1 due, 1 escalated", rep, err)
 	}
-	// Priority 1 and its one contact reached: nothing more is due.
-	if got := e.ops.Items()[0].OperationalData[incidents.KeyDue].Value; got != "none" {
-		t.Errorf("OpsItem %s after the last step = %q, want none", incidents.KeyDue, got)
+	// Priority 1 and its one contact reached: nothing more is due, and
+	// the OpsItem is no longer among those the schedule lists.
+	if got, ok := e.ops.Items()[0].OperationalData[incidents.KeyDue]; ok {
+		t.Errorf("OpsItem %s after the last step = %q, want it removed", incidents.KeyDue, got.Value)
+	}
+	if open, _ := e.ops.Open(ctx); len(open) != 0 {
+		t.Errorf("Open after the last step = %+v, want none", open)
 	}
 	e.clock.Add(time.Hour)
 	if rep, err := e.m.Escalate(ctx); err != nil || rep.Due != 0 {

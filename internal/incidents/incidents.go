@@ -70,6 +70,8 @@ type Update struct {
 	// Notifications replaces the OpsItem's topics when set (escalation
 	// adds a contact).
 	Notifications []string
+	// DeleteData are OperationalData keys removed.
+	DeleteData []string
 }
 
 // Record is the state of one fingerprint's current or last incident.

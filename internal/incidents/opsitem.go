@@ -28,8 +28,8 @@ const (
 	KeyRegion      = "opsloop:region"
 	KeyActor       = "opsloop:actor"
 	KeyEventID     = "opsloop:eventId"
-	// KeyDue is when the incident's response is next due (RFC 3339), or
-	// "none": the schedule escalates the Open OpsItems it finds past it.
+	// KeyDue is when the incident's response is next due (RFC 3339), while
+	// one is: the schedule escalates the Open OpsItems it finds past it.
 	KeyDue = "opsloop:due"
 	// KeyEvent is the source event's excerpt, set when the OpsItem is
 	// created: records do not keep it, so updates leave it as it is.
@@ -99,6 +99,11 @@ func (m *Manager) update(rec *Record) Update {
 	}
 	if rec.Escalated > 0 {
 		u.Notifications = m.notifications(append(slices.Clone(rec.Plan.Notify), rec.Plan.EscalateTo[:min(rec.Escalated, len(rec.Plan.EscalateTo))]...))
+	}
+	if rec.DueAt.IsZero() && rec.Pending == escalationStep(rec.Escalated) {
+		// The last step: nothing is due any more, and the schedule's
+		// listing (Responses.Open) leaves the OpsItem out.
+		u.DeleteData = []string{KeyDue}
 	}
 	return u
 }
@@ -176,13 +181,11 @@ func (m *Manager) data(rec *Record, create bool) map[string]Data {
 			d[KeyRunbooks] = Data{Value: v}
 		}
 	}
-	// Always set: an Update adds and edits keys but never removes one, so
-	// the end of flapping, or of a response due, must be written, not
-	// left out. Searchable: DescribeOpsItems returns only searchable data,
-	// and Responses.Open reads the due from it.
+	// Always set: an Update adds and edits keys, removing only those it
+	// names, so the end of flapping must be written, not left out.
 	d[KeyFlapping] = Data{Value: "false"}
-	d[KeyDue] = Data{Value: "none", Searchable: true}
 	if !rec.DueAt.IsZero() {
+		// Searchable: Responses.Open asks for the OpsItems that have it.
 		d[KeyDue] = Data{Value: stamp(rec.DueAt), Searchable: true}
 	}
 	if rec.Flapping {

@@ -190,8 +190,12 @@ func (o *OpsCenter) Update(_ context.Context, id string, u incidents.Update) err
 	if u.Notifications != nil {
 		it.Notifications = slices.Clone(u.Notifications)
 	}
-	// UpdateOpsItem adds new keys and edits existing ones.
+	// UpdateOpsItem adds new keys and edits existing ones, and removes
+	// those it is told to.
 	maps.Copy(it.OperationalData, u.OperationalData)
+	for _, k := range u.DeleteData {
+		delete(it.OperationalData, k)
+	}
 	it.Modified = o.now()
 	it.Updates++
 	return nil
@@ -217,6 +221,9 @@ func (o *OpsCenter) Open(_ context.Context) ([]incidents.OpenResponse, error) {
 		if it.Status != incidents.StatusOpsItemOpen || it.Source != incidents.Source || it.account != "" {
 			// DescribeOpsItems lists the account's own OpsItems only.
 			continue
+		}
+		if _, due := it.OperationalData[incidents.KeyDue]; !due {
+			continue // as DescribeOpsItems filtered by the key
 		}
 		if r, ok := incidents.ResponseOf(it.ID, it.OperationalData); ok {
 			out = append(out, r)

@@ -124,14 +124,15 @@ func (c *Client) Create(ctx context.Context, item incidents.OpsItem) (string, bo
 func (c *Client) Update(ctx context.Context, id string, u incidents.Update) error {
 	opsItemID, arn := ref(id)
 	in := &ssm.UpdateOpsItemInput{
-		OpsItemId:       opsItemID,
-		OpsItemArn:      arn,
-		Title:           optional(u.Title),
-		Description:     optional(u.Description),
-		Severity:        optional(u.Severity),
-		Priority:        priority(u.Priority),
-		OperationalData: operationalData(u.OperationalData),
-		RelatedOpsItems: related(u.RelatedOpsItems),
+		OpsItemId:               opsItemID,
+		OpsItemArn:              arn,
+		Title:                   optional(u.Title),
+		Description:             optional(u.Description),
+		Severity:                optional(u.Severity),
+		Priority:                priority(u.Priority),
+		OperationalData:         operationalData(u.OperationalData),
+		RelatedOpsItems:         related(u.RelatedOpsItems),
+		OperationalDataToDelete: u.DeleteData,
 	}
 	if u.Status != "" {
 		in.Status = types.OpsItemStatus(u.Status)
@@ -155,10 +156,13 @@ func (c *Client) Status(ctx context.Context, id string) (string, error) {
 }
 
 // Open implements incidents.Responses: the deployment's Open OpsItems
-// (DescribeOpsItems by status and source; only the account's own are
-// listed), with their searchable KeyFingerprint and KeyDue.
+// that have a response due (DescribeOpsItems by status, source and the
+// KeyDue key; only the account's own are listed), with their searchable
+// KeyFingerprint and KeyDue. An OpsItem whose escalation ended has no
+// KeyDue, so an account's backlog of unacknowledged OpsItems is not paged
+// through at every due.
 func (c *Client) Open(ctx context.Context) ([]incidents.OpenResponse, error) {
-	open, err := c.Find(ctx, Query{Statuses: []string{incidents.StatusOpsItemOpen}, Source: incidents.Source})
+	open, err := c.Find(ctx, Query{Statuses: []string{incidents.StatusOpsItemOpen}, Source: incidents.Source, Keys: []string{incidents.KeyDue}})
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +243,9 @@ type Query struct {
 	// Data selects OpsItems whose searchable OperationalData key equals
 	// the value.
 	Data map[string]string
+	// Keys selects OpsItems that have these searchable OperationalData
+	// keys.
+	Keys []string
 	// Limit bounds how many summaries are returned (0: all).
 	Limit int
 }
@@ -279,6 +286,11 @@ func (c *Client) Find(ctx context.Context, q Query) ([]Summary, error) {
 		}
 		in.OpsItemFilters = append(in.OpsItemFilters, types.OpsItemFilter{
 			Key: types.OpsItemFilterKeyOperationalData, Operator: types.OpsItemFilterOperatorEqual, Values: []string{kv},
+		})
+	}
+	for _, k := range q.Keys {
+		in.OpsItemFilters = append(in.OpsItemFilters, types.OpsItemFilter{
+			Key: types.OpsItemFilterKeyOperationalDataKey, Operator: types.OpsItemFilterOperatorEqual, Values: []string{k},
 		})
 	}
 	var out []Summary
