@@ -123,9 +123,10 @@ func tally(b signal.Budget, rule, sev string, t time.Time) Tally {
 			Count{day, b.Day, fmt.Sprintf("the deployment's %d a day", b.Day)},
 			Count{hour, b.Hour, fmt.Sprintf("the deployment's %d an hour", b.Hour)})
 	}
-	return all.withCounts(
+	all.Counts = append(all.Counts,
 		Count{r + day, b.RuleDay, fmt.Sprintf("rule %s's %d a day", rule, b.RuleDay)},
 		Count{r + hour, b.RuleHour, fmt.Sprintf("rule %s's %d an hour", rule, b.RuleHour)})
+	return all
 }
 
 // monthTally is the deployment's tally of t's month, without its counts.
@@ -134,11 +135,6 @@ func monthTally(t time.Time) Tally {
 	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	const keep = 24 * time.Hour // a tally outlives its month by a day
 	return Tally{Key: "all#m#" + month.Format("200601"), Expires: month.AddDate(0, 1, 0).Add(keep)}
-}
-
-func (t Tally) withCounts(cs ...Count) Tally {
-	t.Counts = append(t.Counts, cs...)
-	return t
 }
 
 // ruleKey names a rule in count names: short (six hex digits, every rule's
