@@ -195,7 +195,8 @@ func (m *Manager) dueHints(ctx context.Context, now time.Time) (bool, []hint, er
 	if m.counters == nil {
 		return true, nil, nil
 	}
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	u := now.UTC()
+	first := time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
 	list := false
 	var hints []hint
 	for _, at := range []time.Time{now, first.Add(-time.Nanosecond)} {
