@@ -255,3 +255,31 @@ func TestEscalateListsWhenDue(t *testing.T) {
 	run(10*time.Minute, 1, 0) // +51m: the first's third step was due at +47m, but it was acknowledged
 	run(time.Hour, 0, 0)      // nothing more is due
 }
+
+// TestEscalateAcrossMonths: an OpsItem opened at the end of a month is due
+// in the next; its hint is in the month it opened, which the schedule
+// reads too, and moves on into the new month's tally.
+func TestEscalateAcrossMonths(t *testing.T) {
+	ctx := context.Background()
+	budget := &memory.Budget{}
+	e := newEnv(t, faults{})
+	e.clock.t = time.Date(2025, 3, 31, 23, 55, 0, 0, time.UTC)
+	e.m = incidents.New(e.ops, e.store, incidents.WithClock(e.clock.Now), incidents.WithBudget(budget),
+		incidents.WithEscalation(&memory.Dues{}, e.ops))
+	s := escalating(0)
+	s.Time, s.Plan.Priority = e.clock.Now(), 4
+	if _, err := e.m.Handle(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(16 * time.Minute) // April 1st, 00:11
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Escalated != 1 {
+		t.Fatalf("Escalate in the next month = %+v, %v; want the step taken", rep, err)
+	}
+	hint := func(at time.Time) time.Time {
+		h, _ := budget.Hint(ctx, incidents.Tally{Key: "all#m#" + at.Format("200601")})
+		return h.At
+	}
+	if march, april := hint(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)), hint(e.clock.Now()); !march.IsZero() || !april.Equal(e.clock.Now().Add(15*time.Minute)) {
+		t.Errorf("hints after the step: March %v, April %v; want none and the next step's due", march, april)
+	}
+}
