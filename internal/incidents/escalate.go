@@ -294,7 +294,10 @@ func (m *Manager) escalate(ctx context.Context, fp, opsItemID string) (escalated
 	rec.Pending, rec.Owed, rec.Claimed = escalationStep(step), CallUpdate, now
 	if err := m.put(ctx, rec); err != nil {
 		if errors.Is(err, ErrConflict) {
-			return false, false, time.Time{}, nil // another copy of the schedule took the step
+			// Another copy of the schedule took the step; its next due is
+			// not known here, so this one's stays: the hint is not moved
+			// past it, and the next run looks again.
+			return false, false, due, nil
 		}
 		return false, false, time.Time{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,5 +282,41 @@ func TestEscalateAcrossMonths(t *testing.T) {
 	}
 	if march, april := hint(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)), hint(e.clock.Now()); !march.IsZero() || !april.Equal(e.clock.Now().Add(15*time.Minute)) {
 		t.Errorf("hints after the step: March %v, April %v; want none and the next step's due", march, april)
+	}
+}
+
+// TestEscalateLostStepKeepsHint: a copy of the schedule that finds the step
+// taken by another (its claim refused) does not know the next due, so it
+// leaves the hint for the next run instead of clearing it: the step still
+// comes.
+func TestEscalateLostStepKeepsHint(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, faults{})
+	var lose atomic.Bool
+	store := storeFake{
+		get: e.store.Get,
+		put: func(ctx context.Context, rec *incidents.Record) error {
+			if lose.CompareAndSwap(true, false) {
+				return incidents.ErrConflict
+			}
+			return e.store.Put(ctx, rec)
+		},
+		addHistory: e.store.AddHistory,
+	}
+	e.m = incidents.New(e.ops, store, incidents.WithClock(e.clock.Now), incidents.WithBudget(&memory.Budget{}),
+		incidents.WithEscalation(&memory.Dues{}, e.ops))
+	s := escalating(0)
+	s.Plan.Priority = 4
+	if _, err := e.m.Handle(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(16 * time.Minute)
+	lose.Store(true) // the step's claim is refused: another copy took it
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Escalated != 0 {
+		t.Fatalf("Escalate losing the step = %+v, %v; want none taken", rep, err)
+	}
+	e.clock.Add(5 * time.Minute)
+	if rep, err := e.m.Escalate(ctx); err != nil || rep.Escalated != 1 {
+		t.Errorf("the next run = %+v, %v; want the step taken (the hint kept)", rep, err)
 	}
 }
