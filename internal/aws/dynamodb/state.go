@@ -54,10 +54,9 @@ func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.D
 
 	added, full := false, false
 	var digest []byte
+	exp := EpochSeconds(Later(time.UnixMilli((hi+1)*width), t.opts.Now()).Add(window + time.Hour))
 	if id != "" {
-		sum := sha256.Sum256([]byte(id))
-		digest = sum[:8]
-		exp := EpochSeconds(Later(time.UnixMilli((hi+1)*width), t.opts.Now()).Add(window + time.Hour))
+		digest = Digest(id)
 		err := t.add(ctx, k, Key(pk, bucket(hi)), digest, exp, true)
 		switch {
 		case err == nil:
@@ -91,11 +90,18 @@ func (t *Table) Count(ctx context.Context, k string, at time.Time, window time.D
 		return total, added, err
 	}
 	// The bucket is full and id is not in it: counted without its digest.
-	exp := EpochSeconds(Later(time.UnixMilli((hi+1)*width), t.opts.Now()).Add(window + time.Hour))
 	if err := t.add(ctx, k, Key(pk, bucket(hi)), digest, exp, false); err != nil {
 		return 0, false, err
 	}
 	return total + 1, true, nil
+}
+
+// Digest is 8 bytes of id's SHA-256: what an item keeps of an id to know
+// it again, a fraction of an event id's or fingerprint's size (items are
+// billed by their size).
+func Digest(id string) []byte {
+	sum := sha256.Sum256([]byte(id))
+	return sum[:8]
 }
 
 // add adds one to the count bucket at key; with keep, only when the bucket

@@ -2,7 +2,6 @@ package incidentstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -40,10 +39,8 @@ const takeAttempts = 3
 // the stale counts are dropped by the same update. When its condition
 // fails the item, read again, tells which of the two it was.
 func (t *Store) Take(ctx context.Context, tally incidents.Tally, id string) (int, error) {
-	// A digest: ids are fingerprints, some a hundred bytes and more, and
-	// the item is billed by its size.
-	sum := sha256.Sum256([]byte(id))
-	id = hex.EncodeToString(sum[:8])
+	// A digest: ids are fingerprints, some a hundred bytes and more.
+	id = hex.EncodeToString(dynamodb.Digest(id))
 	k := dynamodb.Key(budgetPK(tally.Key), budgetSK)
 	item, err := t.Item(ctx, k, "take budget "+tally.Key)
 	if err != nil {
